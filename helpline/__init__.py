@@ -1,0 +1,44 @@
+"""The helpline web application."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from helpline.config import Settings
+
+
+def create_app(settings: Settings | None = None, overrides: Mapping[str, object] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints. Refuses an unusable configuration."""
+    from helpline import logs, privacy, security
+    from helpline.admin.views import bp as admin_bp
+    from helpline.auth.views import bp as auth_bp
+    from helpline.auth.views import load_user
+    from helpline.console.views import bp as console_bp
+    from helpline.extensions import csrf, db, init_redis, login_manager
+    from helpline.supervisor.views import bp as supervisor_bp
+
+    settings = settings or Settings.from_env()
+    settings.require_sound()
+    logs.configure(settings.log_level)
+    privacy.configure(privacy.Keyring(settings.encryption_keys, settings.blind_index_key))
+
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.from_mapping(security.flask_config(settings))
+    app.config.update(overrides or {})
+    app.extensions["helpline.settings"] = settings
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.user_loader(load_user)
+    init_redis(app, settings.redis_url or "redis://127.0.0.1:6379/0")
+
+    for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    security.install(app, settings)
+    return app

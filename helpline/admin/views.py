@@ -1,0 +1,110 @@
+"""Administration: staff accounts."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from helpline import staffing
+from helpline.auth.access import allow, current_staff
+from helpline.auth.forms import PostForm
+from helpline.extensions import db
+from helpline.models import Site, Staff
+from helpline.models.enums import Role
+from helpline.privacy import mask_number
+from helpline.web import actor, request_info
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class StaffForm(FlaskForm):  # type: ignore[misc]
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    display_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    roles = SelectMultipleField(
+        "Roles", choices=[(r.value, r.value.title()) for r in Role], validators=[DataRequired()]
+    )
+    languages = StringField(
+        "Languages", description="Codes separated by commas, such as tr, ar, fa, ps, ku, en",
+        validators=[Optional(), Length(max=200)],
+    )
+    topics = StringField(
+        "Topic skills", description="Codes separated by commas, such as psychosocial, child_protection",
+        validators=[Optional(), Length(max=400)],
+    )
+    site = SelectField("Site", choices=[], validators=[Optional()])
+    phone = StringField("Phone", validators=[Optional(), Length(max=32)])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=256)])
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").replace(" ", ",").split(",") if part.strip())
+
+
+def _form() -> StaffForm:
+    form = StaffForm()
+    sites = db.session.scalars(sa.select(Site).order_by(Site.province, Site.name)).all()
+    form.site.choices = [("", "No site")] + [(s.code, f"{s.name} ({s.province})") for s in sites]
+    return form
+
+
+@bp.get("/staff")
+@allow(Role.ADMIN)
+def staff_list() -> str:
+    staff = db.session.scalars(sa.select(Staff).order_by(Staff.display_name)).all()
+    return render_template(
+        "admin/staff_list.html", staff=staff, form=_form(), toggle=PostForm(), mask=mask_number
+    )
+
+
+@bp.post("/staff")
+@allow(Role.ADMIN)
+def staff_add() -> Response | tuple[str, int]:
+    form = _form()
+    if form.validate_on_submit():
+        spec = staffing.StaffSpec(
+            username=form.username.data,
+            display_name=form.display_name.data,
+            roles=tuple(form.roles.data),
+            languages=_split(form.languages.data),
+            topics=_split(form.topics.data),
+            site_code=form.site.data or None,
+            phone=form.phone.data or None,
+            password=form.password.data,
+        )
+        try:
+            staffing.add_staff(db.session, spec, actor(current_staff()), request_info())
+        except staffing.StaffError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"Added {spec.display_name}.", "info")
+            return redirect(url_for("admin.staff_list"))
+    staff = db.session.scalars(sa.select(Staff).order_by(Staff.display_name)).all()
+    page = render_template(
+        "admin/staff_list.html", staff=staff, form=form, toggle=PostForm(), mask=mask_number
+    )
+    return page, 400
+
+
+@bp.post("/staff/<int:staff_id>/active")
+@allow(Role.ADMIN)
+def staff_toggle(staff_id: int) -> Response:
+    if not PostForm().validate_on_submit():
+        abort(400)
+    staff = db.session.get(Staff, staff_id)
+    if staff is None:
+        abort(404)
+    try:
+        staffing.set_active(db.session, staff, not staff.is_active, actor(current_staff()), request_info())
+    except staffing.StaffError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"{staff.display_name} is now {'active' if staff.is_active else 'inactive'}.", "info")
+    return redirect(url_for("admin.staff_list"))

@@ -1,0 +1,1 @@
+"""Console authentication: passwords, server-side sessions, throttling and role checks."""

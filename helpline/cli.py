@@ -1,0 +1,401 @@
+"""The `helpline` command."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from flask import Flask
+
+from helpline import audit, migrate
+from helpline.config import ConfigError, Settings
+
+
+def _actor() -> audit.Actor:
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return audit.Actor(f"cli:{who}")
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _app() -> Iterator[Flask]:
+    from helpline import create_app
+
+    try:
+        app = create_app(_settings())
+    except ConfigError as error:
+        _fail(str(error))
+        raise  # unreachable: _fail exits
+    with app.app_context():
+        yield app
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Run and administer the helpline."""
+
+
+# --- run and worker -------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-worker", is_flag=True, help="Do not start an RQ worker beside the web app.")
+@click.option("--no-demo", is_flag=True, help="Do not create the demo staff in an empty database.")
+def run(host: str, port: int, no_worker: bool, no_demo: bool) -> None:
+    """Run the web app, one RQ worker with its scheduler, and embedded services as needed."""
+    from helpline.runner import run_all
+
+    try:
+        run_all(_settings(), host=host, port=port, with_worker=not no_worker, demo=not no_demo)
+    except ConfigError as error:
+        _fail(str(error))
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker on the dispatch, callbacks and maintenance queues, with the scheduler."""
+    from helpline.worker import run_worker
+
+    try:
+        sys.exit(run_worker(_settings(), burst=burst))
+    except ConfigError as error:
+        _fail(str(error))
+
+
+# --- configuration --------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--connect/--no-connect", default=True, help="Also try the database and Redis.")
+def check(connect: bool) -> None:
+    """Validate the configuration and say what is wrong."""
+    settings = _settings()
+    problems = settings.problems()
+    if connect and not problems:
+        problems += _connection_problems(settings)
+    click.echo(f"environment: {settings.env}")
+    click.echo(f"database: {'SQLite' if settings.is_sqlite else 'PostgreSQL'}")
+    click.echo(f"redis: {'configured' if settings.redis_url else 'embedded (development)'}")
+    click.echo(f"telephony: {'Twilio' if settings.has_twilio_credentials else 'sandbox'}")
+    if settings.generated:
+        click.echo(f"development secrets from the instance folder: {', '.join(sorted(settings.generated))}")
+    if problems:
+        click.echo(f"{len(problems)} problem(s):", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    click.echo("configuration OK")
+
+
+def _connection_problems(settings: Settings) -> list[str]:
+    import redis
+
+    found = []
+    engine = sa.create_engine(settings.database_url, pool_pre_ping=True)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        heads = migrate.current_heads(settings.database_url)
+        if not heads:
+            found.append("the database has no schema yet: run `helpline db upgrade`")
+    except sa.exc.SQLAlchemyError as error:
+        found.append(f"cannot reach the database ({type(error.orig or error).__name__})")
+    finally:
+        engine.dispose()
+    if settings.redis_url:
+        try:
+            redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
+        except redis.RedisError as error:
+            found.append(f"cannot reach Redis ({type(error).__name__})")
+    return found
+
+
+# --- database -------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the schema up to REVISION (default: the newest)."""
+    settings = _settings()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database at {', '.join(migrate.current_heads(settings.database_url)) or 'base'}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the schema down to REVISION ('base' empties the database)."""
+    settings = _settings()
+    migrate.downgrade(settings.database_url, revision)
+    click.echo(f"database at {', '.join(migrate.current_heads(settings.database_url)) or 'base'}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    click.echo(", ".join(migrate.current_heads(_settings().database_url)) or "base (empty)")
+
+
+# --- sites and staff ------------------------------------------------------------------
+
+
+@main.group()
+def site() -> None:
+    """Social Service Centres."""
+
+
+@site.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The centre's name.")
+@click.option("--province", required=True, help="The province it is in.")
+def site_add(code: str, name: str, province: str) -> None:
+    """Add a Social Service Centre."""
+    from helpline import staffing
+    from helpline.extensions import db as database
+
+    with _app():
+        try:
+            staffing.add_site(database.session, code, name, province, _actor())
+        except staffing.StaffError as error:
+            _fail(str(error))
+        database.session.commit()
+        click.echo(f"added site {code}")
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="The person's full name.")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="counsellor, interpreter, supervisor or admin; repeat for several.")
+@click.option("--language", "languages", multiple=True, help="A language code (tr, ar, fa, ps, ku, en...); repeat.")
+@click.option("--topic", "topics", multiple=True, help="A topic skill code; repeat.")
+@click.option("--site", "site_code", help="The code of their Social Service Centre.")
+@click.option("--phone", help="Their phone, in any common form; stored encrypted.")
+@click.option("--ui-language", default="tr", show_default=True, help="Console language.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_add(
+    username: str,
+    display_name: str,
+    roles: tuple[str, ...],
+    languages: tuple[str, ...],
+    topics: tuple[str, ...],
+    site_code: str | None,
+    phone: str | None,
+    ui_language: str,
+    password_stdin: bool,
+) -> None:
+    """Add a member of staff. The password is prompted for, or read with --password-stdin."""
+    from helpline import staffing
+    from helpline.extensions import db as database
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    spec = staffing.StaffSpec(
+        username=username,
+        display_name=display_name,
+        roles=tuple(r for value in roles for r in value.split(",")),
+        languages=tuple(v for value in languages for v in value.split(",")),
+        topics=tuple(v for value in topics for v in value.split(",")),
+        site_code=site_code,
+        phone=phone,
+        password=password,
+        ui_language=ui_language,
+    )
+    with _app():
+        try:
+            member = staffing.add_staff(database.session, spec, _actor())
+        except staffing.StaffError as error:
+            _fail(str(error))
+            return
+        database.session.commit()
+        click.echo(f"added {member.username} ({', '.join(sorted(r.value for r in member.roles))})")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """List staff accounts (phones masked)."""
+    from helpline.extensions import db as database
+    from helpline.models import Staff
+    from helpline.privacy import mask_number
+
+    with _app():
+        for member in database.session.scalars(sa.select(Staff).order_by(Staff.username)):
+            phone = mask_number(member.phone_encrypted) if member.phone_encrypted else "-"
+            click.echo(
+                f"{member.username:20} {'active' if member.is_active else 'inactive':8} "
+                f"{','.join(sorted(r.value for r in member.roles)):24} "
+                f"{','.join(member.languages):16} {member.site.code if member.site else '-':12} {phone}"
+            )
+
+
+@staff.command("deactivate")
+@click.argument("username")
+def staff_deactivate(username: str) -> None:
+    """Deactivate an account and end its sessions."""
+    _set_active(username, False)
+
+
+@staff.command("activate")
+@click.argument("username")
+def staff_activate(username: str) -> None:
+    """Activate an account again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, is_active: bool) -> None:
+    from helpline import staffing
+    from helpline.extensions import db as database
+    from helpline.models import Staff
+
+    with _app():
+        member = database.session.scalars(
+            sa.select(Staff).where(Staff.username == username.lower())
+        ).one_or_none()
+        if member is None:
+            _fail(f"no staff member {username}")
+            return
+        staffing.set_active(database.session, member, is_active, _actor())
+        database.session.commit()
+        click.echo(f"{member.username} is {'active' if is_active else 'inactive'}")
+
+
+@staff.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_set_password(username: str, password_stdin: bool) -> None:
+    """Set a new password; ends the account's sessions."""
+    from helpline import staffing
+    from helpline.extensions import db as database
+    from helpline.models import Staff
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _app():
+        member = database.session.scalars(
+            sa.select(Staff).where(Staff.username == username.lower())
+        ).one_or_none()
+        if member is None:
+            _fail(f"no staff member {username}")
+            return
+        try:
+            staffing.set_password(database.session, member, password, _actor())
+        except staffing.StaffError as error:
+            _fail(str(error))
+        database.session.commit()
+        click.echo(f"password set for {member.username}")
+
+
+# --- audit and keys -------------------------------------------------------------------
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The access audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; name every changed or deleted entry."""
+    from helpline.extensions import db as database
+
+    with _app():
+        report = audit.verify(database.session)
+        audit.record(
+            database.session,
+            "audit_verified",
+            _actor(),
+            details={"checked": report.checked, "problems": len(report.problems)},
+        )
+        database.session.commit()
+    if report.is_intact:
+        click.echo(f"audit chain intact: {report.checked} entries checked")
+        return
+    click.echo(f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.checked} entries", err=True)
+    for problem in report.problems:
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new Fernet key, to put first in ENCRYPTION_KEYS."""
+    click.echo(Fernet.generate_key().decode())
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every encrypted value under the newest key in ENCRYPTION_KEYS."""
+    from helpline.extensions import db as database
+    from helpline.rotation import rotate_all
+
+    with _app():
+        counts = rotate_all(database.session)
+        audit.record(database.session, "keys_rotated", _actor(), details=counts)
+        database.session.commit()
+    for column, count in counts.items():
+        click.echo(f"{column}: {count} value(s) re-encrypted")
+    click.echo("done: older keys may now be removed from ENCRYPTION_KEYS")
+
+
+@main.group()
+def demo() -> None:
+    """Demo data for the sandbox and training."""
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Create demo sites and staff (development only; refuses in production)."""
+    from helpline.demo import DEMO_PASSWORD, seed
+    from helpline.extensions import db as database
+
+    settings = _settings()
+    if settings.is_production:
+        _fail("demo staff are never created in production")
+    with _app():
+        created = seed(database.session)
+        database.session.commit()
+    if created:
+        click.echo(f"created {created} demo staff; password for each: {DEMO_PASSWORD}")
+    else:
+        click.echo("staff exist already; nothing created")
+

@@ -1,0 +1,268 @@
+"""Settings read from the environment, documented in one place (the README's table).
+
+`Settings.from_env()` never raises for a bad value: it collects every problem in
+`Settings.problems()`, so that `helpline check` can say all that is wrong at once and
+the app factory can refuse to start in production with the full list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cryptography.fernet import Fernet
+
+Environment = Literal["development", "production", "test"]
+ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "test")
+
+# Values that ship in examples and must never reach production.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {"", "change-me", "changeme", "secret", "dev", "development", "test", "insecure"}
+)
+MIN_SECRET_LENGTH = 32
+DEFAULT_TIMEZONE = "Europe/Istanbul"
+DEV_SECRETS_FILE = "dev-secrets.json"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message lists every problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the helpline reads from its environment."""
+
+    env: Environment
+    instance_path: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    blind_index_key: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_api_base_url: str | None
+    helpline_number: str | None
+    public_base_url: str
+    timezone: str
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 30
+    login_throttle_window_seconds: int = 900
+    log_level: str = "INFO"
+    # Where a value came from a development fallback rather than the environment.
+    generated: frozenset[str] = frozenset()
+    invalid: tuple[str, ...] = ()
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def has_twilio_credentials(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings; in development, fill missing secrets from the instance folder."""
+        env_map = os.environ if environ is None else environ
+        invalid: list[str] = []
+
+        env_name = env_map.get("HELPLINE_ENV", "development").strip().lower()
+        if env_name not in ENVIRONMENTS:
+            invalid.append(f"HELPLINE_ENV must be one of {', '.join(ENVIRONMENTS)}")
+            env_name = "production"  # the strictest reading of an unknown value
+        env: Environment = env_name  # type: ignore[assignment]
+
+        instance_path = Path(env_map.get("HELPLINE_INSTANCE_PATH", "instance")).resolve()
+        database_url = normalise_database_url(
+            env_map.get("DATABASE_URL") or f"sqlite:///{instance_path / 'helpline.sqlite3'}"
+        )
+        generated: set[str] = set()
+        dev_secrets = _DevSecrets(instance_path) if env != "production" else None
+
+        def secret(name: str, make: str) -> str:
+            value = env_map.get(name, "").strip()
+            if value or dev_secrets is None:
+                return value
+            generated.add(name)
+            return dev_secrets.get(name, make)
+
+        secret_key = secret("SECRET_KEY", secrets.token_urlsafe(48))
+        keys_raw = secret("ENCRYPTION_KEYS", Fernet.generate_key().decode())
+        encryption_keys = tuple(k.strip() for k in keys_raw.split(",") if k.strip())
+        blind_index_key = secret("BLIND_INDEX_KEY", secrets.token_urlsafe(48))
+
+        timezone = env_map.get("CALLING_HOURS_TZ", DEFAULT_TIMEZONE).strip() or DEFAULT_TIMEZONE
+        public_base_url = env_map.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+        def integer(name: str, default: int) -> int:
+            raw = env_map.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                invalid.append(f"{name} must be a whole number")
+                return default
+            if value <= 0:
+                invalid.append(f"{name} must be positive")
+                return default
+            return value
+
+        return cls(
+            env=env,
+            instance_path=instance_path,
+            database_url=database_url,
+            redis_url=env_map.get("REDIS_URL") or None,
+            secret_key=secret_key,
+            encryption_keys=encryption_keys,
+            blind_index_key=blind_index_key,
+            twilio_account_sid=env_map.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env_map.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_api_base_url=(env_map.get("TWILIO_API_BASE_URL") or None),
+            helpline_number=env_map.get("HELPLINE_NUMBER") or None,
+            public_base_url=public_base_url,
+            timezone=timezone,
+            session_idle_minutes=integer("SESSION_IDLE_MINUTES", 30),
+            session_max_hours=integer("SESSION_MAX_HOURS", 12),
+            login_max_failures_per_account=integer("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
+            login_max_failures_per_address=integer("LOGIN_MAX_FAILURES_PER_ADDRESS", 30),
+            login_throttle_window_seconds=integer("LOGIN_THROTTLE_WINDOW_SECONDS", 900),
+            log_level=env_map.get("LOG_LEVEL", "INFO").upper(),
+            generated=frozenset(generated),
+            invalid=tuple(invalid),
+        )
+
+    def problems(self) -> list[str]:
+        """Every reason this configuration is unfit; empty when it is sound."""
+        found = list(self.invalid)
+        found += _secret_problems("SECRET_KEY", self.secret_key, self.is_production)
+        found += _secret_problems("BLIND_INDEX_KEY", self.blind_index_key, self.is_production)
+        if not self.encryption_keys:
+            found.append("ENCRYPTION_KEYS is missing: give one or more Fernet keys, newest first")
+        for position, key in enumerate(self.encryption_keys, start=1):
+            if not _is_fernet_key(key):
+                found.append(
+                    f"ENCRYPTION_KEYS entry {position} is not a Fernet key "
+                    "(32 url-safe base64-encoded bytes; make one with `helpline keys generate`)"
+                )
+        if self.blind_index_key and self.blind_index_key in self.encryption_keys:
+            found.append("BLIND_INDEX_KEY must differ from every encryption key")
+        if self.is_production and self.generated:
+            names = ", ".join(sorted(self.generated))
+            found.append(f"{names} must be set in production")
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            found.append(f"CALLING_HOURS_TZ is not a known time zone: {self.timezone!r}")
+
+        scheme = urlsplit(self.database_url).scheme
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            found.append("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        if self.is_production and self.is_sqlite:
+            found.append("DATABASE_URL must point at PostgreSQL in production")
+        if self.is_production and not self.redis_url:
+            found.append("REDIS_URL must be set in production (the embedded server is for development)")
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            found.append("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+
+        base = urlsplit(self.public_base_url)
+        if base.scheme not in ("http", "https") or not base.netloc:
+            found.append("PUBLIC_BASE_URL must be an absolute http(s) URL")
+        elif self.is_production and base.scheme != "https":
+            found.append("PUBLIC_BASE_URL must use https in production")
+
+        if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
+            found.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")
+        if self.is_production and not self.has_twilio_credentials:
+            found.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set in production")
+        if self.twilio_auth_token and self.is_production:
+            found += _secret_problems("TWILIO_AUTH_TOKEN", self.twilio_auth_token, True, 32)
+        if self.twilio_api_base_url:
+            api = urlsplit(self.twilio_api_base_url)
+            if api.scheme not in ("http", "https") or not api.netloc:
+                found.append("TWILIO_API_BASE_URL must be an absolute http(s) URL")
+        if self.helpline_number is not None and not _looks_e164(self.helpline_number):
+            found.append("HELPLINE_NUMBER must be in E.164 form, such as +9003121234567")
+        if self.is_production and self.helpline_number is None:
+            found.append("HELPLINE_NUMBER must be set in production")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            found.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return found
+
+    def require_sound(self) -> None:
+        """Raise ConfigError naming every problem; in development only hard errors count."""
+        found = self.problems()
+        if found:
+            raise ConfigError("the configuration is not usable:\n  - " + "\n  - ".join(found))
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgresql:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_problems(name: str, value: str, strict: bool, minimum: int = MIN_SECRET_LENGTH) -> list[str]:
+    if not value:
+        return [f"{name} is missing"]
+    if not strict:
+        return []
+    if value.lower() in KNOWN_DEFAULT_SECRETS:
+        return [f"{name} is a known default value"]
+    if len(value) < minimum:
+        return [f"{name} is too short: use at least {minimum} random characters"]
+    return []
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _looks_e164(number: str) -> bool:
+    return number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16
+
+
+class _DevSecrets:
+    """Random development secrets kept in the instance folder, so data stays readable."""
+
+    def __init__(self, instance_path: Path) -> None:
+        self.path = instance_path / DEV_SECRETS_FILE
+        self.values: dict[str, str] = {}
+        if self.path.exists():
+            self.values = dict(json.loads(self.path.read_text(encoding="utf-8")))
+
+    def get(self, name: str, fresh: str) -> str:
+        if name not in self.values:
+            self.values[name] = fresh
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.values, indent=2), encoding="utf-8")
+            tmp.chmod(0o600)
+            tmp.replace(self.path)
+        return self.values[name]

@@ -1,0 +1,41 @@
+"""Typed SQLAlchemy 2.0 models, by domain. Importing this package registers every table."""
+
+from helpline.models.audit import AuditEntry, AuditHead
+from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
+from helpline.models.callbacks import CallbackRequest
+from helpline.models.calls import Call, CallerConsent, CallEvent, Caller, Recording
+from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral
+from helpline.models.staff import (
+    LoginSession,
+    PresenceChange,
+    Site,
+    Staff,
+    StaffLanguage,
+    StaffRole,
+    StaffTopic,
+)
+
+__all__ = [
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Call",
+    "CallEvent",
+    "CallbackRequest",
+    "Caller",
+    "CallerConsent",
+    "ContactRecord",
+    "ContactRecordVersion",
+    "EncryptedText",
+    "LoginSession",
+    "PresenceChange",
+    "Recording",
+    "Referral",
+    "Site",
+    "Staff",
+    "StaffLanguage",
+    "StaffRole",
+    "StaffTopic",
+    "UTCDateTime",
+    "utcnow",
+]

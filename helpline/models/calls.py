@@ -1,0 +1,165 @@
+"""Callers, calls, the append-only call timeline, consents and recordings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
+from helpline.models.enums import CallDirection, CallOutcome
+
+BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
+class Caller(Base):
+    """A person who called or was called, known only by a blind index of the number."""
+
+    __tablename__ = "caller"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number_index: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    number_encrypted: Mapped[str] = mapped_column(EncryptedText)
+    preferred_language: Mapped[str | None] = mapped_column(sa.String(8))
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    consents: Mapped[list[CallerConsent]] = relationship(
+        back_populates="caller", order_by="CallerConsent.recorded_at"
+    )
+
+    def consent(self, kind: str) -> bool:
+        """The latest answer the caller gave for this kind of consent (False if never asked)."""
+        answers = [c for c in self.consents if c.kind == kind]
+        return answers[-1].is_granted if answers else False
+
+
+class CallerConsent(Base):
+    """One answer a caller gave to a consent question; the latest answer wins."""
+
+    __tablename__ = "caller_consent"
+    __table_args__ = (sa.Index("ix_caller_consent_caller_kind", "caller_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    caller_id: Mapped[int] = mapped_column(sa.ForeignKey("caller.id", ondelete="CASCADE"))
+    call_id: Mapped[int | None] = mapped_column(sa.ForeignKey("call.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    is_granted: Mapped[bool]
+    source: Mapped[str] = mapped_column(sa.String(16), default="ivr")
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    caller: Mapped[Caller] = relationship(back_populates="consents")
+
+
+class Call(Base):
+    """One call leg the helpline handled, inbound or outbound (a callback)."""
+
+    __tablename__ = "call"
+    __table_args__ = (
+        sa.Index("ix_call_started_language", "started_at", "language"),
+        sa.Index("ix_call_started_outcome", "started_at", "outcome"),
+        sa.Index("ix_call_counsellor_started", "counsellor_id", "started_at"),
+        sa.Index("ix_call_interpreter_started", "interpreter_id", "started_at"),
+        sa.Index("ix_call_site_started", "site_id", "started_at"),
+        sa.Index("ix_call_caller_started", "caller_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    parent_call_sid: Mapped[str | None] = mapped_column(sa.String(64))
+    direction: Mapped[str] = mapped_column(sa.String(16), default=CallDirection.INBOUND.value)
+    caller_id: Mapped[int | None] = mapped_column(sa.ForeignKey("caller.id", ondelete="SET NULL"))
+    is_number_withheld: Mapped[bool] = mapped_column(default=False)
+    twilio_status: Mapped[str | None] = mapped_column(sa.String(16))
+    last_sequence_number: Mapped[int | None]
+
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    language_selected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    wrap_up_ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    topic: Mapped[str | None] = mapped_column(sa.String(32))
+    priority: Mapped[int] = mapped_column(default=0)
+    flow_id: Mapped[str | None] = mapped_column(sa.String(64))
+    flow_version: Mapped[str | None] = mapped_column(sa.String(64))
+    outcome: Mapped[str] = mapped_column(sa.String(24), default=CallOutcome.IN_PROGRESS.value)
+
+    counsellor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    interpreter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    callback_request_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("callback_request.id", ondelete="SET NULL", use_alter=True)
+    )
+    is_recording_consented: Mapped[bool] = mapped_column(default=False)
+
+    caller: Mapped[Caller | None] = relationship()
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="call", order_by="CallEvent.id", passive_deletes=True
+    )
+    recordings: Mapped[list[Recording]] = relationship(back_populates="call")
+
+    @property
+    def wait_seconds(self) -> float | None:
+        if self.queued_at is None:
+            return None
+        end = self.answered_at or self.ended_at
+        return None if end is None else (end - self.queued_at).total_seconds()
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+class CallEvent(Base):
+    """One typed entry in a call's append-only timeline.
+
+    `sequence_number` keeps Twilio's SequenceNumber; together with the call and the
+    source it de-duplicates redelivered callbacks. `data` never holds a phone number or
+    note text.
+    """
+
+    __tablename__ = "call_event"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "call_id", "source", "sequence_number", name="uq_call_event_call_source_sequence"
+        ),
+        sa.Index("ix_call_event_call_occurred", "call_id", "occurred_at"),
+        sa.Index("ix_call_event_kind_occurred", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    source: Mapped[str] = mapped_column(sa.String(16))
+    sequence_number: Mapped[int | None]
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    call: Mapped[Call] = relationship(back_populates="events")
+
+
+class Recording(Base):
+    """A reference to a recording held by the telephony provider (never the audio itself)."""
+
+    __tablename__ = "recording"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    recording_sid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    url: Mapped[str] = mapped_column(sa.String(500))
+    kind: Mapped[str] = mapped_column(sa.String(16), default="call")  # call | voicemail
+    duration_seconds: Mapped[int | None]
+    channels: Mapped[int | None]
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    call: Mapped[Call] = relationship(back_populates="recordings")

@@ -1,0 +1,162 @@
+"""Closed vocabularies stored as short strings.
+
+Stored as VARCHAR rather than database enums, so adding a value needs no migration of a
+type; the application validates against these classes.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    COUNSELLOR = "counsellor"
+    INTERPRETER = "interpreter"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class PresenceState(enum.StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+    BREAK = "break"
+    OFFLINE = "offline"
+
+
+class CallDirection(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallOutcome(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    ABANDONED_IVR = "abandoned_ivr"
+    ABANDONED_QUEUE = "abandoned_queue"
+    CALLBACK_REQUESTED = "callback_requested"
+    VOICEMAIL = "voicemail"
+    EMERGENCY_TRANSFER = "emergency_transfer"
+    OUT_OF_HOURS = "out_of_hours"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+
+
+class CallEventKind(enum.StrEnum):
+    CALL_STARTED = "call_started"
+    STATUS_CALLBACK = "status_callback"
+    IVR_STEP = "ivr_step"
+    LANGUAGE_SELECTED = "language_selected"
+    TOPIC_SELECTED = "topic_selected"
+    CONSENT_RECORDED = "consent_recorded"
+    EMERGENCY_TRANSFER = "emergency_transfer"
+    QUEUED = "queued"
+    ANNOUNCEMENT = "announcement"
+    RESERVED = "reserved"
+    OFFERED = "offered"
+    OFFER_DECLINED = "offer_declined"
+    OFFER_TIMEOUT = "offer_timeout"
+    STAFF_JOINED = "staff_joined"
+    INTERPRETER_JOINED = "interpreter_joined"
+    PARTICIPANT_LEFT = "participant_left"
+    TRANSFERRED = "transferred"
+    HOLD = "hold"
+    UNHOLD = "unhold"
+    CALLBACK_REQUESTED = "callback_requested"
+    VOICEMAIL_RECORDED = "voicemail_recorded"
+    RECORDING_READY = "recording_ready"
+    CALLBACK_ATTEMPT = "callback_attempt"
+    CALLBACK_OUTCOME = "callback_outcome"
+    ABANDONED = "abandoned"
+    ENDED = "ended"
+
+
+class EventSource(enum.StrEnum):
+    TWILIO = "twilio"
+    IVR = "ivr"
+    ROUTER = "router"
+    CONSOLE = "console"
+    WORKER = "worker"
+    SYSTEM = "system"
+
+
+class ConsentKind(enum.StrEnum):
+    REMEMBER_LANGUAGE = "remember_language"
+    CALLBACK = "callback"
+    RECORDING = "recording"
+    FOLLOW_UP = "follow_up"
+
+
+class ContactType(enum.StrEnum):
+    """A data contact, or one of the non-data kinds a line logs but does not counsel."""
+
+    DATA = "data"
+    SILENT = "silent"
+    HANG_UP = "hang_up"
+    ABUSIVE = "abusive"
+    WRONG_NUMBER = "wrong_number"
+    INFORMATION_ONLY = "information_only"
+
+
+class RiskLevel(enum.StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    IMMINENT = "imminent"
+
+
+class ContactStatus(enum.StrEnum):
+    DRAFT = "draft"
+    FINAL = "final"
+
+
+class ReferralKind(enum.StrEnum):
+    SOCIAL_SERVICE_CENTRE = "social_service_centre"
+    VIOLENCE_PREVENTION_CENTRE = "violence_prevention_centre"
+    CHILD_PROTECTION = "child_protection"
+    HEALTH = "health"
+    EDUCATION = "education"
+    SOCIAL_ASSISTANCE = "social_assistance"
+    POLICE = "police"
+    EMERGENCY_112 = "emergency_112"
+
+
+class ReferralStatus(enum.StrEnum):
+    SUGGESTED = "suggested"
+    MADE = "made"
+    CONFIRMED = "confirmed"
+
+
+class CallbackReason(enum.StrEnum):
+    QUEUE_KEY = "queue_key"
+    OUT_OF_HOURS = "out_of_hours"
+    VOICEMAIL = "voicemail"
+    ABANDONED = "abandoned"
+    FOLLOW_UP = "follow_up"
+    NOT_SAFE_NOW = "not_safe_now"
+
+
+class CallbackStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DIALLING = "dialling"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class CallbackOutcome(enum.StrEnum):
+    CONNECTED = "connected"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    NOT_SAFE_NOW = "not_safe_now"
+    MACHINE = "machine"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+def values(kind: type[enum.StrEnum]) -> list[str]:
+    return [member.value for member in kind]

@@ -1,0 +1,39 @@
+"""Re-encrypt every encrypted column under the newest key (`helpline keys rotate`)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from helpline import privacy
+from helpline.models.base import encrypted_columns
+
+BATCH = 500
+
+
+def rotate_all(session: Session) -> dict[str, int]:
+    """Rotate each encrypted value in place; returns counts per `table.column`."""
+    keyring = privacy.keyring()
+    counts: dict[str, int] = {}
+    for column in encrypted_columns():
+        table = column.table
+        (pk,) = table.primary_key.columns
+        raw = sa.type_coerce(column, sa.Text)  # the stored token, not the plaintext
+        done, last = 0, None
+        while True:
+            query = sa.select(pk, raw).where(column.is_not(None)).order_by(pk).limit(BATCH)
+            if last is not None:
+                query = query.where(pk > last)
+            rows = session.execute(query).all()
+            if not rows:
+                break
+            for key, token in rows:
+                session.execute(
+                    sa.update(table)
+                    .where(pk == key)
+                    .values({column.name: sa.literal(keyring.rotate(token), sa.Text)})
+                )
+            done += len(rows)
+            last = rows[-1][0]
+        counts[f"{table.name}.{column.name}"] = done
+    return counts

@@ -1,0 +1,1 @@
+"""RQ jobs, grouped by purpose: one module per queue."""

@@ -1,0 +1,55 @@
+"""Run RQ workers on the queues named by purpose, with the scheduler.
+
+The app is built once; RQ forks a work horse per job, and the database pool must never
+cross that fork, so each child throws away the connections it inherited.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from flask import Flask
+from rq import Queue, Worker
+
+from helpline.config import ConfigError, Settings
+from helpline.extensions import QUEUE_NAMES, db, get_redis
+
+
+def _forget_inherited_connections(app: Flask) -> None:
+    def after_fork() -> None:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=after_fork)
+
+
+def build_worker(app: Flask, name: str | None = None) -> Worker:
+    connection = get_redis()
+    queues = [Queue(queue, connection=connection) for queue in QUEUE_NAMES]
+    return Worker(
+        queues,
+        connection=connection,
+        name=name or f"helpline-{socket.gethostname()}-{os.getpid()}",
+        log_job_description=False,  # job arguments never reach the log
+    )
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> int:
+    """Work until told to stop (SIGTERM or Ctrl-C finish the current job first)."""
+    from helpline import create_app
+
+    if not settings.redis_url:
+        raise ConfigError(
+            "REDIS_URL is not set: a separate worker needs a shared Redis "
+            "(`helpline run` starts the embedded one and a worker together)"
+        )
+    app = create_app(settings)
+    _forget_inherited_connections(app)
+    with app.app_context():
+        worker = build_worker(app)
+        worked = worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    worker_log_done = "worked" if worked else "idle"
+    app.logger.info("worker stopped (%s)", worker_log_done)
+    return 0
