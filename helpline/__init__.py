@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, overrides: Mapping[str, object]
     from helpline.auth.views import load_user
     from helpline.console.views import bp as console_bp
     from helpline.extensions import csrf, db, init_redis, login_manager
+    from helpline.health import bp as health_bp
     from helpline.supervisor.views import bp as supervisor_bp
 
     settings = settings or Settings.from_env()
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, overrides: Mapping[str, object]
     login_manager.user_loader(load_user)
     init_redis(app, settings.redis_url or "redis://127.0.0.1:6379/0")
 
-    for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp):
+    for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp, health_bp):
         app.register_blueprint(blueprint)
     security.install(app, settings)
     return app

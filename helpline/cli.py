@@ -43,7 +43,14 @@ def _app() -> Iterator[Flask]:
         _fail(str(error))
         raise  # unreachable: _fail exits
     with app.app_context():
-        yield app
+        try:
+            yield app
+        finally:
+            from helpline.extensions import db as database
+
+            database.session.remove()
+            for engine in database.engines.values():
+                engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

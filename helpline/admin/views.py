@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from helpline import staffing
@@ -25,7 +26,7 @@ class StaffForm(FlaskForm):  # type: ignore[misc]
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     display_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     roles = SelectMultipleField(
-        "Roles", choices=[(r.value, r.value.title()) for r in Role], validators=[DataRequired()]
+        "Roles", choices=[SelectChoice(r.value, r.value.title()) for r in Role], validators=[DataRequired()]
     )
     languages = StringField(
         "Languages", description="Codes separated by commas, such as tr, ar, fa, ps, ku, en",
@@ -47,7 +48,9 @@ def _split(text: str | None) -> tuple[str, ...]:
 def _form() -> StaffForm:
     form = StaffForm()
     sites = db.session.scalars(sa.select(Site).order_by(Site.province, Site.name)).all()
-    form.site.choices = [("", "No site")] + [(s.code, f"{s.name} ({s.province})") for s in sites]
+    form.site.choices = [SelectChoice("", "No site")] + [
+        SelectChoice(s.code, f"{s.name} ({s.province})") for s in sites
+    ]
     return form
 
 

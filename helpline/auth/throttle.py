@@ -47,8 +47,9 @@ class LoginThrottle:
     def record_failure(self, account_key: str, address: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
         for key in self._keys(account_key, address):
+            # Start the window with the first failure; INCR keeps the key's expiry.
+            pipe.set(key, 0, ex=self.limits.window_seconds, nx=True)
             pipe.incr(key)
-            pipe.expire(key, self.limits.window_seconds, nx=True)
         pipe.execute()
 
     def record_success(self, account_key: str) -> None:

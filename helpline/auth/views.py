@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -101,8 +100,9 @@ def login() -> Response | tuple[str, int] | str:
     db.session.commit()
 
     session.clear()  # no state from before the login survives it
-    login_user(ConsoleUser(staff, token), remember=False, duration=dt.timedelta(0))
-    session.permanent = True
+    # A browser-session cookie: not `permanent`, which would also weaken Flask-Login's
+    # strong session protection to "basic". The server-side row bounds its life.
+    login_user(ConsoleUser(staff, token), remember=False)
     return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
 
 

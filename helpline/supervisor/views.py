@@ -30,14 +30,13 @@ def _start_of_today() -> dt.datetime:
 def home() -> str:
     """Today's calls by outcome, callers waiting now, and the latest audit entries."""
     since = _start_of_today()
-    by_outcome = dict(
-        db.session.execute(
-            sa.select(Call.outcome, sa.func.count())
-            .where(Call.started_at >= since)
-            .group_by(Call.outcome)
-            .order_by(Call.outcome)
-        ).tuples().all()
-    )
+    rows = db.session.execute(
+        sa.select(Call.outcome, sa.func.count())
+        .where(Call.started_at >= since)
+        .group_by(Call.outcome)
+        .order_by(Call.outcome)
+    ).all()
+    by_outcome: dict[str, int] = {outcome: count for outcome, count in rows}
     waiting = db.session.scalar(
         sa.select(sa.func.count()).where(
             Call.queued_at.is_not(None), Call.answered_at.is_(None), Call.ended_at.is_(None)
