@@ -38,8 +38,6 @@ def _fingerprint(extras: str) -> str:
 
 
 def ensure_environment(extras: str) -> None:
-    if sys.version_info < (3, 11):
-        sys.exit("the helpline needs Python 3.11 or newer")
     if not PYTHON.exists():
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
@@ -52,7 +50,9 @@ def ensure_environment(extras: str) -> None:
     print(f"Installing the helpline and its dependencies ({', '.join(wanted)}) ...", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)  # noqa: S603
-    constraints = ["-c", str(ROOT / "constraints.txt")] if (ROOT / "constraints.txt").exists() else []
+    constraints = (
+        ["-c", str(ROOT / "constraints.txt")] if (ROOT / "constraints.txt").exists() else []
+    )
     subprocess.run([*pip, *constraints, "-e", f"{ROOT}[{','.join(wanted)}]"], check=True)  # noqa: S603
     STAMP.write_text(" ".join([fingerprint, *wanted]))
 
@@ -73,8 +73,7 @@ def main(argv: list[str]) -> int:
         code |= subprocess.call([str(PYTHON), "-m", "ruff", "format", "--check", "."])  # noqa: S603
         return code | subprocess.call([str(PYTHON), "-m", "mypy"])  # noqa: S603
     # Replace this process, so signals (Ctrl-C, SIGTERM) reach the command directly.
-    os.execv(args[0], args)  # noqa: S606
-    return 0  # pragma: no cover - execv does not return
+    os.execv(args[0], args)  # noqa: S606 - does not return
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from helpline.config import Settings
 
 
-def create_app(settings: Settings | None = None, overrides: Mapping[str, object] | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, overrides: Mapping[str, object] | None = None
+) -> Flask:
     """Build the app: settings, extensions, blueprints. Refuses an unusable configuration."""
     from helpline import logs, privacy, security
     from helpline.admin.views import bp as admin_bp
@@ -29,6 +32,11 @@ def create_app(settings: Settings | None = None, overrides: Mapping[str, object]
     app.config.from_mapping(security.flask_config(settings))
     app.config.update(overrides or {})
     app.extensions["helpline.settings"] = settings
+    if settings.trusted_proxy_count:
+        # Behind a TLS-terminating proxy: take the client address and scheme from the
+        # X-Forwarded-* headers the trusted proxies add, and from nobody else.
+        count = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
     db.init_app(app)
     csrf.init_app(app)

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from helpline.models import AuditEntry, AuditHead, utcnow
+from helpline.models.base import DbSession
 
 GENESIS_HASH = "0" * 64
 
@@ -61,7 +61,7 @@ def entry_digest(entry: AuditEntry) -> str:
 
 
 def record(
-    session: Session,
+    session: DbSession,
     action: str,
     actor: Actor,
     *,
@@ -123,7 +123,7 @@ class ChainReport:
         return not self.problems
 
 
-def _entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
+def _entries(session: DbSession, batch: int = 1000) -> Iterator[AuditEntry]:
     last = 0
     while True:
         rows = session.scalars(
@@ -137,7 +137,7 @@ def _entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
             session.expunge(row)
 
 
-def verify(session: Session) -> ChainReport:
+def verify(session: DbSession) -> ChainReport:
     """Walk the chain and name every entry that was changed, and every gap left by a deletion."""
     problems: list[ChainProblem] = []
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0

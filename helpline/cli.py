@@ -104,7 +104,9 @@ def check(connect: bool) -> None:
     click.echo(f"redis: {'configured' if settings.redis_url else 'embedded (development)'}")
     click.echo(f"telephony: {'Twilio' if settings.has_twilio_credentials else 'sandbox'}")
     if settings.generated:
-        click.echo(f"development secrets from the instance folder: {', '.join(sorted(settings.generated))}")
+        click.echo(
+            f"development secrets from the instance folder: {', '.join(sorted(settings.generated))}"
+        )
     if problems:
         click.echo(f"{len(problems)} problem(s):", err=True)
         for problem in problems:
@@ -125,7 +127,8 @@ def _connection_problems(settings: Settings) -> list[str]:
         if not heads:
             found.append("the database has no schema yet: run `helpline db upgrade`")
     except sa.exc.SQLAlchemyError as error:
-        found.append(f"cannot reach the database ({type(error.orig or error).__name__})")
+        cause = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+        found.append(f"cannot reach the database ({type(cause).__name__})")
     finally:
         engine.dispose()
     if settings.redis_url:
@@ -203,9 +206,19 @@ def staff() -> None:
 @staff.command("add")
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="The person's full name.")
-@click.option("--role", "roles", multiple=True, required=True,
-              help="counsellor, interpreter, supervisor or admin; repeat for several.")
-@click.option("--language", "languages", multiple=True, help="A language code (tr, ar, fa, ps, ku, en...); repeat.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="counsellor, interpreter, supervisor or admin; repeat for several.",
+)
+@click.option(
+    "--language",
+    "languages",
+    multiple=True,
+    help="A language code (tr, ar, fa, ps, ku, en...); repeat.",
+)
 @click.option("--topic", "topics", multiple=True, help="A topic skill code; repeat.")
 @click.option("--site", "site_code", help="The code of their Social Service Centre.")
 @click.option("--phone", help="Their phone, in any common form; stored encrypted.")
@@ -264,7 +277,8 @@ def staff_list() -> None:
             click.echo(
                 f"{member.username:20} {'active' if member.is_active else 'inactive':8} "
                 f"{','.join(sorted(r.value for r in member.roles)):24} "
-                f"{','.join(member.languages):16} {member.site.code if member.site else '-':12} {phone}"
+                f"{','.join(member.languages):16} "
+                f"{member.site.code if member.site else '-':12} {phone}"
             )
 
 
@@ -352,7 +366,10 @@ def audit_verify() -> None:
     if report.is_intact:
         click.echo(f"audit chain intact: {report.checked} entries checked")
         return
-    click.echo(f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.checked} entries", err=True)
+    click.echo(
+        f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.checked} entries",
+        err=True,
+    )
     for problem in report.problems:
         click.echo(f"  - {problem}", err=True)
     sys.exit(1)
@@ -405,4 +422,3 @@ def demo_seed() -> None:
         click.echo(f"created {created} demo staff; password for each: {DEMO_PASSWORD}")
     else:
         click.echo("staff exist already; nothing created")
-

@@ -60,6 +60,7 @@ class Settings:
     login_max_failures_per_address: int = 30
     login_throttle_window_seconds: int = 900
     log_level: str = "INFO"
+    trusted_proxy_count: int = 0
     # Where a value came from a development fallback rather than the environment.
     generated: frozenset[str] = frozenset()
     invalid: tuple[str, ...] = ()
@@ -114,7 +115,7 @@ class Settings:
         timezone = env_map.get("CALLING_HOURS_TZ", DEFAULT_TIMEZONE).strip() or DEFAULT_TIMEZONE
         public_base_url = env_map.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
-        def integer(name: str, default: int) -> int:
+        def integer(name: str, default: int, minimum: int = 1) -> int:
             raw = env_map.get(name)
             if raw is None or raw == "":
                 return default
@@ -123,8 +124,8 @@ class Settings:
             except ValueError:
                 invalid.append(f"{name} must be a whole number")
                 return default
-            if value <= 0:
-                invalid.append(f"{name} must be positive")
+            if value < minimum:
+                invalid.append(f"{name} must be at least {minimum}")
                 return default
             return value
 
@@ -148,6 +149,7 @@ class Settings:
             login_max_failures_per_address=integer("LOGIN_MAX_FAILURES_PER_ADDRESS", 30),
             login_throttle_window_seconds=integer("LOGIN_THROTTLE_WINDOW_SECONDS", 900),
             log_level=env_map.get("LOG_LEVEL", "INFO").upper(),
+            trusted_proxy_count=integer("TRUSTED_PROXY_COUNT", 0, minimum=0),
             generated=frozenset(generated),
             invalid=tuple(invalid),
         )
@@ -182,7 +184,9 @@ class Settings:
         if self.is_production and self.is_sqlite:
             found.append("DATABASE_URL must point at PostgreSQL in production")
         if self.is_production and not self.redis_url:
-            found.append("REDIS_URL must be set in production (the embedded server is for development)")
+            found.append(
+                "REDIS_URL must be set in production (the embedded server is for development)"
+            )
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             found.append("REDIS_URL must be a redis://, rediss:// or unix:// URL")
 
@@ -225,7 +229,9 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _secret_problems(name: str, value: str, strict: bool, minimum: int = MIN_SECRET_LENGTH) -> list[str]:
+def _secret_problems(
+    name: str, value: str, strict: bool, minimum: int = MIN_SECRET_LENGTH
+) -> list[str]:
     if not value:
         return [f"{name} is missing"]
     if not strict:

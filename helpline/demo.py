@@ -7,10 +7,10 @@ unallocated test-style numbers for sandbox staff phones.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from helpline import audit, staffing
 from helpline.models import Staff
+from helpline.models.base import DbSession
 
 DEMO_PASSWORD = "helpline-demo-183"  # noqa: S105 - printed to the trainer; sandbox only
 ACTOR = audit.Actor("demo-seed")
@@ -22,25 +22,79 @@ SITES = (
 )
 
 STAFF = (
-    staffing.StaffSpec("supervisor", "Elif Yılmaz", ("supervisor",), ("tr", "en"), (), "ANK-ALT",
-                       "+905550000101", DEMO_PASSWORD, "en"),
-    staffing.StaffSpec("admin", "Murat Demir", ("admin",), ("tr",), (), "ANK-ALT",
-                       None, DEMO_PASSWORD, "en"),
-    staffing.StaffSpec("counsellor.tr", "Ayşe Kaya", ("counsellor",), ("tr", "en"),
-                       ("psychosocial", "violence", "child_protection"), "ANK-ALT",
-                       "+905550000102", DEMO_PASSWORD, "en"),
-    staffing.StaffSpec("counsellor.ar", "Yusuf Haddad", ("counsellor",), ("ar", "tr"),
-                       ("psychosocial", "migration"), "GAZ-SHB", "+905550000103", DEMO_PASSWORD, "en"),
-    staffing.StaffSpec("counsellor.fa", "Maryam Ahmadi", ("counsellor",), ("fa", "tr"),
-                       ("psychosocial", "violence"), "IST-ESY", "+905550000104", DEMO_PASSWORD, "en"),
-    staffing.StaffSpec("interpreter.ps", "Ahmad Karimi", ("interpreter",), ("ps", "fa", "tr"), (),
-                       "IST-ESY", "+905550000105", DEMO_PASSWORD, "en"),
-    staffing.StaffSpec("interpreter.ku", "Rojda Aslan", ("interpreter",), ("ku", "tr"), (),
-                       "GAZ-SHB", "+905550000106", DEMO_PASSWORD, "en"),
+    staffing.StaffSpec(
+        "supervisor",
+        "Elif Yılmaz",
+        ("supervisor",),
+        ("tr", "en"),
+        (),
+        "ANK-ALT",
+        "+905550000101",
+        DEMO_PASSWORD,
+        "en",
+    ),
+    staffing.StaffSpec(
+        "admin", "Murat Demir", ("admin",), ("tr",), (), "ANK-ALT", None, DEMO_PASSWORD, "en"
+    ),
+    staffing.StaffSpec(
+        "counsellor.tr",
+        "Ayşe Kaya",
+        ("counsellor",),
+        ("tr", "en"),
+        ("psychosocial", "violence", "child_protection"),
+        "ANK-ALT",
+        "+905550000102",
+        DEMO_PASSWORD,
+        "en",
+    ),
+    staffing.StaffSpec(
+        "counsellor.ar",
+        "Yusuf Haddad",
+        ("counsellor",),
+        ("ar", "tr"),
+        ("psychosocial", "migration"),
+        "GAZ-SHB",
+        "+905550000103",
+        DEMO_PASSWORD,
+        "en",
+    ),
+    staffing.StaffSpec(
+        "counsellor.fa",
+        "Maryam Ahmadi",
+        ("counsellor",),
+        ("fa", "tr"),
+        ("psychosocial", "violence"),
+        "IST-ESY",
+        "+905550000104",
+        DEMO_PASSWORD,
+        "en",
+    ),
+    staffing.StaffSpec(
+        "interpreter.ps",
+        "Ahmad Karimi",
+        ("interpreter",),
+        ("ps", "fa", "tr"),
+        (),
+        "IST-ESY",
+        "+905550000105",
+        DEMO_PASSWORD,
+        "en",
+    ),
+    staffing.StaffSpec(
+        "interpreter.ku",
+        "Rojda Aslan",
+        ("interpreter",),
+        ("ku", "tr"),
+        (),
+        "GAZ-SHB",
+        "+905550000106",
+        DEMO_PASSWORD,
+        "en",
+    ),
 )
 
 
-def seed(session: Session) -> int:
+def seed(session: DbSession) -> int:
     """Create the demo sites and staff in an empty database; returns how many staff."""
     if session.scalar(sa.select(sa.func.count()).select_from(Staff)):
         return 0

@@ -29,10 +29,10 @@ class RedactingFilter(logging.Filter):
 def configure(level: str = "INFO") -> None:
     """Install one redacting stderr handler on the root logger (idempotent)."""
     root = logging.getLogger()
-    root.setLevel(level)
     for handler in root.handlers:
         if getattr(handler, "_helpline", False):
             return
+    root.setLevel(level)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())

@@ -12,7 +12,9 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 def alembic_config(database_url: str) -> Config:
     if not (MIGRATIONS / "env.py").exists():
-        raise RuntimeError(f"migrations not found at {MIGRATIONS}; install the project from its checkout")
+        raise RuntimeError(
+            f"migrations not found at {MIGRATIONS}; install the project from its checkout"
+        )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolation treats % specially; URL-encoded passwords contain it.

@@ -114,7 +114,7 @@ _keyring: Keyring | None = None
 
 def configure(keyring: Keyring) -> None:
     """Install the process's keyring; `create_app` calls this once."""
-    global _keyring  # noqa: PLW0603 - one keyring per process, like a connection pool
+    global _keyring
     _keyring = keyring
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from helpline import privacy
-from helpline.models.base import encrypted_columns
+from helpline.models.base import DbSession, encrypted_columns
 
 BATCH = 500
 
 
-def rotate_all(session: Session) -> dict[str, int]:
+def rotate_all(session: DbSession) -> dict[str, int]:
     """Rotate each encrypted value in place; returns counts per `table.column`."""
     keyring = privacy.keyring()
     counts: dict[str, int] = {}

@@ -41,8 +41,10 @@ def _banner(settings: Settings, url: str, demo_created: bool) -> str:
     lines = [
         "",
         f"  The helpline is running: open {url}/",
-        f"  Database: {'SQLite in ' + str(settings.instance_path) if settings.is_sqlite else 'PostgreSQL'}",
-        f"  Telephony: {'Twilio' if settings.has_twilio_credentials else 'sandbox (no Twilio credentials set)'}",
+        "  Database: "
+        + (f"SQLite in {settings.instance_path}" if settings.is_sqlite else "PostgreSQL"),
+        "  Telephony: "
+        + ("Twilio" if settings.has_twilio_credentials else "sandbox (no Twilio credentials set)"),
     ]
     if demo_created or not settings.is_production:
         lines += [
@@ -83,7 +85,7 @@ def run_all(settings: Settings, *, host: str, port: int, with_worker: bool, demo
             env["HELPLINE_INSTANCE_PATH"] = str(settings.instance_path)
             # Its own session: Ctrl-C reaches gunicorn, which stops; then we stop the
             # worker with one SIGTERM, letting a running job finish.
-            worker = subprocess.Popen(  # noqa: S603
+            worker = subprocess.Popen(
                 [sys.executable, "-m", "helpline", "worker"], env=env, start_new_session=True
             )
 

@@ -40,9 +40,10 @@ def flask_config(settings: Settings) -> dict[str, object]:
 
 
 def engine_options(settings: Settings) -> dict[str, object]:
+    # SQL parameters may hold what a user typed (a number in the username box): never log them.
     if settings.is_sqlite:
-        return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+        return {"connect_args": {"timeout": 15}, "hide_parameters": True}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "hide_parameters": True}
 
 
 def _headers(response: Response, settings: Settings) -> Response:

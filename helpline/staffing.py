@@ -6,20 +6,22 @@ Every change is audited in the same transaction as the change itself.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from helpline import audit, privacy
 from helpline.auth import passwords, sessions
 from helpline.models import Site, Staff
+from helpline.models.base import DbSession
 from helpline.models.enums import Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 TOPIC = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+log = logging.getLogger(__name__)
 SITE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
 
 
@@ -59,11 +61,11 @@ def _roles(values: Iterable[str]) -> list[Role]:
     return roles
 
 
-def find_site(session: Session, code: str) -> Site | None:
+def find_site(session: DbSession, code: str) -> Site | None:
     return session.scalars(sa.select(Site).where(Site.code == code)).one_or_none()
 
 
-def add_site(session: Session, code: str, name: str, province: str, by: audit.Actor) -> Site:
+def add_site(session: DbSession, code: str, name: str, province: str, by: audit.Actor) -> Site:
     code = code.strip()
     if not SITE_CODE.match(code):
         raise StaffError("a site code has 2 to 32 letters, digits, dots, dashes or underscores")
@@ -74,13 +76,19 @@ def add_site(session: Session, code: str, name: str, province: str, by: audit.Ac
     site = Site(code=code, name=name.strip(), province=province.strip())
     session.add(site)
     session.flush()
-    audit.record(session, "site_created", by, target_type="site", target_id=site.id,
-                 details={"code": code, "province": site.province})
+    audit.record(
+        session,
+        "site_created",
+        by,
+        target_type="site",
+        target_id=site.id,
+        details={"code": code, "province": site.province},
+    )
     return site
 
 
 def add_staff(
-    session: Session, spec: StaffSpec, by: audit.Actor, request: audit.RequestInfo | None = None
+    session: DbSession, spec: StaffSpec, by: audit.Actor, request: audit.RequestInfo | None = None
 ) -> Staff:
     """Create a member of staff, or raise StaffError saying what is wrong."""
     username = spec.username.strip().lower()
@@ -134,10 +142,11 @@ def add_staff(
         },
         request=request,
     )
+    log.info("staff %s created by %s", staff.id, by.label)
     return staff
 
 
-def _set_phone(session: Session, staff: Staff, raw: str) -> None:
+def _set_phone(session: DbSession, staff: Staff, raw: str) -> None:
     try:
         e164 = privacy.normalise_number(raw)
     except privacy.InvalidPhoneNumber as error:
@@ -153,7 +162,10 @@ def _set_phone(session: Session, staff: Staff, raw: str) -> None:
 
 
 def set_active(
-    session: Session, staff: Staff, is_active: bool, by: audit.Actor,
+    session: DbSession,
+    staff: Staff,
+    is_active: bool,
+    by: audit.Actor,
     request: audit.RequestInfo | None = None,
 ) -> None:
     """Activate or deactivate an account; deactivating ends all its sessions at once."""
@@ -174,11 +186,17 @@ def set_active(
     )
 
 
-def set_password(session: Session, staff: Staff, password: str, by: audit.Actor) -> None:
+def set_password(session: DbSession, staff: Staff, password: str, by: audit.Actor) -> None:
     try:
         staff.password_hash = passwords.hash_password(password)
     except passwords.WeakPassword as error:
         raise StaffError(str(error)) from None
     ended = sessions.end_all(session, staff.id)
-    audit.record(session, "staff_password_set", by, target_type="staff", target_id=staff.id,
-                 details={"sessions_ended": ended})
+    audit.record(
+        session,
+        "staff_password_set",
+        by,
+        target_type="staff",
+        target_id=staff.id,
+        details={"sessions_ended": ended},
+    )

@@ -8,7 +8,7 @@ from flask import current_app, g, request
 
 from helpline import audit
 from helpline.auth.sessions import Lifetimes
-from helpline.auth.throttle import LoginThrottle, Limits
+from helpline.auth.throttle import Limits, LoginThrottle
 from helpline.config import Settings
 from helpline.extensions import get_redis
 from helpline.models import Staff

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from helpline import create_app, migrate
 from helpline.config import Settings
@@ -48,7 +48,9 @@ def database_server() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def new_database(database_server: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def new_database(
+    database_server: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
     """A factory of empty databases (dropped at the end of the session)."""
     created: list[str] = []
 
@@ -62,7 +64,11 @@ def new_database(database_server: str | None, tmp_path_factory: pytest.TempPathF
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         created.append(name)
-        return sa.make_url(database_server).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+        return (
+            sa.make_url(database_server)
+            .set(drivername="postgresql+psycopg", database=name)
+            .render_as_string(hide_password=False)
+        )
 
     yield make
     if database_server is not None and created:

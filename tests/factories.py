@@ -7,18 +7,18 @@ import secrets
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from helpline import audit, privacy, staffing
 from helpline.models import Call, Caller, Site, Staff
+from helpline.models.base import DbSession
 
 PASSWORD = "correct horse battery staple"
 TEST_ACTOR = audit.Actor("tests")
 
 
 class Factory:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     def site(self, code: str | None = None, province: str = "Ankara") -> Site:
@@ -69,7 +69,9 @@ class Factory:
         return call
 
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(html: str) -> str:
@@ -79,7 +81,9 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def login(client: FlaskClient, username: str, password: str = PASSWORD, **environ: Any) -> TestResponse:
+def login(
+    client: FlaskClient, username: str, password: str = PASSWORD, **environ: Any
+) -> TestResponse:
     page = client.get("/login", environ_overrides=environ or None)
     token = csrf_token(page.get_data(as_text=True))
     return client.post(
@@ -89,7 +93,9 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD, **enviro
     )
 
 
-def post_form(client: FlaskClient, page_url: str, action: str, data: dict[str, Any] | None = None) -> TestResponse:
+def post_form(
+    client: FlaskClient, page_url: str, action: str, data: dict[str, Any] | None = None
+) -> TestResponse:
     """Submit a form the way a browser does: take the CSRF token from the page first."""
     token = csrf_token(client.get(page_url).get_data(as_text=True))
     return client.post(action, data={**(data or {}), "csrf_token": token})

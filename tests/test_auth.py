@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -53,15 +54,21 @@ def test_login_wrong_password_is_refused_and_audited(client: FlaskClient, factor
     response = login(client, "ayse", "not the password at all")
     assert response.status_code == 401
     assert "Wrong username or password" in response.get_data(as_text=True)
-    entry = factory.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "login_failed")).one()
+    entry = factory.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "login_failed")
+    ).one()
     assert entry.target_type == "staff"
     assert entry.target_id == str(staff.id)
 
 
-def test_login_unknown_user_does_not_store_the_typed_name(client: FlaskClient, factory: Factory) -> None:
+def test_login_unknown_user_does_not_store_the_typed_name(
+    client: FlaskClient, factory: Factory
+) -> None:
     """Whatever was typed as a username (perhaps a password) stays out of the audit log."""
     login(client, "secret-typed-in-the-wrong-box", "whatever")
-    entry = factory.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "login_failed")).one()
+    entry = factory.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "login_failed")
+    ).one()
     assert entry.target_type == "account"
     assert "secret-typed" not in str(entry.target_id) + str(entry.details)
 
@@ -163,13 +170,18 @@ def test_deactivating_staff_ends_their_sessions(client: FlaskClient, factory: Fa
     assert client.get("/console/").status_code == 302
 
 
-def test_session_protection_strong_drops_a_cookie_used_elsewhere(client: FlaskClient, factory: Factory) -> None:
+def test_session_protection_strong_drops_a_cookie_used_elsewhere(
+    client: FlaskClient, factory: Factory
+) -> None:
     """A session cookie presented from another address and browser is not honoured."""
     factory.staff("ayse")
     login(client, "ayse", REMOTE_ADDR="192.0.2.1")
-    assert client.get("/console/", environ_overrides={"REMOTE_ADDR": "192.0.2.1"}).status_code == 200
+    assert (
+        client.get("/console/", environ_overrides={"REMOTE_ADDR": "192.0.2.1"}).status_code == 200
+    )
     moved = client.get(
-        "/console/", environ_overrides={"REMOTE_ADDR": "198.51.100.2", "HTTP_USER_AGENT": "evil/1.0"}
+        "/console/",
+        environ_overrides={"REMOTE_ADDR": "198.51.100.2", "HTTP_USER_AGENT": "evil/1.0"},
     )
     assert moved.status_code == 302
 
@@ -183,14 +195,17 @@ def test_cookies_are_httponly_and_samesite(client: FlaskClient, factory: Factory
     assert "SameSite=Lax" in cookie
 
 
-def test_cookies_are_secure_behind_tls(redis_url: str, database_url: str, tmp_path: object) -> None:
+def test_cookies_are_secure_behind_tls(redis_url: str, database_url: str, tmp_path: Path) -> None:
     """With an https PUBLIC_BASE_URL the cookie is Secure and __Host- prefixed, with HSTS."""
-    from pathlib import Path
-
     from helpline import create_app
     from tests.conftest import _empty_tables, make_settings
 
-    settings = make_settings(database_url, redis_url, Path(str(tmp_path)) / "i", PUBLIC_BASE_URL="https://helpline.example.org")
+    settings = make_settings(
+        database_url,
+        redis_url,
+        tmp_path / "i",
+        PUBLIC_BASE_URL="https://helpline.example.org",
+    )
     app = create_app(settings, {"TESTING": True})
     try:
         with app.app_context():
@@ -209,7 +224,8 @@ def test_cookies_are_secure_behind_tls(redis_url: str, database_url: str, tmp_pa
         assert response.status_code == 302
         cookie = next(h for h in response.headers.getlist("Set-Cookie") if "helpline=" in h)
         assert cookie.startswith("__Host-helpline=")
-        assert "Secure" in cookie and "HttpOnly" in cookie
+        assert "Secure" in cookie
+        assert "HttpOnly" in cookie
         assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
     finally:
         _empty_tables(app)
@@ -237,7 +253,9 @@ def test_security_headers_on_every_page(client: FlaskClient) -> None:
         (("supervisor",), "/supervisor/", 200),
     ],
 )
-def test_roles_are_enforced(client: FlaskClient, factory: Factory, roles: tuple[str, ...], path: str, status: int) -> None:
+def test_roles_are_enforced(
+    client: FlaskClient, factory: Factory, roles: tuple[str, ...], path: str, status: int
+) -> None:
     """A role reaches only its own pages."""
     factory.staff("person", roles=roles)
     login(client, "person")
@@ -271,7 +289,8 @@ def test_login_next_never_leaves_the_site(client: FlaskClient, factory: Factory)
     page = client.get("/login?next=//evil.example/")
     token = csrf_token(page.get_data(as_text=True))
     response = client.post(
-        "/login?next=//evil.example/", data={"username": "ayse", "password": PASSWORD, "csrf_token": token}
+        "/login?next=//evil.example/",
+        data={"username": "ayse", "password": PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"] == "/"
 
@@ -281,3 +300,22 @@ def test_health_reports_database_and_redis(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_client_address_behind_a_trusted_proxy(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    """With TRUSTED_PROXY_COUNT=1 the audit log records the caller's address, not the proxy's."""
+    from helpline import create_app
+    from tests.conftest import _empty_tables, make_settings
+
+    settings = make_settings(database_url, redis_url, tmp_path / "i", TRUSTED_PROXY_COUNT="1")
+    app = create_app(settings, {"TESTING": True})
+    try:
+        client = app.test_client()
+        login(client, "nobody", "wrong", HTTP_X_FORWARDED_FOR="203.0.113.50")
+        with app.app_context():
+            entry = db.session.scalars(sa.select(AuditEntry)).one()
+            assert entry.ip_address == "203.0.113.50"
+    finally:
+        _empty_tables(app)

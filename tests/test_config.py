@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from helpline import create_app
 from helpline.cli import main
 from helpline.config import ConfigError, Settings
+from tests.cli_env import use_settings
 
 GOOD_PRODUCTION = {
     "HELPLINE_ENV": "production",
@@ -64,7 +65,9 @@ def test_production_refuses_unsafe_values_and_names_them(
 
 def test_production_never_generates_secrets(tmp_path: Path) -> None:
     """In production nothing is invented: every missing secret is listed at once."""
-    settings = Settings.from_env({"HELPLINE_ENV": "production", "HELPLINE_INSTANCE_PATH": str(tmp_path)})
+    settings = Settings.from_env(
+        {"HELPLINE_ENV": "production", "HELPLINE_INSTANCE_PATH": str(tmp_path)}
+    )
     problems = "\n".join(settings.problems())
     for name in ("SECRET_KEY", "BLIND_INDEX_KEY", "ENCRYPTION_KEYS", "TWILIO_ACCOUNT_SID"):
         assert name in problems
@@ -86,8 +89,13 @@ def test_development_generates_and_keeps_secrets(tmp_path: Path) -> None:
 def test_encryption_keys_are_a_list_newest_first(tmp_path: Path) -> None:
     """ENCRYPTION_KEYS holds several keys, so they can rotate."""
     keys = [Fernet.generate_key().decode() for _ in range(3)]
-    settings = Settings.from_env({**GOOD_PRODUCTION, "ENCRYPTION_KEYS": " , ".join(keys),
-                                  "HELPLINE_INSTANCE_PATH": str(tmp_path)})
+    settings = Settings.from_env(
+        {
+            **GOOD_PRODUCTION,
+            "ENCRYPTION_KEYS": " , ".join(keys),
+            "HELPLINE_INSTANCE_PATH": str(tmp_path),
+        }
+    )
     assert settings.encryption_keys == tuple(keys)
     assert settings.problems() == []
 
@@ -100,13 +108,15 @@ def test_unknown_environment_name_is_an_error(tmp_path: Path) -> None:
 
 
 def test_postgres_urls_use_psycopg3(tmp_path: Path) -> None:
-    settings = Settings.from_env({"DATABASE_URL": "postgres://u@h/db", "HELPLINE_INSTANCE_PATH": str(tmp_path)})
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgres://u@h/db", "HELPLINE_INSTANCE_PATH": str(tmp_path)}
+    )
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 
 def test_check_command_lists_every_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`helpline check` exits 1 and prints each problem of a broken production setup."""
-    for name in list(GOOD_PRODUCTION) + ["HELPLINE_INSTANCE_PATH"]:
+    for name in [*list(GOOD_PRODUCTION), "HELPLINE_INSTANCE_PATH"]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HELPLINE_ENV", "production")
     monkeypatch.setenv("HELPLINE_INSTANCE_PATH", str(tmp_path))
@@ -118,15 +128,11 @@ def test_check_command_lists_every_problem(tmp_path: Path, monkeypatch: pytest.M
     assert "changeme" not in result.output
 
 
-def test_check_command_passes_a_sound_setup(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_command_passes_a_sound_setup(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`helpline check` connects to the database and Redis and says OK."""
-    monkeypatch.setenv("HELPLINE_ENV", "test")
-    monkeypatch.setenv("HELPLINE_INSTANCE_PATH", str(settings.instance_path))
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("REDIS_URL", settings.redis_url or "")
-    monkeypatch.setenv("SECRET_KEY", settings.secret_key)
-    monkeypatch.setenv("ENCRYPTION_KEYS", ",".join(settings.encryption_keys))
-    monkeypatch.setenv("BLIND_INDEX_KEY", settings.blind_index_key)
+    use_settings(monkeypatch, settings)
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 0, result.output
     assert "configuration OK" in result.output

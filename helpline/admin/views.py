@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs lag 3.3
 from wtforms.validators import DataRequired, Length, Optional
 
 from helpline import staffing
@@ -26,14 +26,18 @@ class StaffForm(FlaskForm):  # type: ignore[misc]
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     display_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     roles = SelectMultipleField(
-        "Roles", choices=[SelectChoice(r.value, r.value.title()) for r in Role], validators=[DataRequired()]
+        "Roles",
+        choices=[SelectChoice(r.value, r.value.title()) for r in Role],
+        validators=[DataRequired()],
     )
     languages = StringField(
-        "Languages", description="Codes separated by commas, such as tr, ar, fa, ps, ku, en",
+        "Languages",
+        description="Codes separated by commas, such as tr, ar, fa, ps, ku, en",
         validators=[Optional(), Length(max=200)],
     )
     topics = StringField(
-        "Topic skills", description="Codes separated by commas, such as psychosocial, child_protection",
+        "Topic skills",
+        description="Codes separated by commas, such as psychosocial, child_protection",
         validators=[Optional(), Length(max=400)],
     )
     site = SelectField("Site", choices=[], validators=[Optional()])
@@ -69,9 +73,9 @@ def staff_add() -> Response | tuple[str, int]:
     form = _form()
     if form.validate_on_submit():
         spec = staffing.StaffSpec(
-            username=form.username.data,
-            display_name=form.display_name.data,
-            roles=tuple(form.roles.data),
+            username=form.username.data or "",
+            display_name=form.display_name.data or "",
+            roles=tuple(form.roles.data or ()),
             languages=_split(form.languages.data),
             topics=_split(form.topics.data),
             site_code=form.site.data or None,
@@ -103,7 +107,9 @@ def staff_toggle(staff_id: int) -> Response:
     if staff is None:
         abort(404)
     try:
-        staffing.set_active(db.session, staff, not staff.is_active, actor(current_staff()), request_info())
+        staffing.set_active(
+            db.session, staff, not staff.is_active, actor(current_staff()), request_info()
+        )
     except staffing.StaffError as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-from flask import Response, abort, current_app, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import UserMixin, current_user
+from werkzeug.wrappers import Response
 
 from helpline.models import Staff
 from helpline.models.enums import Role

@@ -9,7 +9,9 @@ from wtforms.validators import DataRequired, Length
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
     username = StringField(
-        "Username", validators=[DataRequired(), Length(max=64)], render_kw={"autocomplete": "username"}
+        "Username",
+        validators=[DataRequired(), Length(max=64)],
+        render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
         "Password",

@@ -13,9 +13,9 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from helpline.models import LoginSession, Staff, utcnow
+from helpline.models.base import DbSession
 
 TOUCH_EVERY = dt.timedelta(seconds=60)
 
@@ -31,7 +31,7 @@ def token_hash(token: str) -> str:
 
 
 def start(
-    session: Session,
+    session: DbSession,
     staff: Staff,
     lifetimes: Lifetimes,
     *,
@@ -55,7 +55,7 @@ def start(
     return token
 
 
-def resume(session: Session, token: str, lifetimes: Lifetimes) -> LoginSession | None:
+def resume(session: DbSession, token: str, lifetimes: Lifetimes) -> LoginSession | None:
     """The live session for a token, or None; expires idle and over-age sessions."""
     row = session.scalars(
         sa.select(LoginSession).where(LoginSession.token_hash == token_hash(token))
@@ -73,7 +73,7 @@ def resume(session: Session, token: str, lifetimes: Lifetimes) -> LoginSession |
     return row
 
 
-def end(session: Session, token: str) -> bool:
+def end(session: DbSession, token: str) -> bool:
     """Revoke one session. True if it was live."""
     result = session.execute(
         sa.update(LoginSession)
@@ -83,7 +83,7 @@ def end(session: Session, token: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def end_all(session: Session, staff_id: int) -> int:
+def end_all(session: DbSession, staff_id: int) -> int:
     """Revoke every live session of a member of staff; returns how many."""
     result = session.execute(
         sa.update(LoginSession)
@@ -93,7 +93,7 @@ def end_all(session: Session, staff_id: int) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def purge_expired(session: Session, older_than: dt.timedelta = dt.timedelta(days=30)) -> int:
+def purge_expired(session: DbSession, older_than: dt.timedelta = dt.timedelta(days=30)) -> int:
     """Delete sessions that ended long ago; they hold nothing the audit log does not."""
     cutoff = utcnow() - older_than
     result = session.execute(

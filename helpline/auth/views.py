@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -18,6 +19,7 @@ from helpline.models import Staff, utcnow
 from helpline.web import actor, request_info, session_lifetimes, throttle
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -49,7 +51,8 @@ def login() -> Response | tuple[str, int] | str:
         status = 400 if request.method == "POST" else 200
         return render_template("auth/login.html", form=form), status
 
-    username = form.username.data.strip().lower()
+    username = (form.username.data or "").strip().lower()
+    password = form.password.data or ""
     account_key = privacy.keyring().pseudonym(username)
     address = request.remote_addr or "unknown"
     limiter: LoginThrottle = throttle()
@@ -64,13 +67,14 @@ def login() -> Response | tuple[str, int] | str:
             request=request_info(),
         )
         db.session.commit()
+        log.warning("login throttled: account %s, retry in %ss", account_key, wait)
         minutes = max(1, round(wait / 60))
         flash(f"Too many failed attempts. Try again in {minutes} minute(s).", "error")
         return render_template("auth/login.html", form=form), 429
 
     staff = db.session.scalars(db.select(Staff).where(Staff.username == username)).one_or_none()
     password_hash = staff.password_hash if staff is not None and staff.is_active else None
-    if not passwords.verify_password(password_hash, form.password.data) or staff is None:
+    if not passwords.verify_password(password_hash, password) or staff is None:
         limiter.record_failure(account_key, address)
         audit.record(
             db.session,
@@ -81,12 +85,13 @@ def login() -> Response | tuple[str, int] | str:
             request=request_info(),
         )
         db.session.commit()
+        log.info("login failed: %s", f"staff {staff.id}" if staff else f"account {account_key}")
         flash("Wrong username or password.", "error")
         return render_template("auth/login.html", form=form), 401
 
     limiter.record_success(account_key)
     if staff.password_hash and passwords.needs_rehash(staff.password_hash):
-        staff.password_hash = passwords.hash_password(form.password.data)
+        staff.password_hash = passwords.hash_password(password)
     info = request_info()
     token = sessions.start(
         db.session,
@@ -96,8 +101,11 @@ def login() -> Response | tuple[str, int] | str:
         user_agent=info.user_agent,
     )
     staff.last_login_at = utcnow()
-    audit.record(db.session, "login", actor(staff), target_type="staff", target_id=staff.id, request=info)
+    audit.record(
+        db.session, "login", actor(staff), target_type="staff", target_id=staff.id, request=info
+    )
     db.session.commit()
+    log.info("login: staff %s", staff.id)
 
     session.clear()  # no state from before the login survives it
     # A browser-session cookie: not `permanent`, which would also weaken Flask-Login's
@@ -114,8 +122,16 @@ def logout() -> Response:
         abort(400)
     staff = current_user.staff
     sessions.end(db.session, current_user.token)
-    audit.record(db.session, "logout", actor(staff), target_type="staff", target_id=staff.id, request=request_info())
+    audit.record(
+        db.session,
+        "logout",
+        actor(staff),
+        target_type="staff",
+        target_id=staff.id,
+        request=request_info(),
+    )
     db.session.commit()
+    log.info("logout: staff %s", staff.id)
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

@@ -12,7 +12,11 @@ from helpline.models.enums import CallbackStatus, Role
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-OPEN_CALLBACK = (CallbackStatus.PENDING.value, CallbackStatus.CLAIMED.value, CallbackStatus.DIALLING.value)
+OPEN_CALLBACK = (
+    CallbackStatus.PENDING.value,
+    CallbackStatus.CLAIMED.value,
+    CallbackStatus.DIALLING.value,
+)
 
 
 @bp.get("/")

@@ -3,7 +3,7 @@
 from helpline.models.audit import AuditEntry, AuditHead
 from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
 from helpline.models.callbacks import CallbackRequest
-from helpline.models.calls import Call, CallerConsent, CallEvent, Caller, Recording
+from helpline.models.calls import Call, Caller, CallerConsent, CallEvent, Recording
 from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral
 from helpline.models.staff import (
     LoginSession,

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 from helpline import privacy
 
@@ -19,6 +19,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# A session, or Flask-SQLAlchemy's request-scoped proxy to one: services take either.
+DbSession = Session | scoped_session[Any]
 
 
 class Base(DeclarativeBase):
@@ -45,7 +49,8 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        assert isinstance(value, dt.datetime)
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
         if value.tzinfo is None:  # SQLite keeps no offset; we only ever store UTC
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)

@@ -144,7 +144,9 @@ class PresenceChange(Base):
     __tablename__ = "presence_change"
     __table_args__ = (sa.Index("ix_presence_change_staff_at", "staff_id", "changed_at"),)
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
     staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(sa.String(16), default=PresenceState.OFFLINE.value)
     reason: Mapped[str | None] = mapped_column(sa.String(64))

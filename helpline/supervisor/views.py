@@ -13,8 +13,8 @@ from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
 from helpline.models import AuditEntry, Call, Staff, utcnow
-from helpline.web import actor, request_info, settings
 from helpline.models.enums import Role
+from helpline.web import actor, request_info, settings
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
@@ -36,14 +36,16 @@ def home() -> str:
         .group_by(Call.outcome)
         .order_by(Call.outcome)
     ).all()
-    by_outcome: dict[str, int] = {outcome: count for outcome, count in rows}
+    by_outcome: dict[str, int] = dict(rows)
     waiting = db.session.scalar(
         sa.select(sa.func.count()).where(
             Call.queued_at.is_not(None), Call.answered_at.is_(None), Call.ended_at.is_(None)
         )
     )
     active_staff = db.session.scalar(sa.select(sa.func.count()).where(Staff.is_active.is_(True)))
-    recent = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(20)).all()
+    recent = db.session.scalars(
+        sa.select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(20)
+    ).all()
     return render_template(
         "supervisor/home.html",
         since=since,

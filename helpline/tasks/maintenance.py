@@ -17,6 +17,6 @@ def purge_login_sessions() -> int:
 
 def enqueue_purge_login_sessions() -> str:
     job = get_queue("maintenance").enqueue(
-        purge_login_sessions, job_id="maintenance:purge-login-sessions", retry=Retry(max=3)
+        purge_login_sessions, job_id="maintenance-purge-login-sessions", retry=Retry(max=3)
     )
     return str(job.id)

@@ -1,0 +1,36 @@
+"""Point the `helpline` command, or a child process, at the test database and Redis."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from helpline.config import Settings
+
+PREFIXES = ("HELPLINE_", "DATABASE_", "REDIS_")
+
+
+def settings_environ(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment variables that reproduce these settings."""
+    return {
+        "HELPLINE_ENV": settings.env,
+        "HELPLINE_INSTANCE_PATH": str(settings.instance_path),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "SECRET_KEY": settings.secret_key,
+        "ENCRYPTION_KEYS": ",".join(settings.encryption_keys),
+        "BLIND_INDEX_KEY": settings.blind_index_key,
+        **extra,
+    }
+
+
+def child_environ(**values: str) -> dict[str, str]:
+    """This process's environment without helpline settings, plus the given ones."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    return {**clean, **values}
+
+
+def use_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings, **extra: str) -> None:
+    for name, value in settings_environ(settings, **extra).items():
+        monkeypatch.setenv(name, value)
