@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from helpline.config import Settings
+from helpline.config import ConfigError, Settings
 
 
 def create_app(
@@ -21,7 +21,9 @@ def create_app(
     from helpline.console.views import bp as console_bp
     from helpline.extensions import csrf, db, init_redis, login_manager
     from helpline.health import bp as health_bp
+    from helpline.ivr.registry import FlowRegistry, FlowsInvalid
     from helpline.supervisor.views import bp as supervisor_bp
+    from helpline.voice.views import bp as voice_bp
 
     settings = settings or Settings.from_env()
     settings.require_sound()
@@ -32,6 +34,10 @@ def create_app(
     app.config.from_mapping(security.flask_config(settings))
     app.config.update(overrides or {})
     app.extensions["helpline.settings"] = settings
+    try:
+        app.extensions["helpline.flows"] = FlowRegistry.from_directory(settings.ivr_flows_path)
+    except FlowsInvalid as error:
+        raise ConfigError(str(error)) from None
     if settings.trusted_proxy_count:
         # Behind a TLS-terminating proxy: take the client address and scheme from the
         # X-Forwarded-* headers the trusted proxies add, and from nobody else.
@@ -47,7 +53,7 @@ def create_app(
     login_manager.user_loader(load_user)
     init_redis(app, settings.redis_url or "redis://127.0.0.1:6379/0")
 
-    for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp, health_bp):
+    for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp, health_bp, voice_bp):
         app.register_blueprint(blueprint)
     security.install(app, settings)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -399,6 +400,42 @@ def keys_rotate() -> None:
     for column, count in counts.items():
         click.echo(f"{column}: {count} value(s) re-encrypted")
     click.echo("done: older keys may now be removed from ENCRYPTION_KEYS")
+
+
+@main.group()
+def flows() -> None:
+    """IVR flows in ivr_flows/: check, draw, test, render placeholder audio."""
+
+
+def _flows_path(path: str | None) -> Path:
+    return Path(path).resolve() if path else _settings().ivr_flows_path
+
+
+@flows.command("check")
+@click.option("--path", help="The ivr_flows folder (default: IVR_FLOWS_PATH).")
+def flows_check(path: str | None) -> None:
+    """Report every problem in the flows, prompts and audio, with file and line."""
+    from helpline.ivr.lint import check as lint
+
+    root = _flows_path(path)
+    catalog, problems = lint(root)
+    for problem in problems:
+        click.echo(str(problem))
+    placeholders = sum(
+        1 for language in catalog.languages.values()
+        for prompt in language.prompts.values() if prompt.is_placeholder
+    )  # fmt: skip
+    unreviewed = sum(
+        1 for language in catalog.languages.values()
+        for prompt in language.prompts.values() if not prompt.is_reviewed
+    )  # fmt: skip
+    if placeholders or unreviewed:
+        click.echo(f"note: {placeholders} prompt(s) use machine-made placeholder audio and "
+                   f"{unreviewed} translation(s) await review (see ivr_flows/README.md)")  # fmt: skip
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo(f"no problems: {len(catalog.flows)} flow(s), {len(catalog.languages)} language(s)")
 
 
 @main.group()

@@ -31,6 +31,7 @@ KNOWN_DEFAULT_SECRETS = frozenset(
 MIN_SECRET_LENGTH = 32
 DEFAULT_TIMEZONE = "Europe/Istanbul"
 DEV_SECRETS_FILE = "dev-secrets.json"
+DEFAULT_FLOWS_PATH = Path(__file__).resolve().parent.parent / "ivr_flows"
 
 
 class ConfigError(RuntimeError):
@@ -54,6 +55,9 @@ class Settings:
     helpline_number: str | None
     public_base_url: str
     timezone: str
+    duty_line_number: str | None = None
+    ivr_flows_path: Path = Path()
+    ivr_flow: str = "default"
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     login_max_failures_per_account: int = 5
@@ -79,7 +83,14 @@ class Settings:
 
     @property
     def has_twilio_credentials(self) -> bool:
-        return bool(self.twilio_account_sid and self.twilio_auth_token)
+        """Real Twilio credentials were given (not the sandbox's generated ones)."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token) and not (
+            {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"} & self.generated
+        )
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return not self.has_twilio_credentials
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,6 +122,13 @@ class Settings:
         keys_raw = secret("ENCRYPTION_KEYS", Fernet.generate_key().decode())
         encryption_keys = tuple(k.strip() for k in keys_raw.split(",") if k.strip())
         blind_index_key = secret("BLIND_INDEX_KEY", secrets.token_urlsafe(48))
+        # Without Twilio credentials the telephony sandbox stands in; it signs its
+        # webhooks with a generated token, exactly as Twilio signs with the real one.
+        twilio_sid = env_map.get("TWILIO_ACCOUNT_SID", "").strip()
+        twilio_token = env_map.get("TWILIO_AUTH_TOKEN", "").strip()
+        if not twilio_sid and not twilio_token:
+            twilio_sid = secret("TWILIO_ACCOUNT_SID", "AC" + secrets.token_hex(16))
+            twilio_token = secret("TWILIO_AUTH_TOKEN", secrets.token_hex(16))
 
         timezone = env_map.get("CALLING_HOURS_TZ", DEFAULT_TIMEZONE).strip() or DEFAULT_TIMEZONE
         public_base_url = env_map.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
@@ -137,12 +155,15 @@ class Settings:
             secret_key=secret_key,
             encryption_keys=encryption_keys,
             blind_index_key=blind_index_key,
-            twilio_account_sid=env_map.get("TWILIO_ACCOUNT_SID") or None,
-            twilio_auth_token=env_map.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_account_sid=twilio_sid or None,
+            twilio_auth_token=twilio_token or None,
             twilio_api_base_url=(env_map.get("TWILIO_API_BASE_URL") or None),
             helpline_number=env_map.get("HELPLINE_NUMBER") or None,
             public_base_url=public_base_url,
             timezone=timezone,
+            duty_line_number=env_map.get("DUTY_LINE_NUMBER") or None,
+            ivr_flows_path=Path(env_map.get("IVR_FLOWS_PATH") or DEFAULT_FLOWS_PATH).resolve(),
+            ivr_flow=env_map.get("IVR_FLOW", "default").strip() or "default",
             session_idle_minutes=integer("SESSION_IDLE_MINUTES", 30),
             session_max_hours=integer("SESSION_MAX_HOURS", 12),
             login_max_failures_per_account=integer("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
@@ -210,6 +231,12 @@ class Settings:
             found.append("HELPLINE_NUMBER must be in E.164 form, such as +9003121234567")
         if self.is_production and self.helpline_number is None:
             found.append("HELPLINE_NUMBER must be set in production")
+        if self.duty_line_number is not None and not _looks_e164(self.duty_line_number):
+            found.append("DUTY_LINE_NUMBER must be in E.164 form, such as +905551234567")
+        if self.is_production and self.duty_line_number is None:
+            found.append("DUTY_LINE_NUMBER must be set in production (the emergency key dials it)")
+        if not (self.ivr_flows_path / f"{self.ivr_flow}.yaml").is_file():
+            found.append(f"IVR_FLOW {self.ivr_flow!r} has no file in {self.ivr_flows_path}")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             found.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         return found

@@ -22,6 +22,18 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest revision in migrations/."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise RuntimeError("migrations/ has no revisions")
+    return head
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 

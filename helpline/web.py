@@ -11,7 +11,7 @@ from helpline.auth.sessions import Lifetimes
 from helpline.auth.throttle import Limits, LoginThrottle
 from helpline.config import Settings
 from helpline.extensions import get_redis
-from helpline.models import Staff
+from helpline.models import Staff, utcnow
 
 
 def settings() -> Settings:
@@ -49,3 +49,9 @@ def throttle() -> LoginThrottle:
             window_seconds=config.login_throttle_window_seconds,
         ),
     )
+
+
+def now() -> dt.datetime:
+    """The current time; `helpline simulate --at` replaces the app's clock, nothing else does."""
+    clock = current_app.extensions.get("helpline.clock")
+    return clock() if clock is not None else utcnow()

@@ -97,6 +97,8 @@ class Call(Base):
         sa.ForeignKey("callback_request.id", ondelete="SET NULL", use_alter=True)
     )
     is_recording_consented: Mapped[bool] = mapped_column(default=False)
+    # Where the call is in its IVR flow (helpline.ivr.engine.State), between webhooks.
+    ivr_state: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     caller: Mapped[Caller | None] = relationship()
     events: Mapped[list[CallEvent]] = relationship(

@@ -1,0 +1,1 @@
+"""The IVR: declarative flows from ivr_flows/, the pure engine, and TwiML rendering."""

@@ -1,0 +1,119 @@
+"""Render an engine step as TwiML, with the official twilio library.
+
+Prompts become `<Say>` in the language's text-to-speech voice, or `<Play>` of the
+prompt's recording (served by GET from /voice/audio/, so Twilio caches it). Every
+waiting verb is followed by a `<Redirect>` carrying what happened, because Twilio falls
+through to the next verb when a `<Gather>` gets no key or a `<Record>` stays empty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from urllib.parse import quote, urlencode
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from helpline.ivr import engine
+from helpline.ivr.model import Catalog
+
+ALL_KEYS = "0123456789*#"
+FALLBACK_LANGUAGES = ("tr", "en")
+
+
+@dataclasses.dataclass(frozen=True)
+class Urls:
+    """Where the app answers: built from PUBLIC_BASE_URL, which Twilio signs."""
+
+    base: str
+
+    def step(self, node: str, turn: int, event: str) -> str:
+        return f"{self.base}/voice/step?{urlencode({'n': node, 't': turn, 'e': event})}"
+
+    def recording(self) -> str:
+        return f"{self.base}/voice/recording"
+
+    def audio(self, language: str, file: str) -> str:
+        return f"{self.base}/voice/audio/{quote(language)}/{quote(file)}"
+
+
+class Renderer:
+    def __init__(
+        self, catalog: Catalog, urls: Urls, numbers: Mapping[str, str], caller_id: str | None
+    ) -> None:
+        self.catalog = catalog
+        self.urls = urls
+        self.numbers = numbers
+        self.caller_id = caller_id
+
+    def _speak(self, target: VoiceResponse | Gather, prompt: engine.PromptRef) -> None:
+        params = dict(prompt.params)
+        language = self.catalog.languages.get(prompt.language)
+        entry = language.prompts.get(prompt.key) if language else None
+        if language is None or entry is None:
+            # The linter prevents this; if it happens anyway, say it in English.
+            language = self.catalog.languages.get("en")
+            entry = language.prompts.get(prompt.key) if language else None
+            if language is None or entry is None:
+                return
+        file = entry.audio_file(params)
+        if file is not None:
+            target.play(self.urls.audio(language.code, file))
+        elif language.tts is not None:
+            target.say(entry.render_text(params), voice=language.tts.voice,
+                       language=language.tts.language)  # fmt: skip
+
+    def render(self, step: engine.Step) -> str:
+        response = VoiceResponse()
+        action = step.action
+        state = step.state
+        node, turn = state.node, state.turn
+        if isinstance(action, engine.Ask):
+            gather = Gather(input="dtmf", num_digits=1, timeout=action.timeout, finish_on_key="",
+                            action=self.urls.step(node, turn, "digits"), method="POST")  # fmt: skip
+            for prompt in action.prompts:
+                self._speak(gather, prompt)
+            response.append(gather)
+            response.redirect(self.urls.step(node, turn, "timeout"), method="POST")
+        elif isinstance(action, engine.Record):
+            for prompt in action.prompts:
+                self._speak(response, prompt)
+            response.record(action=self.urls.step(node, turn, "record"), method="POST",
+                            max_length=action.max_length, play_beep=True, timeout=5,
+                            finish_on_key=ALL_KEYS, trim="trim-silence",
+                            recording_status_callback=self.urls.recording(),
+                            recording_status_callback_event="completed")  # fmt: skip
+            response.redirect(self.urls.step(node, turn, "record_empty"), method="POST")
+        elif isinstance(action, engine.Dial):
+            for prompt in action.prompts:
+                self._speak(response, prompt)
+            number = self.numbers.get(action.number)
+            if number:
+                dial = response.dial(action=self.urls.step(node, turn, "dial"), method="POST",
+                                     timeout=action.timeout, caller_id=self.caller_id,
+                                     answer_on_bridge=True)  # fmt: skip
+                dial.number(number)
+            else:
+                # No number configured: the Dial "fails" at once, down the on_failure path.
+                response.redirect(self.urls.step(node, turn, "dial"), method="POST")
+        else:
+            for prompt in action.prompts:
+                self._speak(response, prompt)
+            response.hangup()
+        return str(response)
+
+    def fallback(self, language: str | None) -> str:
+        """Safe TwiML for when anything goes wrong: an apology, then the duty line."""
+        response = VoiceResponse()
+        languages = [language] if language in self.catalog.languages else list(FALLBACK_LANGUAGES)
+        for code in languages:
+            self._speak(response, engine.PromptRef("technical_problem", code))
+        duty = self.numbers.get("duty_line")
+        if duty:
+            for code in languages:
+                self._speak(response, engine.PromptRef("connecting_duty", code))
+            response.dial(timeout=30, caller_id=self.caller_id).number(duty)
+        for code in languages:
+            self._speak(response, engine.PromptRef("duty_unavailable", code))
+        response.hangup()
+        return str(response)

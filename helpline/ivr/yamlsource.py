@@ -1,0 +1,61 @@
+"""Load YAML keeping the line of every mapping key, so problems can name file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode
+
+
+class LineMap(dict[str, Any]):
+    """A mapping that remembers where it and each of its keys stand in the file."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _Loader(yaml.SafeLoader):
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+        plain = super().construct_mapping(node, deep=True)
+        mapping = LineMap(plain)
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {
+            str(key_node.value): key_node.start_mark.line + 1 for key_node, _ in node.value
+        }
+        return mapping
+
+
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    lambda loader, node: loader.construct_mapping(node),  # type: ignore[arg-type, attr-defined]
+)
+
+
+class SourceError(ValueError):
+    """A file that is not readable YAML, with the line where reading failed (0: unknown)."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def load(path: Path) -> Any:
+    """Parse one YAML file; mappings come back as LineMap."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SourceError("not UTF-8 text") from None
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line = mark.line + 1 if mark else 0
+        raise SourceError(f"invalid YAML: {error.problem or 'cannot parse'}", line) from None
+    except yaml.YAMLError as error:
+        raise SourceError(f"invalid YAML ({type(error).__name__})") from None

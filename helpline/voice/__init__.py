@@ -1,0 +1,1 @@
+"""Twilio webhooks: thin views over the IVR engine and the call log."""

@@ -1,0 +1,226 @@
+"""The call log: calls, callers and their timelines, as the voice webhooks see them.
+
+Everything here takes a session and leaves the commit to the view, so one webhook is one
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from helpline import privacy
+from helpline.ivr import engine
+from helpline.models import (
+    Call,
+    CallbackRequest,
+    Caller,
+    CallerConsent,
+    CallEvent,
+    Recording,
+    utcnow,
+)
+from helpline.models.base import DbSession
+from helpline.models.enums import (
+    CallbackReason,
+    CallDirection,
+    CallEventKind,
+    CallOutcome,
+    ConsentKind,
+    EventSource,
+)
+from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
+
+CALLBACK_LIFETIME = dt.timedelta(days=3)
+# Outcomes a later one may not replace (the first settled one stands).
+_SETTLED = frozenset({CallOutcome.VOICEMAIL, CallOutcome.CALLBACK_REQUESTED,
+                      CallOutcome.EMERGENCY_TRANSFER})  # fmt: skip
+
+
+def find_call(session: DbSession, call_sid: str) -> Call | None:
+    return session.scalars(sa.select(Call).where(Call.call_sid == call_sid)).one_or_none()
+
+
+def find_or_create_caller(session: DbSession, raw_number: str | None) -> Caller | None:
+    """The caller behind a number, by blind index; None for a withheld number."""
+    e164 = privacy.try_normalise_number(raw_number)
+    if e164 is None:
+        return None
+    index = privacy.keyring().blind_index(e164)
+    caller = session.scalars(sa.select(Caller).where(Caller.number_index == index)).one_or_none()
+    now = utcnow()
+    if caller is None:
+        try:
+            with session.begin_nested():
+                caller = Caller(number_index=index, number_encrypted=e164, first_seen_at=now,
+                                last_seen_at=now)  # fmt: skip
+                session.add(caller)
+        except sa.exc.IntegrityError:  # the same number calling twice at once
+            caller = session.scalars(sa.select(Caller).where(Caller.number_index == index)).one()
+    caller.last_seen_at = now
+    return caller
+
+
+def start_call(session: DbSession, params: VoiceParams, call_sid: str) -> Call:
+    """Record a new inbound call (or return it, when Twilio redelivers the webhook)."""
+    call = find_call(session, call_sid)
+    if call is not None:
+        return call
+    caller = find_or_create_caller(session, params.caller)
+    call = Call(
+        call_sid=call_sid,
+        direction=CallDirection.INBOUND,
+        caller=caller,
+        is_number_withheld=caller is None,
+        twilio_status=params.call_status or "ringing",
+        started_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(call)
+    except sa.exc.IntegrityError:  # a redelivered webhook racing the first
+        return find_call(session, call_sid) or call
+    add_event(session, call, CallEventKind.CALL_STARTED, EventSource.TWILIO,
+              {"direction": params.direction or "inbound", "withheld": caller is None})  # fmt: skip
+    return call
+
+
+def add_event(
+    session: DbSession,
+    call: Call,
+    kind: str,
+    source: str,
+    data: dict[str, Any] | None = None,
+    sequence_number: int | None = None,
+) -> None:
+    session.add(CallEvent(call=call, kind=kind, source=source, data=data or {},
+                          sequence_number=sequence_number, occurred_at=utcnow()))  # fmt: skip
+
+
+def facts_for(call: Call, now: dt.datetime) -> engine.Facts:
+    caller = call.caller
+    if caller is None:
+        return engine.Facts(now=now, caller_known=False)
+    given = frozenset(kind for kind in ConsentKind if caller.consent(kind))
+    remembered = caller.preferred_language if ConsentKind.REMEMBER_LANGUAGE in given else None
+    return engine.Facts(now=now, caller_known=True, remembered_language=remembered,
+                        consents_given=given)  # fmt: skip
+
+
+def apply_step(session: DbSession, call: Call, step: engine.Step, flow_id: str) -> None:
+    """Store an engine step: state, call fields, timeline events and effects."""
+    state = step.state
+    call.ivr_state = state.to_json()
+    call.flow_id, call.flow_version = flow_id, state.version
+    topic = state.vars.get("topic")
+    if isinstance(topic, str):
+        call.topic = topic
+    priority = state.vars.get("priority")
+    if isinstance(priority, int):
+        call.priority = priority
+    for event in step.events:
+        add_event(session, call, event.kind, EventSource.IVR, dict(event.data))
+        if event.kind == CallEventKind.LANGUAGE_SELECTED:
+            call.language = state.language
+            call.language_selected_at = call.language_selected_at or utcnow()
+            if call.caller is not None and call.caller.consent(ConsentKind.REMEMBER_LANGUAGE):
+                call.caller.preferred_language = state.language
+    for effect in step.effects:
+        _apply_effect(session, call, state, effect)
+
+
+def _set_outcome(call: Call, outcome: str) -> None:
+    if call.outcome not in _SETTLED:
+        call.outcome = outcome
+
+
+def _apply_effect(session: DbSession, call: Call, state: engine.State, effect: engine.Effect) -> None:
+    caller = call.caller
+    if isinstance(effect, engine.Consent):
+        if caller is None:
+            return
+        session.add(CallerConsent(caller=caller, call_id=call.id, kind=effect.kind,
+                                  is_granted=effect.granted, source="ivr"))  # fmt: skip
+        session.flush()
+        session.refresh(caller, ["consents"])
+        if effect.kind == ConsentKind.REMEMBER_LANGUAGE:
+            caller.preferred_language = state.language if effect.granted else None
+    elif isinstance(effect, engine.CallbackWanted):
+        if caller is None:
+            return
+        reason = effect.reason if effect.reason in set(CallbackReason) else CallbackReason.QUEUE_KEY
+        now = utcnow()
+        priority = state.vars.get("priority")
+        session.add(CallbackRequest(
+            caller=caller, call_id=call.id, reason=reason, language=state.language,
+            topic=state.vars.get("topic") if isinstance(state.vars.get("topic"), str) else None,
+            priority=priority if isinstance(priority, int) else 0,
+            queue_entered_at=call.queued_at, due_from=now, next_attempt_at=now,
+            expires_at=now + CALLBACK_LIFETIME,
+        ))  # fmt: skip
+    elif isinstance(effect, engine.Voicemail):
+        _set_outcome(call, CallOutcome.VOICEMAIL)
+    elif isinstance(effect, engine.Outcome):
+        _set_outcome(call, effect.value)
+
+
+def apply_status(session: DbSession, call: Call, params: VoiceParams) -> bool:
+    """Record a status callback once; False for a duplicate.
+
+    Callbacks may arrive twice or out of order. Each (call, SequenceNumber) is stored
+    once; the call takes the status of the highest SequenceNumber seen, and a terminal
+    status is never replaced by an earlier one arriving late.
+    """
+    status = params.call_status
+    seq = params.sequence_number
+    try:
+        with session.begin_nested():
+            add_event(session, call, CallEventKind.STATUS_CALLBACK, EventSource.TWILIO,
+                      {"status": status, "duration": params.call_duration}, sequence_number=seq)  # fmt: skip
+            session.flush()
+    except sa.exc.IntegrityError:
+        return False
+    if status is None:
+        return True
+    is_newer = seq is None or call.last_sequence_number is None or seq > call.last_sequence_number
+    if is_newer and not (call.twilio_status in TERMINAL_STATUSES and status not in TERMINAL_STATUSES):
+        call.twilio_status = status
+        if seq is not None:
+            call.last_sequence_number = seq
+    if status in TERMINAL_STATUSES:
+        end_call(session, call, params.timestamp or utcnow())
+    return True
+
+
+def end_call(session: DbSession, call: Call, at: dt.datetime) -> None:
+    """The call is over: settle when, and how, if nothing settled it before."""
+    if call.ended_at is not None:
+        return
+    call.ended_at = at
+    if call.outcome == CallOutcome.IN_PROGRESS:
+        if call.answered_at is not None:
+            call.outcome = CallOutcome.ANSWERED
+        elif call.queued_at is not None:
+            call.outcome = CallOutcome.ABANDONED_QUEUE
+        else:
+            call.outcome = CallOutcome.ABANDONED_IVR
+    add_event(session, call, CallEventKind.ENDED, EventSource.TWILIO, {"outcome": call.outcome})
+
+
+def save_recording(session: DbSession, call: Call, params: VoiceParams) -> bool:
+    """Keep a reference to a finished recording, once; False for a duplicate or no recording."""
+    if params.recording_sid is None or params.recording_url is None:
+        return False
+    if params.recording_status not in (None, "completed"):
+        return False
+    exists = session.scalar(sa.select(Recording.id).where(Recording.recording_sid == params.recording_sid))
+    if exists is not None:
+        return False
+    kind = "voicemail" if call.outcome == CallOutcome.VOICEMAIL else "call"
+    session.add(Recording(call=call, recording_sid=params.recording_sid, url=params.recording_url,
+                          kind=kind, duration_seconds=params.recording_duration))  # fmt: skip
+    add_event(session, call, CallEventKind.RECORDING_READY, EventSource.TWILIO,
+              {"recording_sid": params.recording_sid, "kind": kind})  # fmt: skip
+    return True

@@ -1,0 +1,111 @@
+"""Webhook fuzzing: generated requests never get a 5xx, and only signed ones get in.
+
+A seeded generator (so failures reproduce) mixes plausible and hostile values: huge,
+garbled, control and non-Latin characters, wrong types, missing parameters, unknown
+call SIDs, steps out of order and replays. Every answer must be 403 (exactly when the
+signature is bad) or TwiML that parses.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+
+from helpline.config import Settings
+from helpline.models import CallEvent
+from tests.factories import Factory
+
+REQUESTS = 1200
+SEED = 183
+PATHS = ("/voice/incoming", "/voice/step", "/voice/status", "/voice/recording", "/voice/fallback")
+NAMES = ("CallSid", "AccountSid", "From", "To", "Caller", "Called", "CallStatus", "Direction",
+         "ApiVersion", "Digits", "SequenceNumber", "CallDuration", "Timestamp", "DialCallStatus",
+         "RecordingSid", "RecordingUrl", "RecordingStatus", "RecordingDuration", "ErrorCode",
+         "FinishedOnKey", "SpeechResult", "QueueResult", "Junk")  # fmt: skip
+
+
+def _value(rng: random.Random, sids: list[str]) -> str:
+    kind = rng.randrange(12)
+    if kind == 0:
+        return rng.choice(sids)
+    if kind == 1:
+        return "".join(rng.choice("0123456789*#") for _ in range(rng.randrange(0, 4)))
+    if kind == 2:
+        return "x" * rng.choice((1000, 20000, 200000))
+    if kind == 3:
+        return "".join(chr(rng.randrange(0, 0x2FFF)) for _ in range(rng.randrange(1, 40)))
+    if kind == 4:
+        return str(rng.randrange(-10**12, 10**12))
+    if kind == 5:
+        return rng.choice(("completed", "ringing", "in-progress", "busy", "no-answer", "canceled",
+                           "failed", "queued", "answered", "hangup"))  # fmt: skip
+    if kind == 6:
+        return rng.choice(("+905321112233", "anonymous", "+266696687", "0532 111", "", "+"))
+    if kind == 7:
+        return "Mon, 23 Nov 2026 11:05:00 +0000" if rng.random() < 0.5 else "not a date"
+    if kind == 8:
+        return "https://api.twilio.com/2010-04-01/Recordings/RE" + secrets.token_hex(16)
+    if kind == 9:
+        return "RE" + secrets.token_hex(16)
+    if kind == 10:
+        return "<Response><Hangup/></Response>'\"&;--"
+    return ""
+
+
+def _query(rng: random.Random) -> str:
+    if rng.random() < 0.2:
+        return ""
+    values = {
+        "n": rng.choice(("choose_language", "choose_topic", "callback", "voicemail", "nowhere", "")),
+        "t": rng.choice(("0", "1", "2", "3", "-1", "abc", "99999999999999999999")),
+        "e": rng.choice(("digits", "timeout", "record", "record_empty", "dial", "bogus")),
+    }
+    if rng.random() < 0.1:
+        values["extra"] = "\u202e" * 50
+    return urlencode(values)
+
+
+def test_fuzzed_webhooks_never_fail_and_need_signatures(
+    client: FlaskClient, settings: Settings, factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="helpline")
+    rng = random.Random(SEED)
+    validator = RequestValidator(settings.twilio_auth_token or "")
+    sids = ["CA" + secrets.token_hex(16) for _ in range(8)]
+    bad_signed = accepted = 0
+    for number in range(REQUESTS):
+        path = rng.choice(PATHS)
+        query = _query(rng) if path == "/voice/step" else ""
+        params = {name: _value(rng, sids) for name in rng.sample(NAMES, rng.randrange(0, len(NAMES)))}
+        if rng.random() < 0.7:
+            params["CallSid"] = rng.choice(sids)
+        url = settings.public_base_url + path + (f"?{query}" if query else "")
+        signing = rng.random()
+        headers = {}
+        if signing < 0.85:
+            headers["X-Twilio-Signature"] = validator.compute_signature(url, params)
+        elif signing < 0.92:
+            headers["X-Twilio-Signature"] = validator.compute_signature(url + "x", params)
+        is_signed = signing < 0.85
+        response = client.post(path + (f"?{query}" if query else ""), data=params, headers=headers)
+        assert response.status_code < 500, f"request {number} got {response.status_code}"
+        if not is_signed:
+            bad_signed += 1
+            assert response.status_code == 403, f"request {number}: unsigned but accepted"
+            continue
+        accepted += 1
+        assert response.status_code == 200, f"request {number} got {response.status_code}"
+        root = ET.fromstring(response.get_data())
+        assert root.tag == "Response", f"request {number}: not TwiML"
+    assert bad_signed > 100 and accepted > 900
+    # The fallback catches crashes; none may have happened.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert factory.session.scalar(sa.select(sa.func.count()).select_from(CallEvent))
