@@ -1,0 +1,1 @@
+"""The interactive voice response: prompts, their audio and the call flows."""
