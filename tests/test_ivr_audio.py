@@ -202,3 +202,13 @@ def test_render_refuses_audio_outside_its_folder(flows_copy: Path) -> None:
     path.write_text(source.replace("audio: goodbye.mp3", "audio: ../fa/goodbye.mp3"), "utf-8")
     with pytest.raises(AudioError, match="outside"):
         render_placeholders(flows_copy, languages=["ps"])
+
+
+def test_render_refuses_a_placeholder_sharing_a_recordings_file(flows_copy: Path) -> None:
+    recording = record_by_hand(flows_copy, "fa", "welcome")
+    path = flows_copy / "prompts" / "fa.yaml"
+    source = path.read_text(encoding="utf-8")
+    path.write_text(source.replace("audio: goodbye.mp3", "audio: welcome.mp3"), "utf-8")
+    with pytest.raises(AudioError, match=r"would overwrite welcome\.mp3"):
+        render_placeholders(flows_copy, languages=["fa"], force=True)
+    assert (flows_copy / "audio" / "fa" / "welcome.mp3").read_bytes() == recording

@@ -151,6 +151,7 @@ def _plan(
     has_tts = data.get("tts") is not None
     jobs: list[_Job] = []
     additions: dict[str, list[str]] = {}
+    recorded: set[Path] = set()  # the existing audio of prompts not marked placeholder
     for prompt, fields in data["prompts"].items():
         where = f"{path.name}: prompt {prompt!r}"
         if not isinstance(fields, dict) or not isinstance(fields.get("text"), str):
@@ -158,10 +159,9 @@ def _plan(
         placeholder = fields.get("placeholder")
         if placeholder is not None and not isinstance(placeholder, bool):
             raise AudioError(f"{where}: `placeholder` must be true or false")
-        if placeholder is False:
-            _warn_missing(audio_dir, where, fields, variants.get(prompt))
-            continue
-        if placeholder is None and has_tts:
+        if placeholder is not True:
+            recorded.update(_recordings(audio_dir, where, fields, variants.get(prompt)))
+        if placeholder is False or (placeholder is None and has_tts):
             continue
         text: str = fields["text"]
         audio = fields.get("audio")
@@ -192,23 +192,31 @@ def _plan(
         for target, key in targets:
             spoken = text if key is None else text.replace(KEY_PLACEHOLDER, key)
             jobs.append(_Job(language, prompt, voice, spoken, target))
+    for job in jobs:
+        if job.target in recorded:
+            raise AudioError(
+                f"{path.name}: prompt {job.prompt!r} would overwrite {job.target.name}, "
+                "the audio of a prompt not marked placeholder"
+            )
     edit = _edit_for(path, additions) if additions else None
     return jobs, edit
 
 
-def _warn_missing(
+def _recordings(
     audio_dir: Path, where: str, fields: Mapping[str, Any], keys: Sequence[str] | None
-) -> None:
-    """Warn about the missing files of a recorded prompt."""
+) -> list[Path]:
+    """Return the existing audio files of a prompt not marked placeholder."""
     if "audio" not in fields:
-        return
+        return []
     try:
         targets = _targets(audio_dir, where, fields, keys)
     except AudioError:
-        return  # not rendered here: the flow reports a malformed prompt
-    for target, _ in targets:
-        if not target.exists():
-            log.warning("%s: recording %s is missing", where, target.name)
+        return []  # not rendered here: the flow reports a malformed prompt
+    if fields.get("placeholder") is False:
+        for target, _ in targets:
+            if not target.exists():
+                log.warning("%s: recording %s is missing", where, target.name)
+    return [target for target, _ in targets if target.exists()]
 
 
 def _targets(
