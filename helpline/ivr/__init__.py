@@ -1,1 +1,1 @@
-"""The interactive voice response: prompts, their audio and the call flows."""
+"""The IVR: declarative flows from ivr_flows/, the pure engine, and TwiML rendering."""
