@@ -23,6 +23,7 @@ GOOD_PRODUCTION = {
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
     "TWILIO_AUTH_TOKEN": "t" * 32,
     "HELPLINE_NUMBER": "+903121234567",
+    "DUTY_LINE_NUMBER": "+905550001234",
     "PUBLIC_BASE_URL": "https://helpline.example.org",
 }
 
@@ -48,6 +49,9 @@ def test_production_settings_that_are_complete_have_no_problems(tmp_path: Path) 
         ("REDIS_URL", "", "REDIS_URL must be set in production"),
         ("HELPLINE_NUMBER", "0312 123 45 67", "HELPLINE_NUMBER must be in E.164 form"),
         ("CALLING_HOURS_TZ", "Mars/Olympus", "CALLING_HOURS_TZ is not a known time zone"),
+        ("DUTY_LINE_NUMBER", "", "DUTY_LINE_NUMBER must be set in production"),
+        ("DUTY_LINE_NUMBER", "0555 000", "DUTY_LINE_NUMBER must be in E.164 form"),
+        ("IVR_FLOW", "missing", "IVR_FLOW 'missing' has no file"),
     ],
 )
 def test_production_refuses_unsafe_values_and_names_them(
@@ -81,7 +85,9 @@ def test_development_generates_and_keeps_secrets(tmp_path: Path) -> None:
     assert first.problems() == []
     assert first.secret_key == second.secret_key
     assert first.encryption_keys == second.encryption_keys
-    assert first.generated == {"SECRET_KEY", "ENCRYPTION_KEYS", "BLIND_INDEX_KEY"}
+    assert first.generated == {"SECRET_KEY", "ENCRYPTION_KEYS", "BLIND_INDEX_KEY",
+                               "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
+    assert first.uses_sandbox and first.twilio_auth_token == second.twilio_auth_token
     assert (tmp_path / "dev-secrets.json").stat().st_mode & 0o077 == 0
     assert first.database_url == f"sqlite:///{tmp_path / 'helpline.sqlite3'}"
 
