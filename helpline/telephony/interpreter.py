@@ -8,22 +8,20 @@ Rules (TWILIO.md §2):
   exact absolute URL requested; for GET the parameters go in the query string.
 - A non-2xx answer, no answer or a document that is not TwiML ends the call with an error
   event (Twilio would play its application error message). `run()` never raises for that.
-- Time is simulated: speech takes about 13 characters a second, audio a fixed time; nothing
-  sleeps.
+- Time is simulated (see `sounds` for how long prompts take); nothing sleeps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.utils import format_datetime
 from xml.etree.ElementTree import Element
 
-from helpline.telephony import dial, twiml
+from helpline.telephony import dial, sounds, twiml
 from helpline.telephony.caller import Caller
 from helpline.telephony.ids import API_VERSION, new_sid, recording_url
 from helpline.telephony.script import (
@@ -42,7 +40,6 @@ from helpline.telephony.transcript import (
     EndReason,
     Enqueued,
     Failed,
-    Heard,
     Note,
     Pressed,
     Request,
@@ -53,17 +50,9 @@ from helpline.telephony.transcript import (
 )
 from helpline.telephony.transport import Transport, TransportError, TransportResponse, with_query
 
-SAY_CHARS_PER_SECOND = 13.0
-PLAY_SECONDS = 5.0
-TONE_SECONDS = 0.5
-BEEP_SECONDS = 0.5
-HOLD_SECONDS = 30.0
-LOOP_FOREVER = 1000  # loop="0" repeats until hangup; Twilio stops at about 1000
-HOLD_MUSIC = "https://twimlets.com/holdmusic?Bucket=com.twilio.music.classical"
 MAX_QUEUE_SIZE = "1000"
 CALLBACK_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 HANGUPS = frozenset({EndReason.CALLER_HANGUP, EndReason.TWIML_HANGUP, EndReason.SCRIPT_ENDED})
-TONES = re.compile(r"[0-9*#wW]+")
 
 
 @dataclass(frozen=True)
@@ -156,18 +145,6 @@ class _Goto:
     method: str
     params: Mapping[str, str]
     purpose: str
-
-
-@dataclass(frozen=True)
-class _Sound:
-    heard: Heard | None  # None is silence
-    once: float  # seconds for one pass
-    times: int = 1
-    why: str = "pause"
-
-    @property
-    def seconds(self) -> float:
-        return self.once * self.times
 
 
 @dataclass
@@ -400,32 +377,9 @@ class _Call:
                 return goto
         return None
 
-    def _sound(self, verb: Element, document: str) -> _Sound:
-        """What a Say, Play or Pause sounds like, and for how long."""
-        times = twiml.integer(verb, "loop", 1) or LOOP_FOREVER
-        if verb.tag == "Say":
-            words = twiml.text(verb)
-            language, voice = verb.get("language", "en-US"), verb.get("voice", "man")
-            heard = Heard(0.0, "say", words, language=language, voice=voice, times=times)
-            return _Sound(heard, round(len(words) / SAY_CHARS_PER_SECOND, 1), times)
-        if verb.tag == "Play":
-            tones = verb.get("digits")
-            if tones is not None:
-                if not TONES.fullmatch(tones):
-                    raise twiml.TwimlError(f"<Play digits={tones!r}> may hold only 0-9, *, # and w")
-                return _Sound(Heard(0.0, "digits", tones), TONE_SECONDS * len(tones))
-            source = twiml.text(verb)
-            if not source:
-                raise twiml.TwimlError("<Play> needs an audio URL or digits")
-            heard = Heard(0.0, "play", url=twiml.resolve(source, document), times=times)
-            return _Sound(heard, PLAY_SECONDS, times)
-        if verb.tag == "Pause":
-            return _Sound(None, twiml.integer(verb, "length", 1))
-        raise twiml.TwimlError(f"<{verb.tag}> cannot be nested in <Gather>")
-
-    def _play(self, sounds: Sequence[_Sound], stop_at: float | None = None) -> bool:
+    def _play(self, prompt: Sequence[sounds.Sound], stop_at: float | None = None) -> bool:
         """Play sounds in order until `stop_at`; return True if they were cut short."""
-        for sound in sounds:
+        for sound in prompt:
             start = self.now
             if stop_at is not None and stop_at <= start:
                 return True
@@ -447,7 +401,7 @@ class _Call:
     def _prompt(self, verb: Element, document: str) -> _Goto | None:
         """Say, Play, Pause: a caller waiting in a queue may hang up part way."""
         hang_at = self.queue.hang_at if self.queue else None
-        if self._play([self._sound(verb, document)], hang_at):
+        if self._play([sounds.sound(verb, document)], hang_at):
             raise self._caller_hangs_up()
         return None
 
@@ -464,13 +418,13 @@ class _Call:
         finish = verb.get("finishOnKey", "#")
         on_empty = twiml.boolean(verb, "actionOnEmptyResult", False)
         keys = "dtmf" in verb.get("input", "dtmf").split()
-        sounds = [self._sound(child, document) for child in verb]
+        prompt = [sounds.sound(child, document) for child in verb]
         if not keys:
             self.transcript.add(Note(self.now, "a speech-only Gather: speech is not simulated"))
         self._listen()
         start = self.now
-        settled = start + sum(sound.once for sound in sounds)
-        open_until = start + sum(sound.seconds for sound in sounds) + timeout
+        settled = start + sum(sound.once for sound in prompt)
+        open_until = start + sum(sound.seconds for sound in prompt) + timeout
         digits, finished, played = "", "", False
         while True:
             step, at = self.caller.next(start, settled)
@@ -478,7 +432,7 @@ class _Call:
                 isinstance(step, HangUp) or (keys and isinstance(step, Press))
             ):
                 if not played:
-                    self._play(sounds, at)
+                    self._play(prompt, at)
                     played = True
                 self._advance_to(at)
                 if not isinstance(step, Press):
@@ -498,7 +452,7 @@ class _Call:
             if isinstance(step, SayNothing):
                 self.caller.take()
             if not played:
-                self._play(sounds)
+                self._play(prompt)
             why = "gather timed out" + ("" if digits else ", no input")
             self.transcript.add(Silence(self.now, round(open_until - self.now, 1), why))
             self._advance_to(open_until)
@@ -522,7 +476,7 @@ class _Call:
         finish = verb.get("finishOnKey", "1234567890*#")
         self._listen()
         if twiml.boolean(verb, "playBeep", True):
-            self._play([_Sound(Heard(0.0, "beep"), BEEP_SECONDS)])
+            self._play([sounds.BEEP])
         step, at = self.caller.next(self.now, self.now)
         if at - self.now >= timeout or step is None or isinstance(step, SayNothing):
             if isinstance(step, SayNothing):
@@ -617,7 +571,7 @@ class _Call:
         method = twiml.method(verb)
         raw_wait = verb.get("waitUrl")
         if raw_wait is None:
-            wait_url = HOLD_MUSIC
+            wait_url = sounds.HOLD_MUSIC
         else:  # an empty waitUrl means silence
             wait_url = twiml.resolve(raw_wait, document) if raw_wait.strip() else ""
         wait = _Goto(wait_url, twiml.method(verb, "waitUrlMethod"), {}, "queue wait")
@@ -651,11 +605,9 @@ class _Call:
             hangs_up = isinstance(step, HangUp)
             queue.hang_at = at if hangs_up and at < math.inf else None
             after_round = hangs_up and queue.hang_at is None
-            if wait.url in (HOLD_MUSIC, ""):
-                music = Heard(0.0, "play", url=HOLD_MUSIC) if wait.url else None
-                if self._play(
-                    [_Sound(music, HOLD_SECONDS, why="waiting in the queue")], queue.hang_at
-                ):
+            if wait.url in (sounds.HOLD_MUSIC, ""):
+                hold = sounds.HOLD if wait.url else sounds.HOLD_SILENCE
+                if self._play([hold], queue.hang_at):
                     raise self._caller_hangs_up()
             else:
                 try:
