@@ -707,6 +707,8 @@ def test_interpreter_missing_page_is_an_error() -> None:
         ({"account_sid": "XX1"}, "account_sid"),
         ({"auth_token": ""}, "auth_token"),
         ({"url": "/voice"}, "absolute"),
+        ({"status_callback": "status"}, "absolute"),
+        ({"script": "jump 2"}, "unknown step"),
         ({"method": "PUT"}, "method"),
         ({"status_callback_events": ["hangup"]}, "unknown status callback events"),
         ({"call_sid": "XX"}, "call_sid"),
@@ -718,6 +720,16 @@ def test_simulator_refuses_bad_arguments(options: dict[str, Any], message: str) 
     arguments: dict[str, Any] = {"account_sid": ACCOUNT, "auth_token": TOKEN, "url": f"{BASE}/v"}
     with pytest.raises(ValueError, match=message):
         CallSimulator(FlaskTransport(app, BASE), **(arguments | options))
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"max_steps": 0}, {"max_seconds": 0}, {"max_queue_rounds": 0}, {"patience": -1}],
+)
+def test_limits_refuse_nonsense(limits: dict[str, Any]) -> None:
+    """Limits must allow at least one step, some time and one queue round."""
+    with pytest.raises(ValueError, match="must"):
+        Limits(**limits)
 
 
 # Status callback and transcript

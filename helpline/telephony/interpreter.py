@@ -65,10 +65,10 @@ class Limits:
     max_queue_rounds: int = 5  # times a waitUrl is played before the caller gives up
 
     def __post_init__(self) -> None:
-        if self.max_steps < 1 or self.max_seconds <= 0 or self.patience < 0:
-            raise ValueError("limits must be positive")
-        if self.max_queue_rounds < 1:
-            raise ValueError("max_queue_rounds must be at least 1")
+        if self.max_steps < 1 or self.max_queue_rounds < 1 or self.max_seconds <= 0:
+            raise ValueError("max_steps, max_queue_rounds and max_seconds must be positive")
+        if self.patience < 0:
+            raise ValueError("patience must not be negative")
 
 
 class CallSimulator:
@@ -103,8 +103,9 @@ class CallSimulator:
             raise ValueError("account_sid must start with AC")
         if not auth_token:
             raise ValueError("auth_token is required")
-        for name, value in (("url", url), ("status_callback", status_callback or "http://x")):
-            if urllib.parse.urlsplit(value).scheme not in ("http", "https"):
+        for name, value in (("url", url), ("status_callback", status_callback)):
+            parts = urllib.parse.urlsplit(value or "")
+            if value is not None and (parts.scheme not in ("http", "https") or not parts.netloc):
                 raise ValueError(f"{name} must be an absolute http(s) URL, not {value!r}")
         for name, value in (("method", method), ("status_callback_method", status_callback_method)):
             if value not in ("GET", "POST"):
