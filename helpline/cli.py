@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import getpass
 import sys
-from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -408,7 +409,12 @@ def flows() -> None:
 
 
 def _flows_path(path: str | None) -> Path:
-    return Path(path).resolve() if path else _settings().ivr_flows_path
+    """The ivr_flows folder: --path, else IVR_FLOWS_PATH, else the one in the checkout."""
+    import os
+
+    from helpline.config import DEFAULT_FLOWS_PATH
+
+    return Path(path or os.environ.get("IVR_FLOWS_PATH") or DEFAULT_FLOWS_PATH).resolve()
 
 
 @flows.command("check")
@@ -422,20 +428,213 @@ def flows_check(path: str | None) -> None:
     for problem in problems:
         click.echo(str(problem))
     placeholders = sum(
-        1 for language in catalog.languages.values()
-        for prompt in language.prompts.values() if prompt.is_placeholder
-    )  # fmt: skip
+        1
+        for language in catalog.languages.values()
+        for prompt in language.prompts.values()
+        if prompt.is_placeholder
+    )
     unreviewed = sum(
-        1 for language in catalog.languages.values()
-        for prompt in language.prompts.values() if not prompt.is_reviewed
-    )  # fmt: skip
+        1
+        for language in catalog.languages.values()
+        for prompt in language.prompts.values()
+        if not prompt.is_reviewed
+    )
     if placeholders or unreviewed:
-        click.echo(f"note: {placeholders} prompt(s) use machine-made placeholder audio and "
-                   f"{unreviewed} translation(s) await review (see ivr_flows/README.md)")  # fmt: skip
+        click.echo(
+            f"note: {placeholders} prompt(s) use machine-made placeholder audio and "
+            f"{unreviewed} translation(s) await review (see ivr_flows/README.md)"
+        )
     if problems:
         click.echo(f"{len(problems)} problem(s)", err=True)
         sys.exit(1)
     click.echo(f"no problems: {len(catalog.flows)} flow(s), {len(catalog.languages)} language(s)")
+
+
+@flows.command("test")
+@click.option("--path", help="The ivr_flows folder (default: IVR_FLOWS_PATH).")
+@click.option("-v", "--verbose", is_flag=True, help="Print each call's transcript.")
+def flows_test(path: str | None, verbose: bool) -> None:
+    """Run the scenario tests in ivr_flows/tests/ through the real webhooks."""
+    from helpline.config import ConfigError
+    from helpline.ivr.scenarios import ScenarioError, load_scenarios, run_scenario
+    from helpline.telephony.local import throwaway_app
+
+    root = _flows_path(path)
+    try:
+        scenarios = load_scenarios(root)
+    except ScenarioError as error:
+        _fail(str(error))
+        return
+    if not scenarios:
+        _fail(f"no scenarios in {root / 'tests'}")
+    failed = 0
+    try:
+        with throwaway_app(root) as app:
+            for scenario in scenarios:
+                result = run_scenario(app, scenario)
+                click.echo(
+                    f"{'PASS' if result.passed else 'FAIL'}  {scenario.name}  ({scenario.where})"
+                )
+                for failure in result.failures:
+                    click.echo(f"      {failure}")
+                if verbose or not result.passed:
+                    click.echo(result.transcript.render())
+                failed += not result.passed
+    except ConfigError as error:
+        _fail(str(error))
+    click.echo(f"{len(scenarios) - failed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+@flows.command("render-audio")
+@click.option("--path", help="The ivr_flows folder (default: IVR_FLOWS_PATH).")
+@click.option("--language", "languages", multiple=True, help="Only this language; repeat.")
+@click.option("--force", is_flag=True, help="Render placeholders again even if their file exists.")
+def flows_render_audio(path: str | None, languages: tuple[str, ...], force: bool) -> None:
+    """Make machine placeholder audio (espeak-ng) for prompts that have no recording yet."""
+    from helpline.ivr.audio import AudioError, render_placeholders
+
+    try:
+        written = render_placeholders(_flows_path(path), languages=languages or None, force=force)
+    except AudioError as error:
+        _fail(str(error))
+        return
+    for file in written:
+        click.echo(f"rendered {file}")
+    click.echo(f"{len(written)} file(s) rendered; human recordings are never overwritten")
+
+
+@main.command()
+@click.argument("script", nargs=-1)
+@click.option(
+    "--from",
+    "caller",
+    default="+905321112233",
+    show_default=True,
+    help="The caller's number, or 'anonymous'.",
+)
+@click.option(
+    "--at", "at", help="When the call happens, e.g. 2026-11-23T14:00+03:00 (in-process only)."
+)
+@click.option("--url", help="Call a running helpline at this base URL instead of in-process.")
+@click.option(
+    "--duty-line",
+    type=click.Choice(["answered", "no-answer", "busy", "failed"]),
+    default="answered",
+    show_default=True,
+    help="How the duty line answers.",
+)
+def simulate(
+    script: tuple[str, ...], caller: str, at: str | None, url: str | None, duty_line: str
+) -> None:
+    """Play a call: SCRIPT is what the caller does, e.g. "press 2; press 1; wait 5; hangup".
+
+    It prints what the caller hears (language, text or audio file) and the path taken. In
+    process, the call runs on a throwaway database; with --url, against a running
+    helpline, signed with this environment's TWILIO_AUTH_TOKEN.
+    """
+    import datetime as dt
+
+    from helpline.telephony.interpreter import CallSimulator
+    from helpline.telephony.script import DialOutcome, ScriptError
+    from helpline.telephony.transport import HttpTransport
+
+    steps = "; ".join(script)
+    moment = None
+    if at:
+        try:
+            moment = dt.datetime.fromisoformat(at)
+        except ValueError:
+            _fail("--at takes an ISO date and time, such as 2026-11-23T14:00+03:00")
+            return
+        if moment.tzinfo is None:
+            _fail("--at needs a UTC offset, such as +03:00")
+            return
+    try:
+        if url:
+            settings = _settings()
+            if moment is not None:
+                _fail("--at works in-process only: a running helpline keeps its own clock")
+            base = url.rstrip("/")
+            simulator = CallSimulator(
+                HttpTransport(),
+                account_sid=settings.twilio_account_sid or "AC",
+                auth_token=settings.twilio_auth_token or "",
+                url=f"{base}/voice/incoming",
+                from_=caller,
+                to=settings.helpline_number or "+900000000000",
+                script=steps,
+                status_callback=f"{base}/voice/status",
+                dial_outcomes={settings.duty_line_number: DialOutcome(duty_line)}  # type: ignore[arg-type]
+                if settings.duty_line_number
+                else None,
+            )
+            transcript = simulator.run()
+            click.echo(transcript.render())
+            return
+        _simulate_here(_flows_path(None), steps, caller, moment, duty_line)
+    except ScriptError as error:
+        _fail(f"script: {error}")
+
+
+def _audio_texts(catalog: Any) -> dict[str, str]:
+    """`lang/file.mp3` -> the prompt's text, so a trainer reads what a recording says."""
+    texts = {}
+    for language in catalog.languages.values():
+        for prompt in language.prompts.values():
+            for key in "0123456789":
+                params = {"key": key} if "{key}" in prompt.text else {}
+                audio = prompt.audio_file(params)
+                if audio:
+                    texts[f"{language.code}/{audio}"] = prompt.render_text(params)
+    return texts
+
+
+def _simulate_here(
+    flows_path: Path, steps: str, caller: str, moment: object, duty_line: str
+) -> None:
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from helpline.extensions import db as database
+    from helpline.ivr.scenarios import Scenario, run_scenario
+    from helpline.models import Call
+    from helpline.telephony.local import throwaway_app
+
+    when = moment if isinstance(moment, dt.datetime) else dt.datetime.now(dt.UTC)
+    scenario = Scenario(
+        name="simulation",
+        path="",
+        line=0,
+        caller=caller,
+        at=when,
+        script=tuple(s.strip() for s in steps.split(";") if s.strip()),
+        remembered_language=None,
+        duty_line=duty_line,
+        expect={},
+    )
+    with throwaway_app(flows_path) as app:
+        result = run_scenario(app, scenario)
+        texts = _audio_texts(app.extensions["helpline.flows"].catalog)
+        for line in result.transcript.render().splitlines():
+            audio = line.rsplit("/voice/audio/", 1)
+            shown = (
+                f'{line}  "{texts[audio[1]]}"' if len(audio) == 2 and audio[1] in texts else line
+            )
+            click.echo(shown)
+        click.echo("")
+        click.echo(f"path: {' -> '.join(result.path) or '(no menu reached)'}")
+        click.echo(f"prompts: {', '.join(result.heard)}")
+        with app.app_context():
+            call = database.session.scalars(sa.select(Call)).first()
+            if call is not None:
+                click.echo(
+                    f"language: {call.language or '-'}  topic: {call.topic or '-'}  "
+                    f"outcome: {call.outcome}"
+                )
+            database.session.remove()
 
 
 @main.group()

@@ -43,17 +43,27 @@ class EmbeddedRedis:
         self.socket = Path(self._socket_dir) / "redis.sock"
         args = [
             redis_server_binary(),
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(data_dir),
-            "--dbfilename", "redis.rdb",
-            "--save", "60 1" if persist else "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--loglevel", "warning",
-            "--logfile", str(data_dir / "redis.log"),
-        ]  # fmt: skip
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(data_dir),
+            "--dbfilename",
+            "redis.rdb",
+            "--save",
+            "60 1" if persist else "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(data_dir / "redis.log"),
+        ]
         # Its own session: a Ctrl-C in the terminal must not stop it before the worker.
         self._process = subprocess.Popen(  # noqa: S603
             args, stdin=subprocess.DEVNULL, start_new_session=True

@@ -85,9 +85,15 @@ def test_development_generates_and_keeps_secrets(tmp_path: Path) -> None:
     assert first.problems() == []
     assert first.secret_key == second.secret_key
     assert first.encryption_keys == second.encryption_keys
-    assert first.generated == {"SECRET_KEY", "ENCRYPTION_KEYS", "BLIND_INDEX_KEY",
-                               "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
-    assert first.uses_sandbox and first.twilio_auth_token == second.twilio_auth_token
+    assert first.generated == {
+        "SECRET_KEY",
+        "ENCRYPTION_KEYS",
+        "BLIND_INDEX_KEY",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+    }
+    assert first.uses_sandbox
+    assert first.twilio_auth_token == second.twilio_auth_token
     assert (tmp_path / "dev-secrets.json").stat().st_mode & 0o077 == 0
     assert first.database_url == f"sqlite:///{tmp_path / 'helpline.sqlite3'}"
 

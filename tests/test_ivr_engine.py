@@ -36,7 +36,11 @@ def test_start_plays_welcome_and_each_language_in_itself() -> None:
     step = engine.start(FLOW, SCHEDULES, facts())
     assert isinstance(step.action, engine.Ask)
     assert step.state.node == "choose_language"
-    options = [(p.language, dict(p.params)["key"]) for p in step.action.prompts if p.key == "language_option"]
+    options = [
+        (p.language, dict(p.params)["key"])
+        for p in step.action.prompts
+        if p.key == "language_option"
+    ]
     assert options == [("tr", "1"), ("ar", "2"), ("fa", "3"), ("ps", "4"), ("ku", "5"), ("en", "6")]
     assert step.action.prompts[0] == engine.PromptRef("welcome", "tr")
 
@@ -68,11 +72,14 @@ def test_emergency_key_dials_the_duty_line_from_every_menu() -> None:
 
 
 def test_remembered_language_skips_the_menu() -> None:
-    step = engine.start(FLOW, SCHEDULES, facts(remembered_language="fa",
-                                               consents_given=frozenset({"remember_language"})))
+    step = engine.start(
+        FLOW,
+        SCHEDULES,
+        facts(remembered_language="fa", consents_given=frozenset({"remember_language"})),
+    )
     assert step.state.node == "choose_topic"
     assert step.state.language == "fa"
-    assert {p.language for p in step.action.prompts} == {"fa"}  # type: ignore[union-attr]
+    assert {p.language for p in step.action.prompts} == {"fa"}
 
 
 def test_unknown_caller_is_not_asked_to_be_remembered() -> None:
@@ -80,19 +87,22 @@ def test_unknown_caller_is_not_asked_to_be_remembered() -> None:
     assert step.state.node == "choose_topic"
 
 
-@pytest.mark.parametrize(("now", "is_open"), [(MONDAY_2PM, True), (MONDAY_3AM, False), (REPUBLIC_DAY, False)])
+@pytest.mark.parametrize(
+    ("now", "is_open"), [(MONDAY_2PM, True), (MONDAY_3AM, False), (REPUBLIC_DAY, False)]
+)
 def test_schedule_decides_open_or_closed(now: dt.datetime, is_open: bool) -> None:
     step = run(["1", "2", "1"], now=now)
     checked = [e for e in step.events if e.kind == "hours_checked"]
-    assert checked and checked[0].data["open"] is is_open
+    assert checked
+    assert checked[0].data["open"] is is_open
     assert (engine.Outcome("out_of_hours") in step.effects) is not is_open
 
 
 def test_retries_play_the_right_reprompt() -> None:
     silent = run(["-"])
-    assert silent.action.prompts[0].key == "no_input"  # type: ignore[union-attr]
+    assert silent.action.prompts[0].key == "no_input"
     wrong = run(["8"])
-    assert wrong.action.prompts[0].key == "invalid_input"  # type: ignore[union-attr]
+    assert wrong.action.prompts[0].key == "invalid_input"
     assert wrong.state.retries == 1
 
 
@@ -126,7 +136,8 @@ def test_input_that_does_not_fit_the_node_replays_it() -> None:
 def test_finished_call_only_hangs_up() -> None:
     step = run(["1", "2", "3", "1", "1"])
     after = engine.advance(FLOW, SCHEDULES, step.state, engine.Input("digits", "1"), facts())
-    assert isinstance(after.action, engine.Hangup) and after.action.prompts == ()
+    assert isinstance(after.action, engine.Hangup)
+    assert after.action.prompts == ()
 
 
 def test_engine_never_mutates_the_state_it_is_given() -> None:
@@ -147,8 +158,17 @@ def test_a_loop_without_input_is_refused_at_run_time() -> None:
         "a": model.Node(id="a", type="set", line=1, next="b"),
         "b": model.Node(id="b", type="set", line=2, next="a"),
     }
-    flow = model.Flow(id="loop", version="x", title="", start="a", languages=("en",),
-                      default_language="en", global_keys=FLOW.global_keys, emergency_node="a",
-                      language_node="a", nodes=nodes)  # fmt: skip
+    flow = model.Flow(
+        id="loop",
+        version="x",
+        title="",
+        start="a",
+        languages=("en",),
+        default_language="en",
+        global_keys=FLOW.global_keys,
+        emergency_node="a",
+        language_node="a",
+        nodes=nodes,
+    )
     with pytest.raises(engine.FlowError):
         engine.start(flow, SCHEDULES, facts())

@@ -19,8 +19,17 @@ from helpline.config import DEFAULT_FLOWS_PATH
 from helpline.ivr.lint import check
 
 EXAMPLES = sorted((Path(__file__).parent / "flows_invalid").glob("*.yaml"))
-KINDS = {"schema", "reference", "unreachable", "dead_end", "input", "prompt", "audio", "loop",
-         "emergency"}  # fmt: skip
+KINDS = {
+    "schema",
+    "reference",
+    "unreachable",
+    "dead_end",
+    "input",
+    "prompt",
+    "audio",
+    "loop",
+    "emergency",
+}
 
 
 def _workspace(tmp_path: Path, example: Path) -> Path:
@@ -68,9 +77,13 @@ def test_linter_reports_each_kind_with_file_and_line(tmp_path: Path, example: Pa
 
 def test_yaml_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:
     root = _workspace(tmp_path, EXAMPLES[0])
-    (root / "typo.yaml").write_text("schema: 1\nflow: typo\nnodes:\n  a: [unclosed\n", encoding="utf-8")
+    (root / "typo.yaml").write_text(
+        "schema: 1\nflow: typo\nnodes:\n  a: [unclosed\n", encoding="utf-8"
+    )
     _, problems = check(root)
-    assert any(p.path == "ivr_flows/typo.yaml" and p.line >= 4 and p.kind == "schema" for p in problems)
+    assert any(
+        p.path == "ivr_flows/typo.yaml" and p.line >= 4 and p.kind == "schema" for p in problems
+    )
 
 
 def test_flows_check_command_exits_non_zero_on_problems(tmp_path: Path) -> None:

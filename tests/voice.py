@@ -77,17 +77,27 @@ class Phone:
 
     def finish_recording(self, seconds: int = 12) -> ET.Element:
         record = self._find("Record")
-        return self._twiml(self.post(record.attrib["action"], self.params(
-            RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE" + "0" * 32,
-            RecordingDuration=seconds, RecordingSid="RE" + secrets.token_hex(16), Digits="hangup",
-        )))
+        return self._twiml(
+            self.post(
+                record.attrib["action"],
+                self.params(
+                    RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE"
+                    + "0" * 32,
+                    RecordingDuration=seconds,
+                    RecordingSid="RE" + secrets.token_hex(16),
+                    Digits="hangup",
+                ),
+            )
+        )
 
     def dial_ends(self, status: str) -> ET.Element:
         dial = self._find("Dial")
         return self._twiml(self.post(dial.attrib["action"], self.params(DialCallStatus=status)))
 
     def status(self, status: str, sequence: int, **extra: Any) -> TestResponse:
-        return self.post("/voice/status", self.params(CallStatus=status, SequenceNumber=sequence, **extra))
+        return self.post(
+            "/voice/status", self.params(CallStatus=status, SequenceNumber=sequence, **extra)
+        )
 
     def _find(self, tag: str) -> ET.Element:
         assert self.last is not None
@@ -110,7 +120,9 @@ class Phone:
         """The node the last TwiML waits on (from its step URLs)."""
         assert self.last is not None
         for element in self.last.iter():
-            url = element.attrib.get("action") or (element.text if element.tag == "Redirect" else None)
+            url = element.attrib.get("action") or (
+                element.text if element.tag == "Redirect" else None
+            )
             if url and "/voice/step" in url:
                 return parse_qs(urlsplit(url).query)["n"][0]
         return ""

@@ -94,10 +94,16 @@ def render_placeholders(
     if languages is None:
         languages = sorted(path.stem for path in prompts_dir.glob("*.yaml"))
     plans = [
-        _plan(prompts_dir / f"{language}.yaml", flows_dir / "audio" / language, language,
-              force=force, variants=variants.get(language, {}), voices=voices)
+        _plan(
+            prompts_dir / f"{language}.yaml",
+            flows_dir / "audio" / language,
+            language,
+            force=force,
+            variants=variants.get(language, {}),
+            voices=voices,
+        )
         for language in languages
-    ]  # fmt: skip
+    ]
     if not any(jobs for jobs, _ in plans):
         return []
     tools = _find_tools()
@@ -176,8 +182,10 @@ def _plan(
                 if len(existing) < len(targets):
                     log.warning(
                         "%s: some audio exists (%s) and some is missing; record the rest "
-                        "or mark the prompt `placeholder: true`", where, ", ".join(existing)
-                    )  # fmt: skip
+                        "or mark the prompt `placeholder: true`",
+                        where,
+                        ", ".join(existing),
+                    )
                 continue
             additions[prompt] = ([] if "audio" in fields else [f"audio: {audio}"]) + [
                 "placeholder: true"
@@ -336,10 +344,22 @@ def _replace(path: Path, content: bytes) -> None:
 # Pashto letters that the Persian voice does not know, mapped to the nearest Persian ones.
 _PASHTO_TO_PERSIAN: Final = str.maketrans(
     {
-        "ښ": "ش", "ږ": "ژ", "ټ": "ت", "ډ": "د", "ړ": "ر", "ڼ": "ن", "ځ": "ز", "څ": "س",
-        "ګ": "گ", "ې": "ی", "ۍ": "ی", "ئ": "ی", "ي": "ی", "ك": "ک",
+        "ښ": "ش",
+        "ږ": "ژ",
+        "ټ": "ت",
+        "ډ": "د",
+        "ړ": "ر",
+        "ڼ": "ن",
+        "ځ": "ز",
+        "څ": "س",
+        "ګ": "گ",
+        "ې": "ی",
+        "ۍ": "ی",
+        "ئ": "ی",
+        "ي": "ی",
+        "ك": "ک",
     }
-)  # fmt: skip
+)
 
 
 def _speech_text(language: str, voice: str, text: str) -> str:
@@ -358,18 +378,38 @@ def _render(tools: _Tools, job: _Job) -> None:
         mp3 = Path(tmp) / "speech.mp3"
         try:
             subprocess.run(  # noqa: S603 (absolute tool path, no shell)
-                [tools.espeak, "-v", job.voice, "-s", str(SPEECH_RATE_WPM), "-b", "1",
-                 "-w", str(wav), "--stdin"],
+                [
+                    tools.espeak,
+                    "-v",
+                    job.voice,
+                    "-s",
+                    str(SPEECH_RATE_WPM),
+                    "-b",
+                    "1",
+                    "-w",
+                    str(wav),
+                    "--stdin",
+                ],
                 input=_speech_text(job.language, job.voice, job.text).encode("utf-8"),
                 check=True,
                 capture_output=True,
-            )  # fmt: skip
+            )
             subprocess.run(  # noqa: S603 (absolute tool path, no shell)
-                [tools.lame, "--quiet", "-m", "m", "-b", str(BITRATE_KBPS),
-                 "--resample", SAMPLE_RATE_KHZ, str(wav), str(mp3)],
+                [
+                    tools.lame,
+                    "--quiet",
+                    "-m",
+                    "m",
+                    "-b",
+                    str(BITRATE_KBPS),
+                    "--resample",
+                    SAMPLE_RATE_KHZ,
+                    str(wav),
+                    str(mp3),
+                ],
                 check=True,
                 capture_output=True,
-            )  # fmt: skip
+            )
         except subprocess.CalledProcessError as error:
             tool = Path(str(error.cmd[0])).name
             raise AudioError(

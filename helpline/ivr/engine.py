@@ -194,10 +194,11 @@ class _Walk:
                 for p in action.prompts
             )
             action = dataclasses.replace(action, prompts=resolved)
-        if self.prefix or getattr(action, "prompts", ()):
+        if action.prompts:
             spoken = [p.key for p in action.prompts]
-            self.log("prompt_played", node=self.state.node, prompts=spoken,
-                     language=self.state.language)  # fmt: skip
+            self.log(
+                "prompt_played", node=self.state.node, prompts=spoken, language=self.state.language
+            )
         return Step(self.state, action, tuple(self.events), tuple(self.effects))
 
     def enter(self, node_id: str, via: str) -> Step:
@@ -270,7 +271,9 @@ class _Walk:
         if node.type == "voicemail":
             return self.finish(Record(tuple(lead + self.prompts(node)), node.max_length))
         if node.type == "dial":
-            return self.finish(Dial(tuple(lead + self.prompts(node)), node.number or "", node.dial_timeout))
+            return self.finish(
+                Dial(tuple(lead + self.prompts(node)), node.number or "", node.dial_timeout)
+            )
         self.state.is_done = True
         return self.finish(Hangup(tuple(lead + self.prompts(node))))
 
@@ -291,6 +294,7 @@ class _Walk:
             if event.dial_status in ("completed", "answered"):
                 self.state.is_done = True
                 return self.finish(Hangup(()))
+            self.effects.append(Outcome("in_progress"))  # the transfer did not happen
             return self.enter(node.on_failure or "", "failed")
         if not node.is_input or event.kind not in ("digits", "timeout"):
             self.log("out_of_sequence", node=node.id, input=event.kind)
@@ -308,6 +312,8 @@ class _Walk:
             step = self._wait(node, reprompt=prompt)
             self.state.retries = retries
             return step
+        if node.type == "language_menu":
+            self.log("language_selected", language=self.state.language, source="default")
         return self.enter(give_up, "timeout" if prompt == "no_input" else "invalid")
 
     def _key(self, node: Node, digits: str) -> Step:

@@ -25,8 +25,17 @@ from helpline.ivr.loader import Problem, load_catalog
 SYSTEM_PROMPTS = ("no_input", "invalid_input", "technical_problem", "language_option")
 _Add = Callable[[int, str, str], None]  # add(line, kind, message)
 # Walking without a key press: the edges a silent caller takes.
-_SILENT_EDGES = {"next", "open", "closed", "busy", "on_empty", "timeout", "unavailable",
-                 "remembered", "on_failure"}  # fmt: skip
+_SILENT_EDGES = {
+    "next",
+    "open",
+    "closed",
+    "busy",
+    "on_empty",
+    "timeout",
+    "unavailable",
+    "remembered",
+    "on_failure",
+}
 
 
 def check(root: Path) -> tuple[model.Catalog, list[Problem]]:
@@ -44,21 +53,35 @@ def lint_flow(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -> lis
         found.append(Problem(_shown(flow.path, catalog.root), line, kind, message))
 
     nodes = flow.nodes
-    for name, target in (("start", flow.start), ("emergency_node", flow.emergency_node),
-                         ("language_node", flow.language_node)):  # fmt: skip
+    for name, target in (
+        ("start", flow.start),
+        ("emergency_node", flow.emergency_node),
+        ("language_node", flow.language_node),
+    ):
         if target and target not in nodes:
-            add(1, "emergency" if name == "emergency_node" else "reference",
-                f"`{name}:` names {target!r}, which is not a node")  # fmt: skip
+            add(
+                1,
+                "emergency" if name == "emergency_node" else "reference",
+                f"`{name}:` names {target!r}, which is not a node",
+            )
     if flow.language_node in nodes and nodes[flow.language_node].type != "language_menu":
         add(nodes[flow.language_node].line, "schema", "`language_node:` must be a language_menu")
 
     for node in nodes.values():
         for label, target in node.targets().items():
             if target not in nodes:
-                add(node.line, "reference", f"node {node.id!r} leads ({label}) to {target!r}, "
-                    "which is not a node: a dead end")  # fmt: skip
+                add(
+                    node.line,
+                    "reference",
+                    f"node {node.id!r} leads ({label}) to {target!r}, "
+                    "which is not a node: a dead end",
+                )
         if node.type == "schedule" and node.schedule not in catalog.schedules:
-            add(node.line, "reference", f"node {node.id!r}: no schedule {node.schedule!r} in schedules.yaml")
+            add(
+                node.line,
+                "reference",
+                f"node {node.id!r}: no schedule {node.schedule!r} in schedules.yaml",
+            )
 
     _check_reachability(flow, add)
     _check_loops(flow, add)
@@ -121,13 +144,17 @@ def _check_loops(flow: model.Flow, add: _Add) -> None:
         path.append(node_id)
         for target in sorted(silent[node_id]):
             if state.get(target) == 1:
-                cycle = path[path.index(target):]
+                cycle = path[path.index(target) :]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
                     line = flow.nodes[target].line
-                    add(line, "loop", "a caller who presses nothing goes round forever: "
-                        + " -> ".join([*cycle, target]))  # fmt: skip
+                    add(
+                        line,
+                        "loop",
+                        "a caller who presses nothing goes round forever: "
+                        + " -> ".join([*cycle, target]),
+                    )
             elif state.get(target) is None:
                 visit(target, path)
         path.pop()
@@ -143,8 +170,11 @@ def _check_keys(flow: model.Flow, add: _Add) -> None:
     by_key = {key: name for name, key in keys.items() if key}
     emergency_ok = flow.emergency_node in flow.nodes
     if emergency_ok and flow.nodes[flow.emergency_node].type != "dial":
-        add(flow.nodes[flow.emergency_node].line, "emergency",
-            f"the emergency node {flow.emergency_node!r} must dial out (type: dial)")  # fmt: skip
+        add(
+            flow.nodes[flow.emergency_node].line,
+            "emergency",
+            f"the emergency node {flow.emergency_node!r} must dial out (type: dial)",
+        )
     for node in flow.nodes.values():
         if not node.is_input:
             continue
@@ -154,9 +184,13 @@ def _check_keys(flow: model.Flow, add: _Add) -> None:
         for key in sorted(used & set(by_key)):
             name = by_key[key]
             kind = "emergency" if name == "emergency" else "schema"
-            add(node.line, kind, f"node {node.id!r} uses key {key}, which is the global "
+            add(
+                node.line,
+                kind,
+                f"node {node.id!r} uses key {key}, which is the global "
                 f"{name.replace('_', ' ')} key: the {name.replace('_', ' ')} key cannot be "
-                "reached from this menu")  # fmt: skip
+                "reached from this menu",
+            )
         if not flow.global_keys.emergency or not emergency_ok:
             add(node.line, "emergency", f"the emergency key cannot be reached from {node.id!r}")
 
@@ -172,20 +206,38 @@ def _check_prompts(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -
         for key, language in node.languages.items():
             option_keys.setdefault(language, set()).add(key)
             if language not in flow.languages:
-                found.append(Problem(shown, node.line, "schema",
-                                     f"language {language!r} is not in the flow's `languages:`"))  # fmt: skip
+                found.append(
+                    Problem(
+                        shown,
+                        node.line,
+                        "schema",
+                        f"language {language!r} is not in the flow's `languages:`",
+                    )
+                )
     for code in flow.languages:
-        language = catalog.languages.get(code)
-        if language is None:
-            found.append(Problem(shown, 1, "prompt", f"no prompts file for language {code!r} "
-                                 f"(ivr_flows/prompts/{code}.yaml)"))  # fmt: skip
+        spoken = catalog.languages.get(code)
+        if spoken is None:
+            found.append(
+                Problem(
+                    shown,
+                    1,
+                    "prompt",
+                    f"no prompts file for language {code!r} (ivr_flows/prompts/{code}.yaml)",
+                )
+            )
             continue
         for prompt_key, line, user in uses:
-            prompt = language.prompts.get(prompt_key)
+            prompt = spoken.prompts.get(prompt_key)
             if prompt is None:
-                found.append(Problem(shown, line, "prompt",
-                                     f"{user} uses prompt {prompt_key!r}, missing in {code} "
-                                     f"({_shown(language.path, catalog.root)})"))  # fmt: skip
+                found.append(
+                    Problem(
+                        shown,
+                        line,
+                        "prompt",
+                        f"{user} uses prompt {prompt_key!r}, missing in {code} "
+                        f"({_shown(spoken.path, catalog.root)})",
+                    )
+                )
                 continue
             variants = (
                 [{"key": k} for k in sorted(option_keys.get(code, ()))]
@@ -194,15 +246,24 @@ def _check_prompts(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -
             )
             for params in variants:
                 file = prompt.audio_file(params)
-                if file is None and language.tts is None:
-                    found.append(Problem(_shown(language.path, catalog.root),
-                                         language.lines.get(prompt_key, 1), "audio",
-                                         f"prompt {prompt_key!r} in {code} has no audio, and {code} "
-                                         "has no text-to-speech voice"))  # fmt: skip
+                if file is None and spoken.tts is None:
+                    found.append(
+                        Problem(
+                            _shown(spoken.path, catalog.root),
+                            spoken.lines.get(prompt_key, 1),
+                            "audio",
+                            f"prompt {prompt_key!r} in {code} has no audio, and {code} "
+                            "has no text-to-speech voice",
+                        )
+                    )
                 elif file is not None and not (audio_root / code / file).is_file():
-                    found.append(Problem(_shown(language.path, catalog.root),
-                                         language.lines.get(prompt_key, 1), "audio",
-                                         f"prompt {prompt_key!r} in {code}: audio file "
-                                         f"audio/{code}/{file} is missing"))  # fmt: skip
+                    found.append(
+                        Problem(
+                            _shown(spoken.path, catalog.root),
+                            spoken.lines.get(prompt_key, 1),
+                            "audio",
+                            f"prompt {prompt_key!r} in {code}: audio file "
+                            f"audio/{code}/{file} is missing",
+                        )
+                    )
     return found
-

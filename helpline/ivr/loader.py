@@ -69,7 +69,9 @@ def load_catalog(root: Path) -> tuple[model.Catalog, list[Problem]]:
     if not languages:
         out.add(root / "prompts", 0, "schema", "no prompt files found")
     flows: dict[str, model.Flow] = {}
-    schedules_bytes = (root / SCHEDULES_FILE).read_bytes() if (root / SCHEDULES_FILE).exists() else b""
+    schedules_bytes = (
+        (root / SCHEDULES_FILE).read_bytes() if (root / SCHEDULES_FILE).exists() else b""
+    )
     for path in sorted(root.glob("*.yaml")):
         if path.name == SCHEDULES_FILE:
             continue
@@ -139,9 +141,13 @@ def _load_schedules(path: Path, out: _Collector) -> dict[str, model.Schedule]:
         holidays: set[dt.date] = set()
         for value in _as_list(spec_map.get("holidays", [])):
             try:
-                holidays.add(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)))
+                holidays.add(
+                    value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+                )
             except ValueError:
-                out.add(path, spec_map.line_of("holidays"), "schema", f"holiday {value!r} is not a date")
+                out.add(
+                    path, spec_map.line_of("holidays"), "schema", f"holiday {value!r} is not a date"
+                )
         found[str(name)] = model.Schedule(str(name), zone, hours, frozenset(holidays))
     return found
 
@@ -183,16 +189,22 @@ def _load_language(path: Path, out: _Collector) -> model.Language | None:
         return None
     code = str(data.get("language", ""))
     if not LANGUAGE_CODE.match(code) or code != path.stem:
-        out.add(path, data.line_of("language"), "schema",
-                f"`language:` must be the file's name ({path.stem})")  # fmt: skip
+        out.add(
+            path,
+            data.line_of("language"),
+            "schema",
+            f"`language:` must be the file's name ({path.stem})",
+        )
         return None
     if data.get("schema") != model.SCHEMA_VERSION:
         out.add(path, data.line_of("schema"), "schema", f"`schema:` must be {model.SCHEMA_VERSION}")
     tts_map = _mapping(data.get("tts"))
     tts = None
     if tts_map is not None:
-        tts = model.Voice(voice=str(tts_map.get("voice", "")) or None,
-                          language=str(tts_map.get("language", "")) or None)  # fmt: skip
+        tts = model.Voice(
+            voice=str(tts_map.get("voice", "")) or None,
+            language=str(tts_map.get("language", "")) or None,
+        )
         if tts.voice is None or tts.language is None:
             out.add(path, data.line_of("tts"), "schema", "`tts:` needs a voice and a language")
     elif data.get("tts") is not None:
@@ -278,8 +290,10 @@ class _FlowReader:
         result: dict[str, str | int] = {}
         for name, val in spec.items():
             if name not in model.VARIABLES:
-                self.problem(spec.line_of(name), f"unknown variable {name!r} "
-                             f"(known: {', '.join(sorted(model.VARIABLES))})")  # fmt: skip
+                self.problem(
+                    spec.line_of(name),
+                    f"unknown variable {name!r} (known: {', '.join(sorted(model.VARIABLES))})",
+                )
             elif not isinstance(val, (str, int)) or isinstance(val, bool):
                 self.problem(spec.line_of(name), f"variable {name!r} takes text or a number")
             else:
@@ -296,7 +310,9 @@ class _FlowReader:
         result: dict[str, bool] = {}
         for name, val in spec.items():
             if name not in model.CONSENT_KINDS or not isinstance(val, bool):
-                self.problem(spec.line_of(name), f"consent {name!r}: a known kind set to true or false")
+                self.problem(
+                    spec.line_of(name), f"consent {name!r}: a known kind set to true or false"
+                )
             else:
                 result[str(name)] = val
         return result
@@ -314,8 +330,9 @@ class _FlowReader:
         retries = self.integer(spec, "retries", defaults.get("retries", 2), 0, 5)
         if on_timeout is None or on_invalid is None:
             return None
-        return model.InputSpec(timeout=timeout, retries=retries, on_timeout=on_timeout,
-                               on_invalid=on_invalid)  # fmt: skip
+        return model.InputSpec(
+            timeout=timeout, retries=retries, on_timeout=on_timeout, on_invalid=on_invalid
+        )
 
     def prompts(self, spec: LineMap) -> tuple[str, ...]:
         value = spec.get("prompts", [])
@@ -328,11 +345,17 @@ class _FlowReader:
     def node(self, node_id: str, spec: LineMap, defaults: Mapping[str, int]) -> model.Node | None:
         kind = spec.get("type")
         if kind not in model.NODE_TYPES:
-            self.problem(spec.line_of("type"), f"node {node_id!r}: `type:` must be one of "
-                         f"{', '.join(model.NODE_TYPES)}")  # fmt: skip
+            self.problem(
+                spec.line_of("type"),
+                f"node {node_id!r}: `type:` must be one of {', '.join(model.NODE_TYPES)}",
+            )
             return None
-        fields: dict[str, Any] = {"id": node_id, "type": kind, "line": spec.line,
-                                  "prompts": self.prompts(spec)}  # fmt: skip
+        fields: dict[str, Any] = {
+            "id": node_id,
+            "type": kind,
+            "line": spec.line,
+            "prompts": self.prompts(spec),
+        }
         builder: Callable[[LineMap, dict[str, Any], Mapping[str, int]], None] = getattr(
             self, f"_{kind}"
         )
@@ -371,7 +394,9 @@ class _FlowReader:
             for option in options:
                 option_map = _mapping(option)
                 if option_map is None:
-                    self.problem(spec.line_of("options"), "each option is {key: ..., language: ...}")
+                    self.problem(
+                        spec.line_of("options"), "each option is {key: ..., language: ...}"
+                    )
                     continue
                 key = self.key(option_map.get("key"), option_map.line)
                 language = str(option_map.get("language", ""))
@@ -425,11 +450,15 @@ class _FlowReader:
         self._yes_no(spec, fields, d)
         kind = spec.get("consent")
         if kind not in model.CONSENT_KINDS:
-            self.problem(spec.line_of("consent"), "`consent:` must be one of "
-                         f"{', '.join(sorted(model.CONSENT_KINDS))}")  # fmt: skip
+            self.problem(
+                spec.line_of("consent"),
+                f"`consent:` must be one of {', '.join(sorted(model.CONSENT_KINDS))}",
+            )
         fields["consent"] = kind if kind in model.CONSENT_KINDS else None
 
-    def _callback_request(self, spec: LineMap, fields: dict[str, Any], d: Mapping[str, int]) -> None:
+    def _callback_request(
+        self, spec: LineMap, fields: dict[str, Any], d: Mapping[str, int]
+    ) -> None:
         self._yes_no(spec, fields, d)
         reason = spec.get("reason")
         if not isinstance(reason, str):
@@ -447,8 +476,11 @@ class _FlowReader:
     def _dial(self, spec: LineMap, fields: dict[str, Any], _d: Mapping[str, int]) -> None:
         number = spec.get("number")
         if number not in model.NAMED_NUMBERS:
-            self.problem(spec.line_of("number"), "`number:` must be one of the named numbers: "
-                         f"{', '.join(sorted(model.NAMED_NUMBERS))} (set in the configuration)")  # fmt: skip
+            self.problem(
+                spec.line_of("number"),
+                "`number:` must be one of the named numbers: "
+                f"{', '.join(sorted(model.NAMED_NUMBERS))} (set in the configuration)",
+            )
         fields["number"] = number if number in model.NAMED_NUMBERS else None
         fields["dial_timeout"] = self.integer(spec, "timeout", 30, 5, 120)
         fields["on_failure"] = self.node_ref(spec, "on_failure", required=True)
@@ -461,14 +493,38 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "say": frozenset({"next"}),
     "set": frozenset({"next", "set"}),
     "schedule": frozenset({"schedule", "open", "closed"}),
-    "language_menu": frozenset({"options", "next", "remembered", "timeout", "retries",
-                                "on_timeout", "on_invalid"}),  # fmt: skip
+    "language_menu": frozenset(
+        {"options", "next", "remembered", "timeout", "retries", "on_timeout", "on_invalid"}
+    ),
     "menu": frozenset({"options", "timeout", "retries", "on_timeout", "on_invalid"}),
-    "consent": frozenset({"consent", "yes_key", "no_key", "next", "declined", "unavailable",
-                          "timeout", "retries", "on_timeout", "on_invalid"}),  # fmt: skip
-    "callback_request": frozenset({"reason", "yes_key", "no_key", "next", "declined",
-                                   "unavailable", "timeout", "retries", "on_timeout",
-                                   "on_invalid"}),  # fmt: skip
+    "consent": frozenset(
+        {
+            "consent",
+            "yes_key",
+            "no_key",
+            "next",
+            "declined",
+            "unavailable",
+            "timeout",
+            "retries",
+            "on_timeout",
+            "on_invalid",
+        }
+    ),
+    "callback_request": frozenset(
+        {
+            "reason",
+            "yes_key",
+            "no_key",
+            "next",
+            "declined",
+            "unavailable",
+            "timeout",
+            "retries",
+            "on_timeout",
+            "on_invalid",
+        }
+    ),
     "queue": frozenset({"busy"}),
     "voicemail": frozenset({"next", "on_empty", "max_length"}),
     "dial": frozenset({"number", "timeout", "on_failure"}),
@@ -496,15 +552,20 @@ def _load_flow(path: Path, schedules_bytes: bytes, out: _Collector) -> model.Flo
         reader.problem(data.line, "`languages:` lists the flow's languages")
     default_language = str(data.get("default_language", languages[0] if languages else ""))
     if default_language not in languages:
-        reader.problem(data.line_of("default_language"), "`default_language:` must be in `languages:`")
+        reader.problem(
+            data.line_of("default_language"), "`default_language:` must be in `languages:`"
+        )
 
     keys_map = _mapping(data.get("global_keys"))
     keys: dict[str, str] = {}
     for name in model.GLOBAL_KEY_NAMES:
         raw = keys_map.get(name) if keys_map else None
         if raw is None:
-            reader.problem(keys_map.line if keys_map else data.line,
-                           f"`global_keys:` needs `{name}:`", "emergency" if name == "emergency" else "schema")  # fmt: skip
+            reader.problem(
+                keys_map.line if keys_map else data.line,
+                f"`global_keys:` needs `{name}:`",
+                "emergency" if name == "emergency" else "schema",
+            )
             continue
         key = reader.key(raw, keys_map.line_of(name) if keys_map else data.line)
         if key is not None:
@@ -513,7 +574,9 @@ def _load_flow(path: Path, schedules_bytes: bytes, out: _Collector) -> model.Flo
         reader.problem(keys_map.line if keys_map else data.line, "global keys must all differ")
 
     defaults_map = _mapping(data.get("input")) or LineMap()
-    defaults = {k: v for k, v in defaults_map.items() if k in ("timeout", "retries") and isinstance(v, int)}
+    defaults = {
+        k: v for k, v in defaults_map.items() if k in ("timeout", "retries") and isinstance(v, int)
+    }
 
     nodes: dict[str, model.Node] = {}
     nodes_map = _mapping(data.get("nodes"))
@@ -523,7 +586,9 @@ def _load_flow(path: Path, schedules_bytes: bytes, out: _Collector) -> model.Flo
     for node_id, spec in nodes_map.items():
         spec_map = _mapping(spec)
         if not NODE_ID.match(str(node_id)):
-            reader.problem(nodes_map.line_of(node_id), f"node id {node_id!r}: lower-case letters, digits, _")
+            reader.problem(
+                nodes_map.line_of(node_id), f"node id {node_id!r}: lower-case letters, digits, _"
+            )
             continue
         if spec_map is None:
             reader.problem(nodes_map.line_of(node_id), f"node {node_id!r} must be a mapping")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -91,8 +92,17 @@ class Node:
     def targets(self) -> dict[str, str]:
         """Every node this one can lead to, by the edge's label."""
         edges: dict[str, str] = {}
-        for label in ("next", "remembered", "open", "closed", "declined", "unavailable",
-                      "busy", "on_empty", "on_failure"):  # fmt: skip
+        for label in (
+            "next",
+            "remembered",
+            "open",
+            "closed",
+            "declined",
+            "unavailable",
+            "busy",
+            "on_empty",
+            "on_failure",
+        ):
             target = getattr(self, label)
             if target:
                 edges[label] = target
@@ -203,17 +213,17 @@ def flow_to_json(flow: Flow) -> dict[str, object]:
     return dataclasses.asdict(flow)
 
 
-def flow_from_json(data: Mapping[str, object]) -> Flow:
+def flow_from_json(data: Mapping[str, Any]) -> Flow:
     """Rebuild a flow pinned with flow_to_json."""
     raw = dict(data)
     nodes: dict[str, Node] = {}
-    for node_id, spec in dict(raw.pop("nodes")).items():  # type: ignore[call-overload]
+    for node_id, spec in dict(raw.pop("nodes")).items():
         fields = dict(spec)
         if fields.get("input") is not None:
             fields["input"] = InputSpec(**fields["input"])
         fields["choices"] = {k: Choice(**v) for k, v in fields.get("choices", {}).items()}
         fields["prompts"] = tuple(fields.get("prompts", ()))
         nodes[node_id] = Node(**fields)
-    keys = GlobalKeys(**dict(raw.pop("global_keys")))  # type: ignore[call-overload]
-    languages = tuple(raw.pop("languages"))  # type: ignore[call-overload]
-    return Flow(nodes=nodes, global_keys=keys, languages=languages, **raw)  # type: ignore[arg-type]
+    keys = GlobalKeys(**dict(raw.pop("global_keys")))
+    languages = tuple(str(code) for code in raw.pop("languages"))
+    return Flow(nodes=nodes, global_keys=keys, languages=languages, **raw)

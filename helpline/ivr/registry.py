@@ -50,8 +50,11 @@ class FlowRegistry:
             try:
                 with session.begin_nested():
                     session.add(
-                        FlowVersion(flow_id=flow.id, version=flow.version,
-                                    definition=model.flow_to_json(flow))  # fmt: skip
+                        FlowVersion(
+                            flow_id=flow.id,
+                            version=flow.version,
+                            definition=model.flow_to_json(flow),
+                        )
                     )
             except sa.exc.IntegrityError:
                 pass  # another process pinned it first

@@ -165,11 +165,16 @@ def run_scenario(app: Flask, scenario: Scenario) -> Result:
         if scenario.remembered_language:
             with app.app_context():
                 e164 = privacy.normalise_number(scenario.caller)
-                caller = Caller(number_index=privacy.keyring().blind_index(e164),
-                                number_encrypted=e164, preferred_language=scenario.remembered_language)  # fmt: skip
+                caller = Caller(
+                    number_index=privacy.keyring().blind_index(e164),
+                    number_encrypted=e164,
+                    preferred_language=scenario.remembered_language,
+                )
                 db.session.add(caller)
                 db.session.flush()
-                db.session.add(CallerConsent(caller_id=caller.id, kind="remember_language", is_granted=True))
+                db.session.add(
+                    CallerConsent(caller_id=caller.id, kind="remember_language", is_granted=True)
+                )
                 db.session.commit()
         duty = settings.duty_line_number or ""
         simulator = CallSimulator(
@@ -193,19 +198,25 @@ def run_scenario(app: Flask, scenario: Scenario) -> Result:
     failures: list[str] = [f"the app failed: {error.message}" for error in transcript.errors()]
     expect = scenario.expect
     with app.app_context():
-        call = db.session.scalars(sa.select(Call).where(Call.call_sid == transcript.call_sid)).one_or_none()
+        call = db.session.scalars(
+            sa.select(Call).where(Call.call_sid == transcript.call_sid)
+        ).one_or_none()
         if call is None:
             failures.append("no call was recorded")
         else:
             for field in ("language", "topic", "outcome"):
                 if field in expect and getattr(call, field) != expect[field]:
-                    failures.append(f"{field}: expected {expect[field]!r}, got {getattr(call, field)!r}")
+                    failures.append(
+                        f"{field}: expected {expect[field]!r}, got {getattr(call, field)!r}"
+                    )
             if "callback" in expect:
                 has_callback = db.session.scalar(
                     sa.select(sa.func.count()).where(CallbackRequest.call_id == call.id)
                 )
                 if bool(has_callback) != bool(expect["callback"]):
-                    failures.append(f"callback: expected {expect['callback']}, got {bool(has_callback)}")
+                    failures.append(
+                        f"callback: expected {expect['callback']}, got {bool(has_callback)}"
+                    )
         db.session.remove()
     if "hears" in expect and not _in_order(list(expect["hears"]), heard):
         failures.append(f"hears: expected {list(expect['hears'])} in order, heard {heard}")

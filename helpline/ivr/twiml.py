@@ -60,8 +60,9 @@ class Renderer:
         if file is not None:
             target.play(self.urls.audio(language.code, file))
         elif language.tts is not None:
-            target.say(entry.render_text(params), voice=language.tts.voice,
-                       language=language.tts.language)  # fmt: skip
+            target.say(
+                entry.render_text(params), voice=language.tts.voice, language=language.tts.language
+            )
 
     def render(self, step: engine.Step) -> str:
         response = VoiceResponse()
@@ -69,8 +70,14 @@ class Renderer:
         state = step.state
         node, turn = state.node, state.turn
         if isinstance(action, engine.Ask):
-            gather = Gather(input="dtmf", num_digits=1, timeout=action.timeout, finish_on_key="",
-                            action=self.urls.step(node, turn, "digits"), method="POST")  # fmt: skip
+            gather = Gather(
+                input="dtmf",
+                num_digits=1,
+                timeout=action.timeout,
+                finish_on_key="",
+                action=self.urls.step(node, turn, "digits"),
+                method="POST",
+            )
             for prompt in action.prompts:
                 self._speak(gather, prompt)
             response.append(gather)
@@ -78,20 +85,30 @@ class Renderer:
         elif isinstance(action, engine.Record):
             for prompt in action.prompts:
                 self._speak(response, prompt)
-            response.record(action=self.urls.step(node, turn, "record"), method="POST",
-                            max_length=action.max_length, play_beep=True, timeout=5,
-                            finish_on_key=ALL_KEYS, trim="trim-silence",
-                            recording_status_callback=self.urls.recording(),
-                            recording_status_callback_event="completed")  # fmt: skip
+            response.record(
+                action=self.urls.step(node, turn, "record"),
+                method="POST",
+                max_length=action.max_length,
+                play_beep=True,
+                timeout=5,
+                finish_on_key=ALL_KEYS,
+                trim="trim-silence",
+                recording_status_callback=self.urls.recording(),
+                recording_status_callback_event="completed",
+            )
             response.redirect(self.urls.step(node, turn, "record_empty"), method="POST")
         elif isinstance(action, engine.Dial):
             for prompt in action.prompts:
                 self._speak(response, prompt)
             number = self.numbers.get(action.number)
             if number:
-                dial = response.dial(action=self.urls.step(node, turn, "dial"), method="POST",
-                                     timeout=action.timeout, caller_id=self.caller_id,
-                                     answer_on_bridge=True)  # fmt: skip
+                dial = response.dial(
+                    action=self.urls.step(node, turn, "dial"),
+                    method="POST",
+                    timeout=action.timeout,
+                    caller_id=self.caller_id,
+                    answer_on_bridge=True,
+                )
                 dial.number(number)
             else:
                 # No number configured: the Dial "fails" at once, down the on_failure path.
@@ -105,7 +122,11 @@ class Renderer:
     def fallback(self, language: str | None) -> str:
         """Safe TwiML for when anything goes wrong: an apology, then the duty line."""
         response = VoiceResponse()
-        languages = [language] if language in self.catalog.languages else list(FALLBACK_LANGUAGES)
+        languages = (
+            [language]
+            if language is not None and language in self.catalog.languages
+            else list(FALLBACK_LANGUAGES)
+        )
         for code in languages:
             self._speak(response, engine.PromptRef("technical_problem", code))
         duty = self.numbers.get("duty_line")

@@ -20,9 +20,9 @@ class LineMap(dict[str, Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         plain = super().construct_mapping(node, deep=True)
-        mapping = LineMap(plain)
+        mapping = LineMap({str(key): value for key, value in plain.items()})
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {
             str(key_node.value): key_node.start_mark.line + 1 for key_node, _ in node.value
@@ -32,7 +32,7 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    lambda loader, node: loader.construct_mapping(node),  # type: ignore[arg-type, attr-defined]
+    lambda loader, node: loader.construct_mapping(node),  # type: ignore[arg-type]
 )
 
 

@@ -8,10 +8,19 @@ from xml.etree.ElementTree import Element
 
 VERBS = frozenset(
     {
-        "Say", "Play", "Pause", "Gather", "Record", "Dial", "Enqueue", "Leave",
-        "Redirect", "Hangup", "Reject",
+        "Say",
+        "Play",
+        "Pause",
+        "Gather",
+        "Record",
+        "Dial",
+        "Enqueue",
+        "Leave",
+        "Redirect",
+        "Hangup",
+        "Reject",
     }
-)  # fmt: skip
+)
 # Real verbs this interpreter does not simulate; they are skipped with a note.
 UNSIMULATED = frozenset(
     {"Connect", "Start", "Stop", "Stream", "Siprec", "Pay", "Prompt", "Refer", "Sms", "Echo"}

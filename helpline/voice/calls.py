@@ -35,8 +35,7 @@ from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 
 CALLBACK_LIFETIME = dt.timedelta(days=3)
 # Outcomes a later one may not replace (the first settled one stands).
-_SETTLED = frozenset({CallOutcome.VOICEMAIL, CallOutcome.CALLBACK_REQUESTED,
-                      CallOutcome.EMERGENCY_TRANSFER})  # fmt: skip
+_SETTLED = frozenset({CallOutcome.VOICEMAIL, CallOutcome.CALLBACK_REQUESTED})
 
 
 def find_call(session: DbSession, call_sid: str) -> Call | None:
@@ -54,8 +53,9 @@ def find_or_create_caller(session: DbSession, raw_number: str | None) -> Caller 
     if caller is None:
         try:
             with session.begin_nested():
-                caller = Caller(number_index=index, number_encrypted=e164, first_seen_at=now,
-                                last_seen_at=now)  # fmt: skip
+                caller = Caller(
+                    number_index=index, number_encrypted=e164, first_seen_at=now, last_seen_at=now
+                )
                 session.add(caller)
         except sa.exc.IntegrityError:  # the same number calling twice at once
             caller = session.scalars(sa.select(Caller).where(Caller.number_index == index)).one()
@@ -82,8 +82,13 @@ def start_call(session: DbSession, params: VoiceParams, call_sid: str) -> Call:
             session.add(call)
     except sa.exc.IntegrityError:  # a redelivered webhook racing the first
         return find_call(session, call_sid) or call
-    add_event(session, call, CallEventKind.CALL_STARTED, EventSource.TWILIO,
-              {"direction": params.direction or "inbound", "withheld": caller is None})  # fmt: skip
+    add_event(
+        session,
+        call,
+        CallEventKind.CALL_STARTED,
+        EventSource.TWILIO,
+        {"direction": params.direction or "inbound", "withheld": caller is None},
+    )
     return call
 
 
@@ -95,8 +100,16 @@ def add_event(
     data: dict[str, Any] | None = None,
     sequence_number: int | None = None,
 ) -> None:
-    session.add(CallEvent(call=call, kind=kind, source=source, data=data or {},
-                          sequence_number=sequence_number, occurred_at=utcnow()))  # fmt: skip
+    session.add(
+        CallEvent(
+            call=call,
+            kind=kind,
+            source=source,
+            data=data or {},
+            sequence_number=sequence_number,
+            occurred_at=utcnow(),
+        )
+    )
 
 
 def facts_for(call: Call, now: dt.datetime) -> engine.Facts:
@@ -105,8 +118,9 @@ def facts_for(call: Call, now: dt.datetime) -> engine.Facts:
         return engine.Facts(now=now, caller_known=False)
     given = frozenset(kind for kind in ConsentKind if caller.consent(kind))
     remembered = caller.preferred_language if ConsentKind.REMEMBER_LANGUAGE in given else None
-    return engine.Facts(now=now, caller_known=True, remembered_language=remembered,
-                        consents_given=given)  # fmt: skip
+    return engine.Facts(
+        now=now, caller_known=True, remembered_language=remembered, consents_given=given
+    )
 
 
 def apply_step(session: DbSession, call: Call, step: engine.Step, flow_id: str) -> None:
@@ -136,13 +150,22 @@ def _set_outcome(call: Call, outcome: str) -> None:
         call.outcome = outcome
 
 
-def _apply_effect(session: DbSession, call: Call, state: engine.State, effect: engine.Effect) -> None:
+def _apply_effect(
+    session: DbSession, call: Call, state: engine.State, effect: engine.Effect
+) -> None:
     caller = call.caller
     if isinstance(effect, engine.Consent):
         if caller is None:
             return
-        session.add(CallerConsent(caller=caller, call_id=call.id, kind=effect.kind,
-                                  is_granted=effect.granted, source="ivr"))  # fmt: skip
+        session.add(
+            CallerConsent(
+                caller=caller,
+                call_id=call.id,
+                kind=effect.kind,
+                is_granted=effect.granted,
+                source="ivr",
+            )
+        )
         session.flush()
         session.refresh(caller, ["consents"])
         if effect.kind == ConsentKind.REMEMBER_LANGUAGE:
@@ -153,13 +176,20 @@ def _apply_effect(session: DbSession, call: Call, state: engine.State, effect: e
         reason = effect.reason if effect.reason in set(CallbackReason) else CallbackReason.QUEUE_KEY
         now = utcnow()
         priority = state.vars.get("priority")
-        session.add(CallbackRequest(
-            caller=caller, call_id=call.id, reason=reason, language=state.language,
-            topic=state.vars.get("topic") if isinstance(state.vars.get("topic"), str) else None,
-            priority=priority if isinstance(priority, int) else 0,
-            queue_entered_at=call.queued_at, due_from=now, next_attempt_at=now,
-            expires_at=now + CALLBACK_LIFETIME,
-        ))  # fmt: skip
+        session.add(
+            CallbackRequest(
+                caller=caller,
+                call_id=call.id,
+                reason=reason,
+                language=state.language,
+                topic=state.vars.get("topic") if isinstance(state.vars.get("topic"), str) else None,
+                priority=priority if isinstance(priority, int) else 0,
+                queue_entered_at=call.queued_at,
+                due_from=now,
+                next_attempt_at=now,
+                expires_at=now + CALLBACK_LIFETIME,
+            )
+        )
     elif isinstance(effect, engine.Voicemail):
         _set_outcome(call, CallOutcome.VOICEMAIL)
     elif isinstance(effect, engine.Outcome):
@@ -177,15 +207,23 @@ def apply_status(session: DbSession, call: Call, params: VoiceParams) -> bool:
     seq = params.sequence_number
     try:
         with session.begin_nested():
-            add_event(session, call, CallEventKind.STATUS_CALLBACK, EventSource.TWILIO,
-                      {"status": status, "duration": params.call_duration}, sequence_number=seq)  # fmt: skip
+            add_event(
+                session,
+                call,
+                CallEventKind.STATUS_CALLBACK,
+                EventSource.TWILIO,
+                {"status": status, "duration": params.call_duration},
+                sequence_number=seq,
+            )
             session.flush()
     except sa.exc.IntegrityError:
         return False
     if status is None:
         return True
     is_newer = seq is None or call.last_sequence_number is None or seq > call.last_sequence_number
-    if is_newer and not (call.twilio_status in TERMINAL_STATUSES and status not in TERMINAL_STATUSES):
+    if is_newer and not (
+        call.twilio_status in TERMINAL_STATUSES and status not in TERMINAL_STATUSES
+    ):
         call.twilio_status = status
         if seq is not None:
             call.last_sequence_number = seq
@@ -215,12 +253,26 @@ def save_recording(session: DbSession, call: Call, params: VoiceParams) -> bool:
         return False
     if params.recording_status not in (None, "completed"):
         return False
-    exists = session.scalar(sa.select(Recording.id).where(Recording.recording_sid == params.recording_sid))
+    exists = session.scalar(
+        sa.select(Recording.id).where(Recording.recording_sid == params.recording_sid)
+    )
     if exists is not None:
         return False
     kind = "voicemail" if call.outcome == CallOutcome.VOICEMAIL else "call"
-    session.add(Recording(call=call, recording_sid=params.recording_sid, url=params.recording_url,
-                          kind=kind, duration_seconds=params.recording_duration))  # fmt: skip
-    add_event(session, call, CallEventKind.RECORDING_READY, EventSource.TWILIO,
-              {"recording_sid": params.recording_sid, "kind": kind})  # fmt: skip
+    session.add(
+        Recording(
+            call=call,
+            recording_sid=params.recording_sid,
+            url=params.recording_url,
+            kind=kind,
+            duration_seconds=params.recording_duration,
+        )
+    )
+    add_event(
+        session,
+        call,
+        CallEventKind.RECORDING_READY,
+        EventSource.TWILIO,
+        {"recording_sid": params.recording_sid, "kind": kind},
+    )
     return True

@@ -16,8 +16,17 @@ CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
 DIGITS = re.compile(r"^[0-9*#]{1,32}$")
 CALL_STATUSES = frozenset(
-    {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed",
-     "no-answer", "canceled"}  # fmt: skip
+    {
+        "queued",
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+        "busy",
+        "failed",
+        "no-answer",
+        "canceled",
+    }
 )
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
@@ -90,7 +99,9 @@ class VoiceParams:
             call_duration=_integer(form, "CallDuration", 10**6),
             timestamp=_timestamp(form),
             dial_status=dial_status if dial_status in DIAL_STATUSES else None,
-            recording_sid=recording_sid if recording_sid and RECORDING_SID.match(recording_sid) else None,
+            recording_sid=recording_sid
+            if recording_sid and RECORDING_SID.match(recording_sid)
+            else None,
             recording_url=(
                 recording_url
                 if recording_url and recording_url.startswith(("https://", "http://"))

@@ -43,8 +43,9 @@ def registry() -> FlowRegistry:
 def renderer() -> Renderer:
     config = settings()
     numbers = {"duty_line": config.duty_line_number} if config.duty_line_number else {}
-    return Renderer(registry().catalog, Urls(config.public_base_url), numbers,
-                    config.helpline_number)  # fmt: skip
+    return Renderer(
+        registry().catalog, Urls(config.public_base_url), numbers, config.helpline_number
+    )
 
 
 def twiml(document: str) -> Response:
@@ -97,7 +98,9 @@ def incoming() -> Response:
     call = calls.start_call(db.session, params, params.call_sid)
     flow, state = _flow_for(call)
     if state is not None and flow is not None:  # Twilio redelivered the first webhook
-        step = engine.replay(flow, registry().catalog.schedules, state, calls.facts_for(call, now()))
+        step = engine.replay(
+            flow, registry().catalog.schedules, state, calls.facts_for(call, now())
+        )
         calls.apply_step(db.session, call, step, flow.id)
         db.session.commit()
         return twiml(renderer().render(step))
@@ -117,13 +120,23 @@ def step() -> Response:
     if call is None or call.ivr_state is None:
         # We have no record of this call: start it properly rather than lose the caller.
         call = call or calls.start_call(db.session, params, params.call_sid)
-        calls.add_event(db.session, call, CallEventKind.OUT_OF_SEQUENCE, EventSource.TWILIO,
-                        {"reason": "unknown call on the step URL"})  # fmt: skip
+        calls.add_event(
+            db.session,
+            call,
+            CallEventKind.OUT_OF_SEQUENCE,
+            EventSource.TWILIO,
+            {"reason": "unknown call on the step URL"},
+        )
         return _begin(call)
     flow, state = _flow_for(call)
     if flow is None or state is None:
-        calls.add_event(db.session, call, CallEventKind.FALLBACK, EventSource.IVR,
-                        {"reason": "pinned flow version not found"})  # fmt: skip
+        calls.add_event(
+            db.session,
+            call,
+            CallEventKind.FALLBACK,
+            EventSource.IVR,
+            {"reason": "pinned flow version not found"},
+        )
         db.session.commit()
         return twiml(renderer().fallback(call.language))
     facts = calls.facts_for(call, now())
@@ -135,7 +148,9 @@ def step() -> Response:
     else:
         digits = params.digits or ""
         dial_status = params.dial_status or "failed"
-        result = engine.advance(flow, schedules, state, engine.Input(kind, digits, dial_status), facts)
+        result = engine.advance(
+            flow, schedules, state, engine.Input(kind, digits, dial_status), facts
+        )
     calls.apply_step(db.session, call, result, flow.id)
     db.session.commit()
     return twiml(renderer().render(result))
@@ -154,7 +169,7 @@ def status() -> Response:
             call = calls.start_call(db.session, params, params.call_sid)
         calls.apply_status(db.session, call, params)
         db.session.commit()
-    return twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response />")
+    return twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
 
 
 @bp.post("/recording")
@@ -168,7 +183,7 @@ def recording() -> Response:
         call = calls.find_call(db.session, params.call_sid)
         if call is not None and calls.save_recording(db.session, call, params):
             db.session.commit()
-    return twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response />")
+    return twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
 
 
 @bp.post("/fallback")
@@ -183,8 +198,13 @@ def fallback() -> Response:
         call = calls.find_call(db.session, params.call_sid)
         if call is not None:
             language = call.language
-            calls.add_event(db.session, call, CallEventKind.FALLBACK, EventSource.TWILIO,
-                            {"error_code": params.error_code})  # fmt: skip
+            calls.add_event(
+                db.session,
+                call,
+                CallEventKind.FALLBACK,
+                EventSource.TWILIO,
+                {"error_code": params.error_code},
+            )
             db.session.commit()
     return twiml(renderer().fallback(language))
 
