@@ -36,6 +36,7 @@ from helpline.models.enums import (
 )
 from tests.cli_env import use_settings
 from tests.factories import Factory, login, post_form
+from tests.voice import Phone
 
 NUMBERS = {
     # as typed or sent         E.164            national significant number
@@ -43,6 +44,7 @@ NUMBERS = {
     "+90 (533) 444-55-66": ("+905334445566", "5334445566"),
     "+963 944 777 888": ("+963944777888", "944777888"),
     "05357778899": ("+905357778899", "5357778899"),
+    "+93 70 123 4567": ("+93701234567", "701234567"),
 }
 NOTE = "Afraid of her husband; staying with a cousin in Keçiören since Tuesday"
 NOTE_WORDS = ("husband", "cousin", "Keçiören")
@@ -127,6 +129,16 @@ def test_no_plaintext_number_or_note_at_rest_or_in_logs(
 
     # Someone types a phone number into the username box.
     login(client.application.test_client(), typed[3], "not a password")
+
+    # A caller rings the line through the Twilio webhooks: language, remember it, topic,
+    # a callback, and Twilio's status callbacks.
+    phone = Phone(client.application.test_client(), settings, caller=NUMBERS[typed[4]][0])
+    phone.dial_in()
+    for key in ("3", "1", "2", "1", "1"):
+        phone.press(key)
+    phone.status("completed", 1, CallDuration=95)
+    assert phone.last is not None
+    assert phone.last.find("Hangup") is not None, "the call must reach its callback request"
 
     # A caller's journey: call, timeline, consent, contact record with versions, referral, callback.
     counsellor = factory.staff("counsellor", roles=("counsellor",), languages=("ar",))
