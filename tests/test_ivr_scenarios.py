@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -74,3 +75,44 @@ def test_flows_test_command_runs_the_scenarios() -> None:
     result = CliRunner().invoke(main, ["flows", "test", "--path", str(DEFAULT_FLOWS_PATH)])
     assert result.exit_code == 0, result.output
     assert f"{len(SCENARIOS)} passed, 0 failed" in result.output
+
+
+def test_simulate_against_a_running_helpline(
+    database_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`helpline simulate --url` calls a helpline served over HTTP, signing as Twilio does."""
+    import socket
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from helpline import create_app
+    from tests.cli_env import use_settings
+    from tests.conftest import _empty_tables, make_settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(database_url, redis_url, tmp_path / "i", PUBLIC_BASE_URL=base)
+    app = create_app(settings)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        use_settings(
+            monkeypatch,
+            settings,
+            TWILIO_ACCOUNT_SID=settings.twilio_account_sid or "",
+            TWILIO_AUTH_TOKEN=settings.twilio_auth_token or "",
+        )
+        result = CliRunner().invoke(main, ["simulate", "--url", base, "press 6; press 2; hangup"])
+        assert result.exit_code == 0, result.output
+        assert "For English, press 6." in result.output
+        assert "/voice/step?n=choose_language" in result.output
+        assert " 403" not in result.output
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+        _empty_tables(app)
