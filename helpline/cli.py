@@ -450,6 +450,34 @@ def flows_check(path: str | None) -> None:
     click.echo(f"no problems: {len(catalog.flows)} flow(s), {len(catalog.languages)} language(s)")
 
 
+@flows.command("diagram")
+@click.argument("flow_id", required=False)
+@click.option("--path", help="The ivr_flows folder (default: IVR_FLOWS_PATH).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file.")
+def flows_diagram(flow_id: str | None, path: str | None, output: str | None) -> None:
+    """Draw a flow (default: IVR_FLOW, else `default`) as SVG, to stdout or --output."""
+    import os
+
+    from helpline.ivr.diagram import render_svg
+    from helpline.ivr.loader import load_catalog
+
+    catalog, _ = load_catalog(_flows_path(path))
+    wanted = flow_id or os.environ.get("IVR_FLOW") or "default"
+    flow = catalog.flows.get(wanted)
+    if flow is None:
+        known = ", ".join(sorted(catalog.flows)) or "none"
+        _fail(
+            f"no flow {wanted!r} (flows: {known}); `helpline flows check` says why if it is broken"
+        )
+        return
+    svg = render_svg(flow)
+    if output:
+        Path(output).write_text(svg, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(svg)
+
+
 @flows.command("test")
 @click.option("--path", help="The ivr_flows folder (default: IVR_FLOWS_PATH).")
 @click.option("-v", "--verbose", is_flag=True, help="Print each call's transcript.")
@@ -580,15 +608,13 @@ def simulate(
 
 def _audio_texts(catalog: Any) -> dict[str, str]:
     """`lang/file.mp3` -> the prompt's text, so a trainer reads what a recording says."""
-    texts = {}
-    for language in catalog.languages.values():
-        for prompt in language.prompts.values():
-            for key in "0123456789":
-                params = {"key": key} if "{key}" in prompt.text else {}
-                audio = prompt.audio_file(params)
-                if audio:
-                    texts[f"{language.code}/{audio}"] = prompt.render_text(params)
-    return texts
+    from helpline.ivr.scenarios import prompt_variants
+
+    return {
+        f"{code}/{prompt.audio_file(params)}": prompt.render_text(params)
+        for code, prompt, params in prompt_variants(catalog)
+        if prompt.audio_file(params)
+    }
 
 
 def _simulate_here(

@@ -489,42 +489,16 @@ class _FlowReader:
         return None
 
 
+_INPUT_FIELDS = frozenset({"timeout", "retries", "on_timeout", "on_invalid"})
+_YES_NO_FIELDS = _INPUT_FIELDS | {"yes_key", "no_key", "next", "declined", "unavailable"}
 _ALLOWED: dict[str, frozenset[str]] = {
     "say": frozenset({"next"}),
     "set": frozenset({"next", "set"}),
     "schedule": frozenset({"schedule", "open", "closed"}),
-    "language_menu": frozenset(
-        {"options", "next", "remembered", "timeout", "retries", "on_timeout", "on_invalid"}
-    ),
-    "menu": frozenset({"options", "timeout", "retries", "on_timeout", "on_invalid"}),
-    "consent": frozenset(
-        {
-            "consent",
-            "yes_key",
-            "no_key",
-            "next",
-            "declined",
-            "unavailable",
-            "timeout",
-            "retries",
-            "on_timeout",
-            "on_invalid",
-        }
-    ),
-    "callback_request": frozenset(
-        {
-            "reason",
-            "yes_key",
-            "no_key",
-            "next",
-            "declined",
-            "unavailable",
-            "timeout",
-            "retries",
-            "on_timeout",
-            "on_invalid",
-        }
-    ),
+    "language_menu": _INPUT_FIELDS | {"options", "next", "remembered"},
+    "menu": _INPUT_FIELDS | {"options"},
+    "consent": _YES_NO_FIELDS | {"consent"},
+    "callback_request": _YES_NO_FIELDS | {"reason"},
     "queue": frozenset({"busy"}),
     "voicemail": frozenset({"next", "on_empty", "max_length"}),
     "dial": frozenset({"number", "timeout", "on_failure"}),

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from helpline import privacy
-from helpline.ivr.model import Catalog
+from helpline.ivr.model import Catalog, Prompt
 from helpline.ivr.yamlsource import LineMap, SourceError, load
 from helpline.telephony.interpreter import CallSimulator
 from helpline.telephony.script import DialOutcome
@@ -114,17 +114,25 @@ def _scenarios_in(path: Path) -> Iterator[Scenario]:
         )
 
 
-def prompt_lookup(catalog: Catalog) -> dict[str, str]:
-    """What the caller hears (a text or an audio file name) -> the prompt's key."""
-    lookup: dict[str, str] = {}
+def prompt_variants(catalog: Catalog) -> Iterator[tuple[str, Prompt, dict[str, str]]]:
+    """Every prompt of every language, once per digit for prompts that name a {key}."""
     for language in catalog.languages.values():
         for prompt in language.prompts.values():
-            for key in "0123456789":
-                params = {"key": key} if "{key}" in prompt.text else {}
-                lookup[prompt.render_text(params)] = prompt.key
-                audio = prompt.audio_file(params)
-                if audio:
-                    lookup[f"{language.code}/{audio}"] = prompt.key
+            if "{key}" in prompt.text:
+                for key in "0123456789":
+                    yield language.code, prompt, {"key": key}
+            else:
+                yield language.code, prompt, {}
+
+
+def prompt_lookup(catalog: Catalog) -> dict[str, str]:
+    """What the caller hears (a text or `lang/audio file`) -> the prompt's key."""
+    lookup: dict[str, str] = {}
+    for code, prompt, params in prompt_variants(catalog):
+        lookup[prompt.render_text(params)] = prompt.key
+        audio = prompt.audio_file(params)
+        if audio:
+            lookup[f"{code}/{audio}"] = prompt.key
     return lookup
 
 
