@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from helpline.ivr import model
-from helpline.ivr.loader import Problem, load_catalog
+from helpline.ivr.loader import ROUTING_FILE, Problem, load_catalog
 
 # Prompts the engine itself plays, whatever the flow: re-prompts, the language menu's
 # options, and the apology of the fallback.
@@ -43,6 +43,7 @@ def check(root: Path) -> tuple[model.Catalog, list[Problem]]:
     catalog, problems = load_catalog(root)
     for flow in catalog.flows.values():
         problems += lint_flow(flow, catalog, root / "audio")
+    problems += _check_routing(root)
     return catalog, sorted(set(problems))
 
 
@@ -88,6 +89,23 @@ def lint_flow(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -> lis
     _check_keys(flow, add)
     found += _check_prompts(flow, catalog, audio_root)
     return found
+
+
+def _check_routing(root: Path) -> list[Problem]:
+    """routing.yaml, when present, must load (it is shared by every flow)."""
+    from helpline.routing.policy import PolicyError, load_policy
+
+    path = root / ROUTING_FILE
+    if not path.exists():
+        return []
+    try:
+        load_policy(path)
+    except PolicyError as error:
+        where, _, message = str(error).partition(": ")
+        line = where.rsplit(":", 1)[-1]
+        shown = _shown(str(path), str(root))
+        return [Problem(shown, int(line) if line.isdigit() else 0, "schema", message)]
+    return []
 
 
 def _shown(path: str, root: str) -> str:

@@ -23,6 +23,8 @@ NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SCHEDULES_FILE = "schedules.yaml"
+ROUTING_FILE = "routing.yaml"
+DATA_FILES = frozenset({SCHEDULES_FILE, ROUTING_FILE})  # top-level files that are not flows
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -73,7 +75,7 @@ def load_catalog(root: Path) -> tuple[model.Catalog, list[Problem]]:
         (root / SCHEDULES_FILE).read_bytes() if (root / SCHEDULES_FILE).exists() else b""
     )
     for path in sorted(root.glob("*.yaml")):
-        if path.name == SCHEDULES_FILE:
+        if path.name in DATA_FILES:
             continue
         flow = _load_flow(path, schedules_bytes, out)
         if flow is None:

@@ -1,0 +1,1 @@
+"""Routing: the pure router, its policy from ivr_flows/routing.yaml, presence, reservation."""

@@ -1,0 +1,86 @@
+"""The routing policy, read from ivr_flows/routing.yaml."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from helpline.ivr.yamlsource import LineMap, SourceError, load
+
+MATCHES = ("language_and_topic", "language", "interpreter")
+
+
+class PolicyError(ValueError):
+    """routing.yaml cannot be used; the message names the file and line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    until: int
+    match: str
+    offer_callback: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    stages: tuple[Stage, ...]
+    max_wait: int
+    bridge_language: str
+    priorities: dict[str, int]
+    wrap_up_seconds: int = 60
+    offer_timeout_seconds: int = 20
+    no_answer_limit: int = 3
+
+    def priority_of(self, topic: str | None, is_emergency: bool = False) -> int:
+        if is_emergency:
+            return self.priorities.get("emergency", 10)
+        return self.priorities.get(topic or "", 0)
+
+
+def _int(data: LineMap, key: str, default: int, path: Path, low: int = 0) -> int:
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise PolicyError(f"{path}:{data.line_of(key)}: `{key}:` must be a whole number >= {low}")
+    return value
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        data: Any = load(path)
+    except SourceError as error:
+        raise PolicyError(f"{path}:{error.line}: {error.message}") from None
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: missing") from None
+    if not isinstance(data, LineMap) or data.get("schema") != 1:
+        raise PolicyError(f"{path}:1: expected `schema: 1` and the routing settings")
+    stages_raw = data.get("stages")
+    if not isinstance(stages_raw, list) or not stages_raw:
+        raise PolicyError(f"{path}:{data.line_of('stages')}: `stages:` is a non-empty list")
+    stages: list[Stage] = []
+    for raw in stages_raw:
+        if not isinstance(raw, LineMap) or raw.get("match") not in MATCHES:
+            line = raw.line if isinstance(raw, LineMap) else data.line_of("stages")
+            raise PolicyError(
+                f"{path}:{line}: each stage has `until:` and `match:` ({', '.join(MATCHES)})"
+            )
+        until = _int(raw, "until", 0, path, low=1)
+        if stages and until <= stages[-1].until:
+            raise PolicyError(f"{path}:{raw.line}: stages must widen in order of `until:`")
+        stages.append(Stage(until, str(raw["match"]), bool(raw.get("offer_callback", False))))
+    max_wait = _int(data, "max_wait", stages[-1].until, path, low=1)
+    if max_wait < stages[-1].until:
+        raise PolicyError(
+            f"{path}:{data.line_of('max_wait')}: `max_wait:` comes after the last stage"
+        )
+    priorities_raw = data.get("priorities") or LineMap()
+    priorities = {str(k): int(v) for k, v in dict(priorities_raw).items()}
+    return Policy(
+        stages=tuple(stages),
+        max_wait=max_wait,
+        bridge_language=str(data.get("bridge_language", "tr")),
+        priorities=priorities,
+        wrap_up_seconds=_int(data, "wrap_up_seconds", 60, path),
+        offer_timeout_seconds=_int(data, "offer_timeout_seconds", 20, path, low=5),
+        no_answer_limit=_int(data, "no_answer_limit", 3, path, low=1),
+    )

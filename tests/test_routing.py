@@ -1,0 +1,200 @@
+"""The pure router, the routing policy, and the atomic reservation in real Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import random
+from pathlib import Path
+
+import pytest
+import redis
+
+from helpline.config import DEFAULT_FLOWS_PATH
+from helpline.routing.policy import Policy, PolicyError, load_policy
+from helpline.routing.reservation import Reservations
+from helpline.routing.router import Match, StaffMember, WaitingCall, decide, stage_for
+
+POLICY = load_policy(DEFAULT_FLOWS_PATH / "routing.yaml")
+NOW = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
+
+
+def call(
+    call_id: int, language: str, waited: int, topic: str | None = None, priority: int = 0
+) -> WaitingCall:
+    return WaitingCall(call_id, language, topic, priority, NOW - dt.timedelta(seconds=waited))
+
+
+def member(staff_id: int, languages: str, *, topics: str = "", interpreter: bool = False,
+           available: bool = True, idle: int = 0) -> StaffMember:  # fmt: skip
+    return StaffMember(
+        staff_id=staff_id,
+        is_counsellor=not interpreter,
+        is_interpreter=interpreter,
+        languages=frozenset(languages.split(",")),
+        topics=frozenset(t for t in topics.split(",") if t),
+        is_available=available,
+        idle_since=NOW - dt.timedelta(seconds=idle),
+    )
+
+
+@pytest.mark.parametrize(
+    ("calls", "staff", "expected"),
+    [
+        # An Arabic caller reaches an Arabic-speaking counsellor.
+        (
+            [call(1, "ar", 5, "psychosocial")],
+            [member(10, "tr"), member(11, "ar,tr", topics="psychosocial")],
+            [Match(1, 11, None, 0)],
+        ),
+        # No topic skill logged in: the topic stage is skipped at once.
+        (
+            [call(1, "ar", 5, "violence")],
+            [member(11, "ar,tr", topics="psychosocial")],
+            [Match(1, 11, None, 1)],
+        ),
+        # The topic expert is busy: wait at the first stage (no match yet).
+        (
+            [call(1, "ar", 5, "violence")],
+            [
+                member(11, "ar", topics="psychosocial"),
+                member(12, "ar", topics="violence", available=False),
+            ],
+            [],
+        ),
+        # ... until 30 s, then any Arabic counsellor.
+        (
+            [call(1, "ar", 31, "violence")],
+            [
+                member(11, "ar", topics="psychosocial"),
+                member(12, "ar", topics="violence", available=False),
+            ],
+            [Match(1, 11, None, 1)],
+        ),
+        # Pashto, no Pashto counsellor on duty: a Turkish counsellor and a Pashto interpreter.
+        (
+            [call(1, "ps", 5)],
+            [member(10, "tr"), member(20, "ps,tr", interpreter=True)],
+            [Match(1, 10, 20, 2)],
+        ),
+        # Both or neither: no interpreter available, no match.
+        (
+            [call(1, "ps", 5)],
+            [member(10, "tr"), member(20, "ps,tr", interpreter=True, available=False)],
+            [],
+        ),
+        # Longest idle first.
+        (
+            [call(1, "tr", 5)],
+            [member(10, "tr", idle=60), member(11, "tr", idle=600)],
+            [Match(1, 11, None, 0)],
+        ),
+        # Priority first, then arrival; nobody is proposed twice.
+        (
+            [call(1, "tr", 50), call(2, "tr", 10, "violence", priority=3), call(3, "tr", 40)],
+            [member(10, "tr", idle=100), member(11, "tr", idle=50)],
+            [Match(2, 10, None, 1), Match(1, 11, None, 1)],
+        ),
+    ],
+)
+def test_router_decides(
+    calls: list[WaitingCall], staff: list[StaffMember], expected: list[Match]
+) -> None:
+    assert decide(calls, staff, NOW, POLICY) == expected
+
+
+def test_callback_is_offered_late_and_voicemail_at_the_maximum_wait() -> None:
+    staff = [
+        member(10, "tr", available=False),
+        member(20, "ku,tr", interpreter=True, available=False),
+    ]
+    assert not stage_for(call(1, "ku", 100), staff, NOW, POLICY).offer_callback
+    assert stage_for(call(1, "ku", 300), staff, NOW, POLICY).offer_callback
+    assert stage_for(call(1, "ku", 900), staff, NOW, POLICY).give_up
+    # Nobody at all for Kurmanji: every stage is skipped, a callback is offered at once.
+    nobody = stage_for(call(1, "ku", 1), [member(10, "ar")], NOW, POLICY)
+    assert nobody.stage is None
+    assert nobody.offer_callback
+
+
+def test_policy_loads_and_refuses_bad_files(tmp_path: Path) -> None:
+    assert [s.match for s in POLICY.stages][:3] == ["language_and_topic", "language", "interpreter"]
+    assert isinstance(POLICY, Policy)
+    bad = tmp_path / "routing.yaml"
+    bad.write_text(
+        "schema: 1\nstages:\n  - {until: 30, match: language}\n  - {until: 10, match: language}\n"
+    )
+    with pytest.raises(PolicyError, match=r"routing\.yaml:4: stages must widen"):
+        load_policy(bad)
+    bad.write_text("schema: 1\nstages:\n  - {until: 30, match: telepathy}\n")
+    with pytest.raises(PolicyError, match=r"routing\.yaml:3"):
+        load_policy(bad)
+
+
+@pytest.fixture
+def reservations(redis_url: str) -> Reservations:
+    connection = redis.Redis.from_url(redis_url)
+    connection.flushdb()
+    return Reservations(connection)
+
+
+def _available(connection: redis.Redis, *staff_ids: int) -> None:
+    for staff_id in staff_ids:
+        connection.hset(f"helpline:staff:{staff_id}", mapping={"state": "available", "since": 0})
+
+
+def test_reserve_takes_all_or_none(reservations: Reservations) -> None:
+    _available(reservations.redis, 1, 2)
+    reservations.redis.hset("helpline:staff:3", mapping={"state": "busy"})
+    assert not reservations.reserve(100, [1, 3], hold_seconds=20)
+    assert reservations.redis.hget("helpline:staff:1", "state") == b"available"
+    assert reservations.reserve(100, [1, 2], hold_seconds=20)
+    assert not reservations.reserve(101, [2], hold_seconds=20)
+    assert reservations.confirm(100, [1, 2])
+    assert reservations.redis.hget("helpline:staff:2", "state") == b"busy"
+
+
+def test_unconfirmed_reservation_lapses_and_release_is_owned(reservations: Reservations) -> None:
+    _available(reservations.redis, 1)
+    assert reservations.reserve(100, [1], hold_seconds=20, now=1000.0)
+    assert not reservations.reserve(101, [1], hold_seconds=20, now=1010.0)
+    assert reservations.release(999, [1]) == 0  # not ours
+    assert reservations.reserve(101, [1], hold_seconds=20, now=1021.0)  # lapsed
+    assert not reservations.confirm(100, [1])
+    assert reservations.release(101, [1]) == 1
+
+
+def _race(redis_url: str, seed: int, attempts: int, staff: int) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    reservations = Reservations(connection)
+    rng = random.Random(seed)
+    for attempt in range(attempts):
+        call_id = seed * 100_000 + attempt
+        picked = rng.sample(range(1, staff + 1), rng.choice((1, 2)))
+        if reservations.reserve(call_id, picked, hold_seconds=3600):
+            connection.rpush("race:won", f"{call_id}:{','.join(map(str, picked))}")
+    connection.close()
+
+
+def test_no_double_booking_across_many_processes(
+    redis_url: str, reservations: Reservations
+) -> None:
+    """Eight processes race for 40 staff; every staff member is won at most once."""
+    staff = 40
+    _available(reservations.redis, *range(1, staff + 1))
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_race, args=(redis_url, seed, 300, staff)) for seed in range(1, 9)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    raw = reservations.redis.lrange("race:won", 0, -1)
+    won = [e.decode() if isinstance(e, bytes) else str(e) for e in raw]
+    booked = [int(s) for entry in won for s in entry.split(":")[1].split(",")]
+    assert len(booked) == len(set(booked)), "a staff member was reserved for two calls"
+    assert len(set(booked)) >= staff - 1  # nearly everyone was taken by someone
+    for staff_id in set(booked):
+        assert reservations.redis.hget(f"helpline:staff:{staff_id}", "state") == b"reserved"
