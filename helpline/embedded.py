@@ -79,16 +79,20 @@ class EmbeddedRedis:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError("the embedded redis-server exited at start; see redis.log")
-            if self.socket.exists():
-                try:
-                    redis.Redis(unix_socket_path=str(self.socket)).ping()
-                except redis.ConnectionError:
-                    pass
-                else:
-                    return
+            if self.socket.exists() and self._answers():
+                return
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("the embedded redis-server did not start in time")
+
+    def _answers(self) -> bool:
+        client = redis.Redis(unix_socket_path=str(self.socket))
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False  # still starting
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self._process.poll() is None:

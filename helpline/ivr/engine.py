@@ -136,7 +136,7 @@ class CallbackWanted:
 
 @dataclasses.dataclass(frozen=True)
 class Voicemail:
-    pass
+    """The caller left a message."""
 
 
 @dataclasses.dataclass(frozen=True)
