@@ -22,6 +22,7 @@ def create_app(
     from helpline.extensions import csrf, db, init_redis, login_manager
     from helpline.health import bp as health_bp
     from helpline.ivr.registry import FlowRegistry, FlowsInvalid
+    from helpline.records.catalog import CatalogInvalid, load_catalog
     from helpline.supervisor.views import bp as supervisor_bp
     from helpline.voice.views import bp as voice_bp
 
@@ -37,6 +38,10 @@ def create_app(
     try:
         app.extensions["helpline.flows"] = FlowRegistry.from_directory(settings.ivr_flows_path)
     except FlowsInvalid as error:
+        raise ConfigError(str(error)) from None
+    try:
+        app.extensions["helpline.catalog"] = load_catalog(settings.data_path)
+    except CatalogInvalid as error:
         raise ConfigError(str(error)) from None
     if settings.trusted_proxy_count:
         # Behind a TLS-terminating proxy: take the client address and scheme from the
