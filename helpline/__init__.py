@@ -18,6 +18,7 @@ def create_app(
     from helpline.admin.views import bp as admin_bp
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
+    from helpline.console.records import bp as records_bp
     from helpline.console.views import bp as console_bp
     from helpline.extensions import csrf, db, init_redis, login_manager
     from helpline.health import bp as health_bp
@@ -60,5 +61,6 @@ def create_app(
 
     for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp, health_bp, voice_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(records_bp)
     security.install(app, settings)
     return app

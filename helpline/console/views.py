@@ -7,8 +7,9 @@ from flask import Blueprint, render_template
 
 from helpline.auth.access import allow, current_staff
 from helpline.extensions import db
-from helpline.models import Call, CallbackRequest, ContactRecord
+from helpline.models import Call, CallbackRequest
 from helpline.models.enums import CallbackStatus, Role
+from helpline.records import service as records
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -22,7 +23,7 @@ OPEN_CALLBACK = (
 @bp.get("/")
 @allow(Role.COUNSELLOR)
 def home() -> str:
-    """A counsellor's start page: their skills, open callbacks and recent contacts."""
+    """A counsellor's start page: skills, open callbacks, calls to write up, their contacts."""
     staff = current_staff()
     callbacks = db.session.scalars(
         sa.select(CallbackRequest)
@@ -36,13 +37,13 @@ def home() -> str:
         .order_by(CallbackRequest.next_attempt_at)
         .limit(50)
     ).all()
-    contacts = db.session.scalars(
-        sa.select(ContactRecord)
-        .where(ContactRecord.counsellor_id == staff.id)
-        .order_by(ContactRecord.created_at.desc())
-        .limit(10)
-    ).all()
-    return render_template("console/home.html", staff=staff, callbacks=callbacks, contacts=contacts)
+    return render_template(
+        "console/home.html",
+        staff=staff,
+        callbacks=callbacks,
+        contacts=records.list_my_records(db.session, staff, limit=20),
+        awaiting=records.list_calls_awaiting_record(db.session, staff),
+    )
 
 
 @bp.get("/interpreter")
