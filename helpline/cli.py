@@ -96,9 +96,12 @@ def worker(burst: bool) -> None:
 @main.command()
 @click.option("--connect/--no-connect", default=True, help="Also try the database and Redis.")
 def check(connect: bool) -> None:
-    """Validate the configuration and say what is wrong."""
+    """Validate the configuration and the data/ files, and say what is wrong."""
+    from helpline.records import catalog
+
     settings = _settings()
     problems = settings.problems()
+    problems += [str(problem) for problem in catalog.read(settings.data_path)[1]]
     if connect and not problems:
         problems += _connection_problems(settings)
     click.echo(f"environment: {settings.env}")

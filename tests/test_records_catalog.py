@@ -7,8 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from helpline import create_app
+from helpline.cli import main
 from helpline.config import DEFAULT_DATA_PATH, ConfigError
 from helpline.models.enums import ReferralKind
 from helpline.records.catalog import (
@@ -19,6 +21,7 @@ from helpline.records.catalog import (
     load_catalog,
     read,
 )
+from tests.cli_env import use_settings
 from tests.conftest import make_settings
 
 PROVINCES = (
@@ -240,3 +243,15 @@ def test_catalog_is_loaded_once_into_the_app(app: object) -> None:
     assert isinstance(app, Flask)
     catalog = app.extensions["helpline.catalog"]
     assert "violence.domestic" in catalog.by_code
+
+
+def test_catalog_problems_in_helpline_check(
+    tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`helpline check` lists data/ problems too, so an edit can be checked before a restart."""
+    root = _broken_copy(tmp_path, DIRECTORY_FILE, BROKEN[8][2])
+    settings = make_settings(database_url, redis_url, tmp_path / "i")
+    use_settings(monkeypatch, settings, HELPLINE_DATA_PATH=str(root))
+    result = CliRunner().invoke(main, ["check", "--no-connect"])
+    assert result.exit_code == 1
+    assert "data/ssc_directory.yaml:4: unknown key 'phone'" in result.output
