@@ -54,11 +54,18 @@ class EnqueueVerb:
         return Goto(self.action, self.method, params, "enqueue action")
 
 
-def wait_round(run: CallRun, wait: Goto, current: Goto, params: Mapping[str, str]) -> Goto:
+def wait_round(
+    run: CallRun,
+    wait: Goto,
+    current: Goto,
+    params: Mapping[str, str],
+    allowed: frozenset[str] = twiml.QUEUE_VERBS,
+    where: str = "a waitUrl",
+) -> Goto:
     """Play one round of waiting; return the document for the next round.
 
-    Hold music and silence play for a fixed round; a document runs under the waitUrl
-    restrictions, and what it leads to (a Redirect, a Gather's action) is requested next.
+    Hold music and silence play for a fixed round; a document runs with only `allowed`
+    verbs, and what it leads to (a Redirect, a Gather's action) is requested next.
     Raise LeaveQueue for `<Leave>` or a forbidden verb; a scripted hangup ends the call.
     """
     if wait.url in (sounds.HOLD_MUSIC, ""):
@@ -67,6 +74,6 @@ def wait_round(run: CallRun, wait: Goto, current: Goto, params: Mapping[str, str
             raise run.caller_hangs_up()
         return current
     verbs, document = run.document(replace(current, params={**current.params, **params}))
-    with run.restricted(twiml.QUEUE_VERBS, "a waitUrl"):
+    with run.restricted(allowed, where):
         following = run.execute(verbs, document)
     return following if isinstance(following, Goto) else wait

@@ -89,6 +89,23 @@ class LegSetup:
     def date(self, moment: float) -> dt.datetime:
         return self.started_at + dt.timedelta(seconds=moment)
 
+    def params(self, status: str) -> dict[str, str]:
+        """The parameters common to every request about this call (TWILIO.md §1)."""
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": self.call_sid,
+            "CallStatus": status,
+            "Direction": self.direction,
+            "From": self.from_,
+            "To": self.to,
+            "Caller": self.from_,
+            "Called": self.to,
+        }
+        if self.parent_call_sid:
+            params["ParentCallSid"] = self.parent_call_sid
+        return params | dict(self.extra_params)
+
 
 class Inputs(Protocol):
     """What the caller does at the points where the call listens (see `caller`)."""
@@ -183,17 +200,24 @@ class CallRun:
 
     def run(self, start: Next) -> End:
         """Execute from `start` until the leg ends; return how it ended (also in the transcript)."""
-        target: Next | None = start
+        target = start
         try:
-            while target is not None:
+            while True:
                 try:
-                    target = self.execute(*self.document(target))
+                    self.follow(target)
+                    break
                 except Redirected as moved:
                     target = moved.target
             raise End(EndReason.END_OF_DOCUMENT)
         except End as end:
             self.finish(end)
             return end
+
+    def follow(self, start: Next) -> None:
+        """Execute from `start` until a document ends; End and Redirected propagate."""
+        target: Next | None = start
+        while target is not None:
+            target = self.execute(*self.document(target))
 
     def finish(self, end: End) -> None:
         """Settle the final status and log the end."""
@@ -209,21 +233,7 @@ class CallRun:
 
     def params(self) -> dict[str, str]:
         """The parameters common to every request about this call."""
-        setup = self.setup
-        params = {
-            "AccountSid": setup.account_sid,
-            "ApiVersion": API_VERSION,
-            "CallSid": setup.call_sid,
-            "CallStatus": self.status,
-            "Direction": setup.direction,
-            "From": setup.from_,
-            "To": setup.to,
-            "Caller": setup.from_,
-            "Called": setup.to,
-        }
-        if setup.parent_call_sid:
-            params["ParentCallSid"] = setup.parent_call_sid
-        return params | dict(setup.extra_params)
+        return self.setup.params(self.status)
 
     def request(self, goto: Goto) -> tuple[TransportResponse, str]:
         """Send a signed request and log it; return the answer and the URL of what it holds.
@@ -576,18 +586,22 @@ class CallRun:
         return recording
 
     def recording_callback(self, take: _Take, status: str, recording: Recording) -> None:
-        """Send the recordingStatusCallback for `status`, if the verb asked for it."""
-        if take.callback is None or status not in take.events:
+        """Send the Record verb's recordingStatusCallback for `status`, if it asked for it."""
+        self.recording_status(take.callback, take.callback_method, take.events, status, recording)
+
+    def recording_status(
+        self,
+        url: str | None,
+        method: str,
+        events: frozenset[str],
+        status: str,
+        recording: Recording,
+    ) -> None:
+        """Send a recording status callback for `status` to `url`, if it subscribed."""
+        if url is None or status not in events:
             return
-        self.deliver(
-            Goto(
-                take.callback,
-                take.callback_method,
-                recording.status_params(status),
-                "recording status callback",
-                common=False,
-            )
-        )
+        params = recording.status_params(status)
+        self.deliver(Goto(url, method, params, "recording status callback", common=False))
 
     def _stop_recording(self, finish: str, timeout: int) -> str:
         """End speech: by hangup, by the caller's next key, by `#`, or by silence."""

@@ -4,9 +4,9 @@ Rules:
 - A `Player` plays sounds one after another. Each is logged when it begins, at its
   scheduled start; `stop(at)` cuts the sound playing at `at` (its event gains `cut_after`)
   and the rest never play.
-- `Timeline.pass_to(moment, player)` lets time pass while the player plays. Whenever the
-  leg wakes, a pending interrupt raises (`End`, `Redirected`), then any guard whose
-  condition holds raises `Stopped` (innermost first).
+- `Timeline.pass_to(moment, player)` lets time pass while the player plays. On entry and
+  whenever the leg wakes, a pending interrupt raises (`End`, `Redirected`), then any guard
+  whose condition holds raises `Stopped` (innermost first).
 - With `early=True`, `pass_to` returns False as soon as the leg wakes before `moment`, so
   a listening verb can look at a key that just arrived.
 - Simulated time past `max_seconds` ends the leg (TIME_LIMIT).
@@ -130,6 +130,7 @@ class Timeline:
 
     def pass_to(self, moment: float, player: Player | None = None, *, early: bool = False) -> bool:
         """Let time pass to `moment` while `player` plays; see the module rules."""
+        self.check()  # what changed before this call must not wait for the next wake-up
         target = min(moment, self.max_seconds)
         while True:
             now = self.clock.now()
