@@ -31,10 +31,11 @@ from helpline.telephony.script import Script, ScriptSource
 from helpline.telephony.signals import Goto, Next, RedirectNow
 from helpline.telephony.transcript import EndReason, Failed, Heard, origin_of
 from helpline.telephony.transport import Transport
+from helpline.telephony.webhook import new_token
 
 from . import programs
 from .bridges import Bridge, DialAttempt
-from .deliveries import Deliveries, Faults
+from .deliveries import Deliveries, Delivery, Faults
 from .legs import Callback, Leg
 from .network import ExchangeNetwork
 from .phones import DEFAULT, Behaviour, Phone
@@ -615,6 +616,8 @@ class Exchange:
             goto = Goto(callback.url, callback.method, {}, f"conference {event.name}", common=False)
             if event.about is not None:
                 event.about.deliver(goto, params)
+            else:  # ended through the API: no call's transcript to log it in
+                self.deliveries.submit(Delivery(goto, params, None, self.now, new_token()))
 
     # Queues
 

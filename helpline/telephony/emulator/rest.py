@@ -44,7 +44,7 @@ from helpline.telephony.transcript import Note
 
 from . import resources
 from .exchange import Exchange, ExchangeError, OutboundCall
-from .legs import Callback
+from .legs import Callback, Leg
 from .queues import MAX_SIZE_LIMIT, CallQueue
 from .rooms import CONFERENCE_EVENTS, Participant, Room
 
@@ -157,12 +157,12 @@ def _target(purpose: str) -> Next | None:
     return Inline(raw)
 
 
-def _callback(prefix: str = "") -> Callback | None:
-    url = _url(f"{prefix}StatusCallback")
-    if url is None:
-        return None
-    events = _events(f"{prefix}StatusCallbackEvent", parse_events)
-    return Callback(url, _method(f"{prefix}StatusCallbackMethod"), events)
+def _callback() -> Callback | None:
+    """StatusCallback with its events and method; the events are checked even without it."""
+    events = _events("StatusCallbackEvent", parse_events)
+    method = _method("StatusCallbackMethod")
+    url = _url("StatusCallback")
+    return None if url is None else Callback(url, method, events)
 
 
 def rest_blueprint(exchange: Exchange) -> Blueprint:
@@ -236,9 +236,14 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
             if fallback
             else None,
         )
-        leg = exchange.create_call(call)
-        with exchange.lock:
-            return created(resources.call(leg))
+        snapshot: dict[str, Any] = {}
+
+        def as_created(leg: Leg) -> None:  # the call as it is before it starts ringing
+            with exchange.lock:
+                snapshot.update(resources.call(leg))
+
+        exchange.create_call(call, as_created)
+        return created(snapshot)
 
     @bp.get("/Calls.json")
     def list_calls(account_sid: str) -> Response:

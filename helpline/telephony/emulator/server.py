@@ -36,6 +36,7 @@ DEFAULT_PORT = 8183
 SANDBOX_HELPLINE_NUMBER = "+903120000183"
 MAX_BODY = 64 * 1024
 WEBHOOK_TIMEOUT = 15.0  # seconds, as Twilio's default read timeout
+POLL_SECONDS = 0.05  # how soon the server notices it is asked to stop
 
 
 def line_for(settings: Settings) -> Line:
@@ -110,7 +111,10 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-http", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name="sandbox-http",
+            daemon=True,
         )
         self._thread.start()
         return self
