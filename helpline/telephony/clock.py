@@ -2,9 +2,9 @@
 
 Rules:
 - A leg's clock reads seconds since the leg started.
-- `sleep_until(moment)` returns True once `moment` is reached, or False earlier when the
-  leg is woken (a key, a hangup, a change elsewhere) or its alarm rings: the leg then looks
-  at why and may sleep again.
+- `sleep_until(moment)` returns True once `moment` is reached, or False when the leg is
+  woken (a key, a hangup, a change elsewhere; even right at the moment, so that no news is
+  lost) or its alarm rings: the leg then looks at why and may sleep again.
 - `InstantClock` jumps to the moment at once; nothing sleeps (`helpline simulate`).
 - `Timebase` runs `speed` times faster than real time (1.0 is real time); every `LegClock`
   of one exchange reads the same timebase, so legs agree on what happens when.
@@ -95,9 +95,9 @@ class LegClock:
         with self._cond:
             while True:
                 now = self.now()
-                if self._woken:
+                if self._woken:  # even at the moment: the waker's news must not be lost
                     self._woken = False
-                    return now >= moment
+                    return False
                 if now >= moment:
                     return True
                 if self._alarm is not None and now >= self._alarm:
