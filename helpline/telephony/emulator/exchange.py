@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from helpline.telephony.caller import Caller, Keypad
 from helpline.telephony.ids import TWILIO_API, new_sid
-from helpline.telephony.progress import CALLBACK_EVENTS
+from helpline.telephony.progress import DEFAULT_EVENTS
 from helpline.telephony.recording import Recording
 from helpline.telephony.run import CallRun, Hooks, LegSetup, Limits
 from helpline.telephony.script import Script, ScriptSource
@@ -75,8 +75,9 @@ class Busy(ExchangeError):
 class Line:
     """The helpline's number as configured at Twilio: where its calls and their events go.
 
-    Assumption: the number's status callback gets all four call progress events, as
-    docs/ivr.md configures it.
+    Assumption: a number's status callback hears only `completed` for incoming calls
+    (event choice is for REST and `<Dial>` calls; SignalWire's copy of Twilio's docs says
+    so, TWILIO.md does not). docs/ivr.md expects all four: pass `status_events` for that.
     """
 
     number: str
@@ -84,7 +85,7 @@ class Line:
     voice_method: str = "POST"
     fallback_url: str | None = None
     status_callback: str | None = None
-    status_events: frozenset[str] = CALLBACK_EVENTS
+    status_events: frozenset[str] = DEFAULT_EVENTS
 
 
 @dataclass(frozen=True)
