@@ -213,17 +213,23 @@ class Transcript:
     call_sid: str
     origin: str = ""
     events: list[Event] = field(default_factory=list)
+    limit: int | None = None  # at most this many events; then only the end is kept
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, event: Event) -> int:
-        """Append an event; return its index."""
+        """Append an event; return its index (-1 when the transcript is full and drops it)."""
         with self._lock:
+            full = self.limit is not None and len(self.events) >= self.limit
+            if full and not isinstance(event, Ended):
+                return -1
             self.events.append(event)
             return len(self.events) - 1
 
     def replace(self, index: int, event: Event) -> None:
+        """Put `event` in place of the one at `index` (a dropped event's -1 is ignored)."""
         with self._lock:
-            self.events[index] = event
+            if 0 <= index < len(self.events):
+                self.events[index] = event
 
     def snapshot(self, after: int = -1) -> list[tuple[int, Event]]:
         """The events whose index is greater than `after`, with their indexes."""

@@ -6,7 +6,7 @@ Rules:
 - Faults, switchable at run time (`set_faults`):
   - `duplicate` (0.0-1.0): the chance a delivery is sent twice (1.0: always);
   - `reorder`: each delivery is held until the next one comes, which is sent first (a held
-    delivery goes alone after HOLD_SECONDS, or at `flush`/`close`);
+    delivery goes alone after HOLD_SECONDS, or at `flush`/`close` once nothing else waits);
   - `delay_ms`: every delivery waits that long first.
 - Bounded: at most MAX_PENDING wait; beyond that new ones are dropped with a warning, as
   a lost callback would be.
@@ -80,7 +80,6 @@ class Deliveries:
         self._queue: queue.Queue[Delivery | None] = queue.Queue(MAX_PENDING)
         self._busy = 0  # submitted and not yet sent (held ones included)
         self._stopping = threading.Event()
-        self._flushing = False
         self.sent = 0
         self._thread = threading.Thread(target=self._work, name="callback-deliveries", daemon=True)
         self._thread.start()
@@ -109,17 +108,13 @@ class Deliveries:
         """Wait until everything submitted is sent (held ones are let go); False on timeout."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            self._flushing = True
-            try:
-                self._queue_nudge()
-                while self._busy:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return False
-                    self._idle.wait(min(remaining, 0.1))
-                return True
-            finally:
-                self._flushing = False
+            while self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._queue_nudge()  # a held delivery goes once nothing else is waiting
+                self._idle.wait(min(remaining, 0.05))
+            return True
 
     def close(self, timeout: float = 10.0) -> None:
         """Send what is pending, then stop the worker."""
@@ -140,19 +135,18 @@ class Deliveries:
     def _work(self) -> None:
         held: Delivery | None = None
         while not self._stopping.is_set():
-            wait = HOLD_SECONDS if held is not None else 0.5
+            timed_out = False
             try:
-                item = self._queue.get(timeout=wait)
+                item = self._queue.get(timeout=HOLD_SECONDS if held is not None else 0.5)
             except queue.Empty:
-                item = None
-            with self._lock:
-                faults, flushing = self._faults, self._flushing
-            if item is None:
-                if held is not None:  # nothing came after it: let it go alone
+                item, timed_out = None, True
+            faults = self.faults
+            if item is None:  # a nudge, or nothing came for a while
+                if held is not None and (timed_out or self._queue.empty()):
                     self._send(held, faults)
                     held = None
                 continue
-            if faults.reorder and not flushing and held is None:
+            if faults.reorder and held is None:
                 held = item
                 continue
             self._send(item, faults)

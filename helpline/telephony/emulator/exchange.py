@@ -23,6 +23,7 @@ from email.utils import format_datetime
 from typing import TypeVar
 
 from helpline.telephony.caller import Caller, Keypad
+from helpline.telephony.clock import Timebase
 from helpline.telephony.ids import TWILIO_API, new_sid
 from helpline.telephony.progress import DEFAULT_EVENTS
 from helpline.telephony.recording import Recording
@@ -140,8 +141,6 @@ class Exchange:
             raise ValueError("auth_token is required")
         if max_live_legs < 1:
             raise ValueError("max_live_legs must be positive")
-        from helpline.telephony.clock import Timebase
-
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.transport = transport

@@ -31,6 +31,8 @@ from helpline.telephony.webhook import new_token
 
 from .deliveries import Deliveries, Delivery
 
+MAX_EVENTS = 10_000  # transcript events kept per leg
+
 if TYPE_CHECKING:
     from .bridges import Bridge
 
@@ -62,7 +64,7 @@ class Leg:
         self.clock = LegClock(timebase)
         self.setup = replace(setup, started_at=timebase.date(self.clock.offset))
         self.timeline = Timeline(self.clock, setup.limits.max_seconds, self.pending)
-        self.transcript = Transcript(self.sid, origin)
+        self.transcript = Transcript(self.sid, origin, limit=MAX_EVENTS)
         self.deliveries = deliveries
         self.callback = callback
         self.created = timebase.date(timebase.now())

@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from helpline.config import Settings
 from helpline.telephony.transport import HttpTransport, Transport
@@ -37,6 +37,13 @@ SANDBOX_HELPLINE_NUMBER = "+903120000183"
 MAX_BODY = 64 * 1024
 WEBHOOK_TIMEOUT = 15.0  # seconds, as Twilio's default read timeout
 POLL_SECONDS = 0.05  # how soon the server notices it is asked to stop
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Log requests without their paths: the control API's paths hold phone numbers."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s", self.command, code)
 
 
 def line_for(settings: Settings) -> Line:
@@ -87,7 +94,9 @@ class SandboxServer:
         if not settings.twilio_account_sid or not settings.twilio_auth_token:
             raise ValueError("the sandbox needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
         self._app: Flask | None = None
-        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
         self.url = f"http://{host}:{self._server.server_port}"
         self.exchange = Exchange(
             account_sid=settings.twilio_account_sid,
