@@ -9,7 +9,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import json
+import socket
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +25,7 @@ from helpline.models import Call, CallbackRequest, CallEvent
 from helpline.telephony.emulator.deliveries import Faults
 from helpline.telephony.emulator.exchange import Exchange, Line
 from helpline.telephony.emulator.legs import Leg
-from helpline.telephony.emulator.server import line_for
+from helpline.telephony.emulator.server import SandboxServer, line_for
 from helpline.telephony.progress import CALLBACK_EVENTS
 from helpline.telephony.transcript import EndReason
 from helpline.telephony.transport import FlaskTransport
@@ -155,3 +159,58 @@ def test_sandbox_duplicated_and_reordered_callbacks_leave_the_same_record(
     assert order != [
         f"status callback {event}" for event in ("initiated", "ringing", "answered", "completed")
     ]
+
+
+def test_sandbox_server_and_the_app_over_http(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """`SandboxServer` as `helpline run` will use it: real HTTP both ways, settings only."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from helpline import create_app
+    from tests.conftest import _empty_tables, make_settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(database_url, redis_url, tmp_path / "i", PUBLIC_BASE_URL=base)
+    app = create_app(settings)
+    app.extensions["helpline.clock"] = lambda: OPEN
+    web = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=web.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    sandbox = SandboxServer(settings, port=0, speed=SPEED).start()
+    try:
+        started = _post(
+            f"{sandbox.url}/sandbox/api/calls",
+            {"from": "+905321112233", "script": "press 6; press 2; press 5; hangup"},
+        )
+        sid = started["sid"]
+        assert sandbox.exchange.settle(30)
+        events_url = f"{sandbox.url}/sandbox/api/calls/{sid}"
+        with urllib.request.urlopen(events_url, timeout=5) as response:  # noqa: S310
+            call = json.loads(response.read())
+        assert call["ended"] is True
+        requests = [event for event in call["events"] if event["kind"] == "request"]
+        assert requests
+        assert all("200" in event["detail"] for event in requests), requests
+        said = [event["text"] for event in call["events"] if event["kind"] == "say"]
+        assert "For English, press 6." in said
+    finally:
+        sandbox.stop()
+        web.shutdown()
+        thread.join()
+        web.server_close()
+        _empty_tables(app)
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 (our own server)
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        answer: dict[str, Any] = json.loads(response.read())
+        return answer

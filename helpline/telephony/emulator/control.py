@@ -12,12 +12,13 @@ Calls
   `{"sid", "direction", "from", "to", "status", "parent_call_sid", "doing", "interactive",
   "created_at"}` (ISO 8601).
 - `GET /sandbox/api/calls/{sid}?after=N` → the call plus `{"ended": bool, "events": [...],
-  "last": the last event's index (-1 for none)}`, with the events whose index is greater
-  than N (default -1: all). An event: `{"index", "at" (seconds since the call began),
-  "kind", "text", "language", "voice", "audio_url", "cut_after", "detail"}`. Kinds: say,
-  play, digits, beep (what the caller hears), pressed, waited, spoke, silence, request,
-  dialed, enqueued, connected, disconnected, note, error, ended. A prompt cut short gains
-  `cut_after` in place after it was first listed.
+  "last": the index of the last event listed (N when none)}`, with the events whose index
+  is greater than N (default -1: all); poll again with `after` = `last`. An event:
+  `{"index", "at" (seconds since the call began), "kind", "text", "language", "voice",
+  "audio_url", "cut_after", "detail"}`. Kinds: say, play, digits, beep (what the caller
+  hears), pressed, waited, spoke, silence, request, dialed, enqueued, connected,
+  disconnected, note, error, ended. A prompt cut short gains `cut_after` in place after it
+  was first listed: a client that speaks prompts stops at the next event anyway.
 - `POST /sandbox/api/calls/{sid}/digits` `{"digits": "1"}` → 202. Keys count at the
   listening point (Gather, Record) in progress; typed while nothing listens they are lost.
 - `POST /sandbox/api/calls/{sid}/hangup` → 202.
@@ -225,7 +226,7 @@ def control_blueprint(exchange: Exchange) -> Blueprint:
         with exchange.lock:
             summary = call_summary(leg)
         events = leg.transcript.snapshot(int(raw_after))
-        last = events[-1][0] if events else max(int(raw_after), len(leg.transcript.events) - 1)
+        last = events[-1][0] if events else max(int(raw_after), -1)
         return jsonify(
             summary
             | {

@@ -25,7 +25,7 @@ from typing import TypeVar
 from helpline.telephony.caller import Caller, Keypad
 from helpline.telephony.clock import Timebase
 from helpline.telephony.ids import TWILIO_API, new_sid
-from helpline.telephony.progress import DEFAULT_EVENTS
+from helpline.telephony.progress import DEFAULT_EVENTS, TERMINAL_STATUSES
 from helpline.telephony.recording import Recording
 from helpline.telephony.run import CallRun, Hooks, LegSetup, Limits
 from helpline.telephony.script import Script, ScriptSource
@@ -256,6 +256,7 @@ class Exchange:
                     queue.dequeuers.remove(leg)
             events: list[tuple[Room, RoomEvent]] = []
             for room in self.rooms.values():
+                room.pending.pop(leg.sid, None)
                 participant = room.participants.get(leg.sid)
                 if participant is not None:
                     left = room.leave(participant, HUNG_UP, leg.date())
@@ -313,12 +314,14 @@ class Exchange:
     def press(self, sid: str, digits: str) -> None:
         """A person types keys on a call they are on (a caller or a human phone)."""
         leg = self.get_leg(sid)
+        with self.lock:
+            keypad = leg.keypad
         if leg.ended.is_set():
             raise Conflict(f"call {sid} has ended")
-        if leg.keypad is None:
+        if keypad is None:
             raise Conflict(f"call {sid} follows a script; nobody types on it")
         try:
-            leg.keypad.press(digits)
+            keypad.press(digits)
         except ValueError as error:
             raise ExchangeError(str(error)) from None
 
@@ -356,7 +359,7 @@ class Exchange:
         """Send a live call to other TwiML (REST Url/Twiml); before the answer, for later."""
         leg = self.get_leg(sid)
         with self.lock:
-            if leg.ended.is_set() or leg.status in ("completed", "busy", "failed", "no-answer"):
+            if leg.ended.is_set() or leg.status in TERMINAL_STATUSES:
                 raise Conflict("Call is not in-progress. Cannot redirect.")
             if leg.answered_at is None and leg.setup.direction == "outbound-api":
                 leg.pending_target = target
@@ -699,7 +702,9 @@ class Exchange:
             self._closed = True
             live = [leg for leg in self.legs.values() if not leg.ended.is_set()]
         for leg in live:
-            leg.send_hangup(EndReason.SHUTDOWN)
+            with self.lock:
+                answered = leg.answered_at is not None
+            leg.send_hangup(EndReason.SHUTDOWN, status=None if answered else "canceled")
         deadline = time.monotonic() + timeout
         for leg in list(self.legs.values()):
             thread = leg.thread

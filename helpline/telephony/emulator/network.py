@@ -260,7 +260,7 @@ class ExchangeNetwork:
         labels = tuple(label for label, *_ in targets)
         start = run.now
         if not targets:
-            run.transcript.add(Dialed(start, labels, "failed", 0.0))
+            run.transcript.add(Dialed(run.now, labels, "failed", 0.0))
             return self._action(spec, dial_params("failed", False))
         run.transcript.add(Note(start, f"rings {', '.join(labels)}"))
         attempt = exchange.start_dial(
@@ -278,7 +278,7 @@ class ExchangeNetwork:
             if won is None:
                 for loser in losers:
                     loser.send_hangup(EndReason.UNANSWERED, "nobody answered in time", "no-answer")
-                run.transcript.add(Dialed(start, labels, status, run.now - start))
+                run.transcript.add(Dialed(run.now, labels, status, run.now - start))
                 return self._action(spec, dial_params(status, False))
             winner, bridge = won
             hold_line(run, self._locked(lambda: bridge.state != "connecting"), math.inf)
@@ -288,7 +288,7 @@ class ExchangeNetwork:
                     leg.bridge = bridge
                     leg.doing = f"bridged with {winner.sid}"
             if not came_up:
-                run.transcript.add(Dialed(start, labels, "not accepted", run.now - start))
+                run.transcript.add(Dialed(run.now, labels, "not accepted", run.now - start))
                 return self._action(spec, dial_params("completed", False, winner.sid, 0))
             run.transcript.add(Connected(run.now, winner.setup.to))
             outcome = hold_line(
@@ -315,7 +315,7 @@ class ExchangeNetwork:
                 leg.doing = "running TwiML"
         seconds = bridge.seconds()
         run.transcript.add(Disconnected(run.now, winner.setup.to, why))
-        run.transcript.add(Dialed(start, labels, "answered", seconds))
+        run.transcript.add(Dialed(run.now, labels, "answered", seconds))
         extra: dict[str, str] = {}
         if spec.recorded:
             recording = run.new_recording(run.now - seconds, seconds, "DialVerb")
@@ -471,7 +471,7 @@ class ExchangeNetwork:
         label = f"queue:{name}"
         if queue is None:
             run.transcript.add(Note(start, f"there is no queue named {name!r}"))
-            run.transcript.add(Dialed(start, (label,), "failed", 0.0))
+            run.transcript.add(Dialed(run.now, (label,), "failed", 0.0))
             return self._action(spec, dial_params("failed", False))
         member: Member | None = None
         bridge: Bridge | None = None
@@ -487,7 +487,7 @@ class ExchangeNetwork:
                     run, self._locked(lambda: queue.front() is not None), start + spec.timeout
                 )
                 if waiting == "until":
-                    run.transcript.add(Dialed(start, (label,), "no-answer", run.now - start))
+                    run.transcript.add(Dialed(run.now, (label,), "no-answer", run.now - start))
                     return self._action(spec, dial_params("no-answer", False))
             hold_line(run, self._locked(lambda: bridge.state != "connecting"), math.inf)
             with exchange.lock:
@@ -496,7 +496,7 @@ class ExchangeNetwork:
                     leg.bridge = bridge
                     leg.doing = f"bridged with {member.leg.sid}"
             if not came_up:
-                run.transcript.add(Dialed(start, (label,), "no-answer", run.now - start))
+                run.transcript.add(Dialed(run.now, (label,), "no-answer", run.now - start))
                 return self._action(spec, dial_params("no-answer", False, member.leg.sid))
             run.transcript.add(Connected(run.now, member.leg.sid))
             outcome = hold_line(
@@ -531,7 +531,7 @@ class ExchangeNetwork:
                 leg.doing = "running TwiML"
         seconds = bridge.seconds()
         run.transcript.add(Disconnected(run.now, member.leg.sid, why))
-        run.transcript.add(Dialed(start, (label,), "answered", seconds))
+        run.transcript.add(Dialed(run.now, (label,), "answered", seconds))
         extra = {"QueueSid": queue.sid}
         return self._action(spec, dial_params("completed", True, member.leg.sid, seconds, extra))
 

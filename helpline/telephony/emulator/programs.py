@@ -229,13 +229,15 @@ def pick_up(
         answered_by = (
             ("machine_end_beep" if detect_end else "machine_start") if machine else "human"
         )
+    inputs: Keypad | Caller
     if behaviour.kind == "human":
-        keypad = Keypad(leg.now, leg.transcript.add, leg.wake)
-        leg.keypad = keypad
-        leg.inputs = keypad
+        inputs = Keypad(leg.now, leg.transcript.add, leg.wake)
     else:
         script = Script((Press(behaviour.keys),)) if behaviour.keys else Script()
-        leg.inputs = Caller(script, leg.setup.limits.patience, leg.transcript.add)
+        inputs = Caller(script, leg.setup.limits.patience, leg.transcript.add)
+    with exchange.lock:
+        leg.inputs = inputs
+        leg.keypad = inputs if isinstance(inputs, Keypad) else None
     exchange.phone_answered(leg)
     leg.answer(answered_by)
     if machine:
