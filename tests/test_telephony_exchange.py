@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from helpline.telephony.emulator.deliveries import Faults
+from helpline.telephony.emulator.errors import Busy
 from helpline.telephony.emulator.exchange import Exchange, OutboundCall
 from helpline.telephony.emulator.legs import Callback, Leg
 from helpline.telephony.emulator.phones import Behaviour
@@ -599,3 +600,42 @@ def test_exchange_close_ends_every_call_and_joins_the_threads() -> None:
         assert all(leg.thread is not None and not leg.thread.is_alive() for leg in legs)
         assert {leg.transcript.end_reason for leg in legs} == {EndReason.SHUTDOWN}
         assert SID.match(legs[0].sid)
+
+
+def test_exchange_refuses_calls_beyond_its_bound() -> None:
+    """At most max_live_legs at once: a new caller is refused, a Dial that needs one fails."""
+    pages: dict[str, Page] = {
+        "/voice": lambda p: (
+            f'<Dial action="/after"><Number>{STAFF}</Number></Dial>'
+            if p["From"] == CALLER
+            else '<Pause length="600"/>'
+        ),
+        "/after": "",
+    }
+    with emulator(pages, max_live_legs=2) as (exchange, app):
+        waiting = exchange.place_call(OTHER)
+        exchange.place_call(CALLER, script="")
+        with pytest.raises(Busy):
+            exchange.place_call("+905550007777")
+        assert app.wait_for(lambda: bool(app.seen("/after")))
+        assert app.seen("/after")[0].get("DialCallStatus") == "failed"
+        exchange.hang_up(waiting.sid)
+        finish(exchange, app)
+
+
+def test_exchange_full_conference_fails_the_dial() -> None:
+    """maxParticipants (from the first participant) turns the next one away: failed."""
+    pages: dict[str, Page] = {
+        "/voice": '<Dial action="/after"><Conference maxParticipants="2">room</Conference></Dial>',
+        "/after": "",
+    }
+    with emulator(pages) as (exchange, app):
+        first, second = exchange.place_call(CALLER), exchange.place_call(STAFF)
+        assert app.wait_for(lambda: sum(len(r.participants) for r in exchange.rooms.values()) == 2)
+        third = exchange.place_call(OTHER, script="")
+        assert app.wait_for(lambda: bool(app.seen("/after")))
+        after = app.seen("/after")[0]
+        assert (after.get("CallSid"), after.get("DialCallStatus")) == (third.sid, "failed")
+        for leg in (first, second):
+            exchange.hang_up(leg.sid)
+        finish(exchange, app)

@@ -260,3 +260,15 @@ def test_rest_client_points_at_twilio_or_the_sandbox(tmp_path: Path) -> None:
         client.http_client.session.close()
     with pytest.raises(ValueError, match="TWILIO_ACCOUNT_SID"):
         rest_client(dataclasses.replace(settings, twilio_auth_token=None))
+
+
+def test_deliveries_delay_every_send() -> None:
+    transport = Recorder()
+    worker = Deliveries(transport, "token", Faults(delay_ms=60))
+    start = time.monotonic()
+    worker.submit(delivery(0))
+    assert worker.flush(5)
+    assert time.monotonic() - start >= 0.06
+    worker.set_faults(Faults())
+    worker.close()
+    assert len(transport.sent) == 1

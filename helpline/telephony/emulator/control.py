@@ -68,7 +68,8 @@ from helpline.telephony.transcript import (
 )
 
 from .deliveries import Faults
-from .exchange import Exchange, ExchangeError
+from .errors import ExchangeError
+from .exchange import Exchange
 from .legs import Leg
 from .phones import Behaviour, BehaviourError
 

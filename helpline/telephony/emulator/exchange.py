@@ -37,6 +37,7 @@ from helpline.telephony.webhook import new_token
 from . import programs
 from .bridges import Bridge, DialAttempt
 from .deliveries import Deliveries, Delivery, Faults
+from .errors import Busy, Conflict, ExchangeError, NotFound
 from .legs import Callback, Leg
 from .network import ExchangeNetwork
 from .phones import DEFAULT, Behaviour, Phone
@@ -50,26 +51,6 @@ MAX_LIVE_LEGS = 200
 MAX_HISTORY = 1000
 MAX_PHONES = 500
 EXCHANGE_LIMITS = Limits(max_steps=2000, max_seconds=4 * 3600.0, patience=3, max_queue_rounds=1000)
-
-
-class ExchangeError(Exception):
-    """A request the exchange cannot do; `status` is the HTTP status it maps to."""
-
-    status = 400
-
-
-class NotFound(ExchangeError):
-    status = 404
-
-
-class Conflict(ExchangeError):
-    """The thing exists but is not in a state that allows this (ended, not ringing, ...)."""
-
-    status = 409
-
-
-class Busy(ExchangeError):
-    status = 429
 
 
 @dataclass(frozen=True)

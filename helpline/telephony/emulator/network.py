@@ -53,6 +53,7 @@ from helpline.telephony.transcript import (
 )
 
 from .bridges import Bridge
+from .errors import ExchangeError
 from .legs import Callback, Leg
 from .phones import Behaviour
 from .queues import CallQueue, DialTaken, Member, RestTaken
@@ -263,9 +264,14 @@ class ExchangeNetwork:
             run.transcript.add(Dialed(run.now, labels, "failed", 0.0))
             return self._action(spec, dial_params("failed", False))
         run.transcript.add(Note(start, f"rings {', '.join(labels)}"))
-        attempt = exchange.start_dial(
-            leg, targets, spec.timeout, spec.caller_id or run.setup.from_, override
-        )
+        try:
+            attempt = exchange.start_dial(
+                leg, targets, spec.timeout, spec.caller_id or run.setup.from_, override
+            )
+        except ExchangeError as error:
+            run.transcript.add(Note(run.now, f"the Dial fails: {error}"))
+            run.transcript.add(Dialed(run.now, labels, "failed", 0.0))
+            return self._action(spec, dial_params("failed", False))
         bridge: Bridge | None = None
         try:
             outcome = hold_line(run, self._locked(lambda: attempt.decided), start + spec.timeout)
@@ -541,7 +547,11 @@ class ExchangeNetwork:
         exchange = self.exchange
         spec = EnqueueVerb.read(verb, document)
         leg = exchange.get_leg(run.setup.call_sid)
-        queue = exchange.queue_for(spec.name)
+        try:
+            queue = exchange.queue_for(spec.name)
+        except ExchangeError as error:
+            run.transcript.add(Note(run.now, f"no queue: {error}"))
+            return spec.result({"QueueResult": "system-error"})
         with exchange.lock:
             member = queue.add(leg, exchange.now(), leg.date())
             if member is not None:

@@ -43,7 +43,8 @@ from helpline.telephony.signals import Goto, Inline, Next
 from helpline.telephony.transcript import Note
 
 from . import resources
-from .exchange import Exchange, ExchangeError, OutboundCall
+from .errors import ExchangeError
+from .exchange import Exchange, OutboundCall
 from .legs import Callback, Leg
 from .queues import MAX_SIZE_LIMIT, CallQueue
 from .rooms import CONFERENCE_EVENTS, Participant, Room
