@@ -463,6 +463,8 @@ def test_exchange_record_sends_the_recording_status_callback() -> None:
         assert callbacks[-1].get("RecordingSource") == "RecordVerb"
         assert "From" not in callbacks[-1].params  # not a call request
         assert action.get("RecordingSid") in exchange.recordings
+        order = [(s.path, s.get("RecordingStatus")) for s in app.seen() if s.path != "/status"]
+        assert order.index(("/recorded", None)) < order.index(("/recording", "completed"))
 
 
 def test_exchange_dial_record_puts_the_recording_in_the_action() -> None:

@@ -174,6 +174,7 @@ class CallRun:
         self.answered_at = answered_at
         self.steps = 0
         self.hang_at: float | None = None  # a scripted caller hangs up then, whatever plays
+        self._later: list[Goto] = []  # callbacks to send once the next document is fetched
         self._allowed: tuple[frozenset[str], str] | None = None
         self._in_fallback = False
         self.handlers: dict[str, Handler] = {
@@ -219,8 +220,18 @@ class CallRun:
         while target is not None:
             target = self.execute(*self.document(target))
 
+    def deliver_later(self, goto: Goto) -> None:
+        """Send `goto` once the next document has been fetched (or the leg ends): a recording
+        is processed before its callback comes, so the action request comes first."""
+        self._later.append(goto)
+
+    def _deliver_pending(self) -> None:
+        pending, self._later = self._later, []
+        for goto in pending:
+            self.deliver(goto)
+
     def finish(self, end: End) -> None:
-        """Settle the final status and log the end."""
+        """Settle the final status, log the end, send the callbacks held back."""
         if end.status is not None:
             self.status = end.status
         elif end.reason is EndReason.REJECTED and self.answered_at is None:
@@ -228,6 +239,7 @@ class CallRun:
         else:
             self.status = "completed"
         self.transcript.add(Ended(self.now, end.reason, end.detail))
+        self._deliver_pending()
 
     # Requests
 
@@ -282,6 +294,8 @@ class CallRun:
             response, document = self.request(target)
         except TransportError as error:
             return self._failed(target, str(error), "11200")
+        finally:
+            self._deliver_pending()
         if not response.ok:
             message = f"{target.method} {target.url} answered HTTP {response.status}"
             return self._failed(target, message, "11200")
@@ -597,11 +611,19 @@ class CallRun:
         status: str,
         recording: Recording,
     ) -> None:
-        """Send a recording status callback for `status` to `url`, if it subscribed."""
+        """Send a recording status callback for `status` to `url`, if it subscribed.
+
+        `in-progress` goes at once; `completed` and `absent` after the next request (the
+        action), as Twilio processes a recording before it reports it.
+        """
         if url is None or status not in events:
             return
         params = recording.status_params(status)
-        self.deliver(Goto(url, method, params, "recording status callback", common=False))
+        goto = Goto(url, method, params, "recording status callback", common=False)
+        if status == "in-progress":
+            self.deliver(goto)
+        else:
+            self.deliver_later(goto)
 
     def _stop_recording(self, finish: str, timeout: int) -> str:
         """End speech: by hangup, by the caller's next key, by `#`, or by silence."""

@@ -62,12 +62,12 @@ class Player:
         while (start := self.next_start()) is not None and (
             start < moment or (inclusive and start == moment)
         ):
-            self._begin(len(self._logged), None)
+            self._begin(len(self._logged))
 
     def finish(self) -> None:
         """Everything played out: log what has not begun yet."""
         while self.next_start() is not None:
-            self._begin(len(self._logged), None)
+            self._begin(len(self._logged))
         self._done = True
 
     def stop(self, at: float) -> None:
@@ -81,8 +81,8 @@ class Player:
         if at < start + sound.seconds:
             self._transcript.replace(self._logged[index], _event(sound, start, at - start))
 
-    def _begin(self, index: int, heard_for: float | None) -> None:
-        event = _event(self._sounds[index], self._starts[index], heard_for)
+    def _begin(self, index: int) -> None:
+        event = _event(self._sounds[index], self._starts[index], None)
         self._logged.append(self._transcript.add(event))
 
 
