@@ -23,7 +23,7 @@ from helpline.config import Settings
 from helpline.telephony.client import rest_client
 from helpline.telephony.emulator.phones import Behaviour
 from helpline.telephony.emulator.server import SandboxServer
-from helpline.telephony.transcript import Heard
+from helpline.telephony.transcript import EndReason, Heard
 from helpline.telephony.transport import FlaskTransport
 from tests.twilio_app import (
     ACCOUNT,
@@ -391,3 +391,18 @@ def test_rest_unknown_things_answer_json(
 def test_rest_a_body_too_large_is_413(sandbox: Sandbox) -> None:
     answer, body = raw(sandbox, CALLS, body=b"To=" + b"1" * 70_000)
     assert (answer, body["status"]) == (413, 413)
+
+
+def test_rest_update_with_twiml_and_before_the_answer(sandbox: Sandbox) -> None:
+    """Twiml= replaces the live TwiML; an update while it rings is used once it is answered."""
+    sandbox.exchange.set_phone(STAFF, Behaviour("answer", after=20, talk=None))
+    call = sandbox.client.calls.create(to=STAFF, from_=HELPLINE, url=f"{BASE}/outbound")
+    assert sandbox.app.wait_for(lambda: sandbox.exchange.get_leg(call.sid).status == "ringing")
+    sandbox.client.calls(call.sid).update(url=f"{BASE}/long", method="POST")
+    assert sandbox.app.wait_for(lambda: bool(sandbox.app.seen("/long")))
+    assert sandbox.app.seen("/outbound") == []
+    sandbox.client.calls(call.sid).update(twiml="<Response><Say>Goodbye</Say><Hangup/></Response>")
+    sandbox.settle()
+    leg = sandbox.exchange.get_leg(call.sid)
+    assert leg.transcript.heard()[-1].text == "Goodbye"
+    assert leg.transcript.end_reason is EndReason.TWIML_HANGUP
