@@ -110,12 +110,12 @@ def raw(
 ) -> tuple[int, dict[str, Any]]:
     """A hand-made request; the status and the JSON body."""
     data = body if body is not None else (urllib.parse.urlencode(form).encode() if form else None)
-    request = urllib.request.Request(sandbox.server.url + path, data=data, method=method)  # noqa: S310
+    request = urllib.request.Request(sandbox.server.url + path, data=data, method=method)
     request.add_header("Authorization", "Basic " + b64encode(":".join(auth).encode()).decode())
     if data is not None:
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         try:
@@ -324,7 +324,7 @@ def test_rest_recording_metadata_and_audio(sandbox: Sandbox) -> None:
     assert (recording.sid, recording.duration) == (sid, "6")
     url = action.get("RecordingUrl") or ""
     assert url.startswith(sandbox.server.url)
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (our own server)
+    with urllib.request.urlopen(url, timeout=5) as response:
         audio = response.read()
         assert response.headers["Content-Type"] == "audio/wav"
     assert audio[:4] == b"RIFF"

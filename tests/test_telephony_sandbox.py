@@ -191,7 +191,7 @@ def test_sandbox_server_and_the_app_over_http(
         sid = started["sid"]
         assert sandbox.exchange.settle(30)
         events_url = f"{sandbox.url}/sandbox/api/calls/{sid}"
-        with urllib.request.urlopen(events_url, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(events_url, timeout=5) as response:
             call = json.loads(response.read())
         assert call["ended"] is True
         requests = [event for event in call["events"] if event["kind"] == "request"]
@@ -208,9 +208,9 @@ def test_sandbox_server_and_the_app_over_http(
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(  # noqa: S310 (our own server)
+    request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:
         answer: dict[str, Any] = json.loads(response.read())
         return answer
