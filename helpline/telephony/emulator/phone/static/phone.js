@@ -9,6 +9,7 @@ const CALL_POLL_MS = 400;
 const PHONES_POLL_MS = 1000;
 const REFETCH = 12; // events asked for again, so a prompt cut short after it was listed shows it
 const RETRY_MS = 2000;
+const FINAL_POLL_MS = 1000;
 const QUIET = new Set(["", "queued", "running TwiML", "ended"]); // what a leg is doing, not worth saying
 
 const $ = (id) => document.getElementById(id);
@@ -93,11 +94,13 @@ function showError(message) {
 }
 
 function setCalling(live) {
+  const focused = document.activeElement;
   call.ended = !live;
   $("call").disabled = live;
   $("hangup").disabled = !live;
   for (const button of document.querySelectorAll(".keypad .key")) button.disabled = !live;
-  if (!live && document.activeElement && document.activeElement.disabled) $("call").focus();
+  // A control that was just disabled loses the focus: give it to Call, not to the page.
+  if (!live && focused instanceof HTMLButtonElement && focused.disabled) $("call").focus();
 }
 
 function audioOrigins() {
@@ -169,8 +172,11 @@ async function poll() {
     call.last = Math.max(call.last, body.last);
     $("call-status").textContent = statusText(body);
     if (body.ended) {
-      setCalling(false);
-      call.timer = null;
+      if (!call.ended) {
+        setCalling(false);
+        // Once more, a moment later: the last status callback is sent after the end.
+        call.timer = setTimeout(poll, FINAL_POLL_MS);
+      }
       return;
     }
     call.timer = setTimeout(poll, CALL_POLL_MS);
