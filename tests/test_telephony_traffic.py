@@ -344,9 +344,10 @@ def test_traffic_lines_never_show_a_number() -> None:
 class FakeSandbox(ControlClient):
     """The control API without a network: calls end as soon as they are placed."""
 
-    def __init__(self, refuse: set[int] | None = None) -> None:
+    def __init__(self, refuse: set[int] | None = None, lose: set[str] | None = None) -> None:
         super().__init__("http://sandbox.test")
         self.refuse = refuse or set()
+        self.lose = lose or set()
         self.placed: list[tuple[str, str]] = []
         self.set: list[tuple[str, dict[str, object]]] = []
 
@@ -364,16 +365,19 @@ class FakeSandbox(ControlClient):
                 raise SandboxError("more than 200 calls at once", 429)
             self.placed.append((body["from"], body["script"]))
             return {"sid": f"CA{len(self.placed)}"}
+        if any(path.startswith(f"/sandbox/api/calls/{sid}?") for sid in self.lose):
+            raise SandboxError("no call", 404)
         events = [{"kind": "ended", "text": "hangup by caller", "at": 12.0}]
         return {"ended": True, "events": events, "last": 0}
 
 
 def test_traffic_run_places_each_call_and_leaves_human_phones_alone(keys: FlowKeys) -> None:
-    """A person's phone (set on the practice phone) keeps its behaviour; a 429 is counted."""
+    """A person's phone (set on the practice phone) keeps its behaviour; a 429 is counted;
+    a call the sandbox forgot ends the run's interest in it, not the run."""
     plans = plan_traffic(
         keys, only(kind="emergency"), random.Random(2), rate=10.0, count=4, numbers=None
     )
-    sandbox = FakeSandbox(refuse={2})
+    sandbox = FakeSandbox(refuse={2}, lose={"CA3"})
     lines: list[str] = []
     moments = iter(range(1000))
     tally = run_traffic(
@@ -391,6 +395,7 @@ def test_traffic_run_places_each_call_and_leaves_human_phones_alone(keys: FlowKe
     ]
     assert len(lines) == 4
     assert sum("not placed: more than 200 calls at once" in line for line in lines) == 1
+    assert sum("error: the sandbox lost the call: no call" in line for line in lines) == 1
     assert "calls: 3 placed, 3 ended, 1 not placed by the sandbox" in tally.lines()
 
 

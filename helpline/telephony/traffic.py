@@ -657,7 +657,14 @@ def run_traffic(
                 last_placed = clock()
                 live[outcome.sid] = _Live(number, outcome)
             for sid, follow in list(live.items()):
-                body = client.call(sid, follow.last)
+                try:
+                    body = client.call(sid, follow.last)
+                except SandboxError as error:
+                    if not error.status:
+                        raise
+                    # Forgotten by the sandbox (restarted, or too long ago): done here.
+                    body = {"ended": True, "events": [], "last": follow.last}
+                    follow.outcome.errors.append(f"the sandbox lost the call: {error}")
                 follow.outcome.read(body["events"])
                 follow.last = int(body["last"])
                 if body["ended"]:
@@ -711,7 +718,14 @@ def _demo_staff_phones() -> list[str]:
     type=click.Path(file_okay=False, exists=True),
     help="The ivr_flows folder (default: IVR_FLOWS_PATH, else the checkout's).",
 )
-@click.option("--flow", "flow_id", envvar="IVR_FLOW", default="default", show_default=True)
+@click.option(
+    "--flow",
+    "flow_id",
+    envvar="IVR_FLOW",
+    default="default",
+    show_default=True,
+    help="The flow whose keys callers press (default: IVR_FLOW).",
+)
 @click.option(
     "--duty-line",
     envvar="DUTY_LINE_NUMBER",
