@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from helpline import create_app
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve
@@ -37,6 +37,8 @@ def test_supervisor_logs_in_and_verifies_the_audit_chain(
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.goto(f"{base}/supervisor/")
             assert page.url.startswith(f"{base}/login")
+            # Autofocus can land after the load event on a busy machine: typed keys are lost.
+            expect(page.locator("#username")).to_be_focused()
             page.keyboard.type("elif")
             page.keyboard.press("Tab")
             page.keyboard.type(PASSWORD)
