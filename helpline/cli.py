@@ -16,6 +16,7 @@ from flask import Flask
 
 from helpline import audit, migrate
 from helpline.config import ConfigError, Settings
+from helpline.telephony.traffic import demo_traffic
 
 
 def _actor() -> audit.Actor:
@@ -728,3 +729,6 @@ def demo_seed() -> None:
         click.echo(f"created {created} demo staff; password for each: {DEMO_PASSWORD}")
     else:
         click.echo("staff exist already; nothing created")
+
+
+main.add_command(demo_traffic)

@@ -25,7 +25,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from helpline.config import Settings
 from helpline.telephony.transport import HttpTransport, Transport
 
-from . import control, rest
+from . import control, phone, rest
 from .deliveries import Faults
 from .exchange import Exchange, Line
 from .phones import Behaviour
@@ -64,6 +64,7 @@ def create_app(exchange: Exchange) -> Flask:
     app.register_blueprint(rest.media_blueprint(exchange))
     app.register_blueprint(rest.rest_blueprint(exchange))
     app.register_blueprint(control.control_blueprint(exchange))
+    app.register_blueprint(phone.phone_blueprint(exchange))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
