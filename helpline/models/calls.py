@@ -58,6 +58,8 @@ class Call(Base):
 
     __tablename__ = "call"
     __table_args__ = (
+        # Keyset pagination of the supervisor's call log: (started_at, id) is its order.
+        sa.Index("ix_call_started_id", "started_at", "id"),
         sa.Index("ix_call_started_language", "started_at", "language"),
         sa.Index("ix_call_started_outcome", "started_at", "outcome"),
         sa.Index("ix_call_counsellor_started", "counsellor_id", "started_at"),
