@@ -30,7 +30,7 @@ from helpline.ivr.model import Catalog
 from helpline.models import AuditEntry, Call, Staff, utcnow
 from helpline.models.enums import Role
 from helpline.privacy import mask_number
-from helpline.supervisor import calllog, detail, export, filters, keyset, timeline
+from helpline.supervisor import auditlog, calllog, detail, export, filters, keyset, timeline
 from helpline.web import actor, request_info, settings
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
@@ -289,3 +289,36 @@ def export_calls_csv() -> Response | tuple[str, int]:
             "X-Export-Rows": str(count),
         },
     )
+
+
+@bp.get("/audit")
+@allow(Role.SUPERVISOR)
+def audit_search() -> tuple[str, int]:
+    """Search the access audit log; the chain check is a button here too."""
+    found, problems = auditlog.parse_audit_filter(request.args, db.session, _zone())
+    size = filters.page_size(request.args)
+    if size is None:
+        problems.append("Rows per page: choose one from the list.")
+    values: dict[str, Any] = filters.form_values(request.args, (*auditlog.AUDIT_FIELDS, "size"))
+    context: dict[str, Any] = {
+        "values": values,
+        "actions": auditlog.KNOWN_ACTIONS,
+        "sizes": filters.PAGE_SIZES,
+        "form": PostForm(),
+        "timezone": settings().timezone,
+        "event_details": timeline.details,
+    }
+    if problems:
+        return render_template("supervisor/audit.html", problems=problems, **context), 400
+    notices: list[str] = []
+    after = _cursor("after", "seq", notices)
+    before = None if after is not None else _cursor("before", "seq", notices)
+    page = auditlog.page(db.session, found, size or filters.DEFAULT_PAGE_SIZE, after, before)
+    return render_template(
+        "supervisor/audit.html",
+        problems=[],
+        notices=notices,
+        page=page,
+        links=_page_links("supervisor.audit_search", values, page),
+        **context,
+    ), 200
