@@ -8,8 +8,8 @@ import datetime as dt
 import html
 import io
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -647,7 +647,8 @@ def test_export_streams_batch_by_batch(
         assert response.status_code == 200
         assert response.is_streamed
         assert response.headers["X-Export-Rows"] == "230"
-        chunks = iter(response.response)
+        # The WSGI body, chunk by chunk as the server would send it.
+        chunks: Iterator[bytes] = iter(cast("Iterable[bytes]", response.response))
         header = next(chunks)
         assert header.startswith(b"call_id,started_at")
         assert read == []  # the header goes out before any row is read

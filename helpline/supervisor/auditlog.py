@@ -48,7 +48,7 @@ _TARGET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 @dataclasses.dataclass(frozen=True)
 class AuditFilter:
-    period: Period = Period()
+    period: Period = dataclasses.field(default_factory=Period)
     actor_id: int | None = None  # a member of staff, by username
     actor_label: str | None = None  # anyone else: "system", "cli:root", "anonymous"
     action: str | None = None

@@ -63,7 +63,7 @@ class Period:
 
 @dataclasses.dataclass(frozen=True)
 class CallFilter:
-    period: Period = Period()
+    period: Period = dataclasses.field(default_factory=Period)
     language: str | None = None
     topic: str | None = None
     outcome: str | None = None
