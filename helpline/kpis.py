@@ -349,6 +349,11 @@ def definitions(limits: Thresholds | None = None) -> dict[str, str]:
             "left out of every rate below."
         ),
         "waiting": "Offered calls still waiting in the queue; left out of the rates.",
+        "left_for_another_service": (
+            "Offered calls that left the queue unanswered for a service the line offered: "
+            "a callback request, a voicemail or the duty line. They stay in the rates, as "
+            "not answered in time."
+        ),
         "service_level": (
             f"Calls answered within {answer} s of queueing, divided by offered calls less "
             "short abandons and calls still waiting."

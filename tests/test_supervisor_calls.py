@@ -22,7 +22,7 @@ from helpline.extensions import db
 from helpline.models import AuditEntry, Call, CallEvent, Site, Staff
 from helpline.models.enums import CallbackStatus, CallOutcome, ReferralKind, RiskLevel
 from helpline.supervisor import calllog, export
-from tests.factories import Factory, csrf_token, login
+from tests.factories import Factory, csrf_token, login, post_form
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 NUMBER = "+905321112233"
@@ -347,7 +347,9 @@ def test_supervisor_pages_are_refused_to_other_roles(
         "/supervisor/kpis",
     ):
         assert client.get(url).status_code == 403, url
-    assert client.post("/supervisor/calls/export").status_code == 403
+    # With a valid CSRF token (the 403 page has one, in its logout form), still refused.
+    assert post_form(client, "/supervisor/calls", "/supervisor/calls/export").status_code == 403
+    assert post_form(client, "/supervisor/audit", "/supervisor/audit/verify").status_code == 403
     assert not factory.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action.in_(["call_viewed", "calls_exported"]))
     ).all()

@@ -218,7 +218,7 @@ def callback_statuses(session: DbSession, call_ids: Iterable[int]) -> dict[int, 
 
 
 def stream(
-    session: DbSession, statement: sa.Select[Any], batch: int
+    session: DbSession, statement: sa.Executable, batch: int
 ) -> Iterator[Sequence[sa.Row[Any]]]:
     """The statement's rows in batches, from a server-side cursor where the database has one.
 

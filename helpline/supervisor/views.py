@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from helpline import audit
+from helpline import audit, kpis
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
@@ -30,7 +30,17 @@ from helpline.ivr.model import Catalog
 from helpline.models import AuditEntry, Call, Staff, utcnow
 from helpline.models.enums import Role
 from helpline.privacy import mask_number
-from helpline.supervisor import auditlog, calllog, detail, export, filters, keyset, timeline
+from helpline.supervisor import (
+    auditlog,
+    calllog,
+    charts,
+    detail,
+    export,
+    filters,
+    keyset,
+    reports,
+    timeline,
+)
 from helpline.web import actor, request_info, settings
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
@@ -52,6 +62,23 @@ def local_time(value: dt.datetime | None, seconds: bool = True) -> str:
         return ""
     shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     return value.astimezone(_zone()).strftime(shape)
+
+
+@bp.app_template_filter("percent")
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f} %"
+
+
+@bp.app_template_filter("duration")
+def duration(value: float | None) -> str:
+    """Seconds as "42 s" or "3 min 5 s"."""
+    if value is None:
+        return "-"
+    whole = round(value)
+    if whole < 60:
+        return f"{value:.1f} s" if value < 10 else f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s"
 
 
 def _start_of_today() -> dt.datetime:
@@ -320,5 +347,49 @@ def audit_search() -> tuple[str, int]:
         notices=notices,
         page=page,
         links=_page_links("supervisor.audit_search", values, page),
+        **context,
+    ), 200
+
+
+def _charts(report: kpis.Report) -> dict[str, Any]:
+    """A chart of offered and answered calls for each breakdown; every hour of the day."""
+    drawn: dict[str, Any] = {}
+    for name, groups in report.by.items():
+        keys = [f"{h:02d}:00" for h in range(24)] if name == "hour" else list(groups)
+        empty = kpis.summarise_calls([])
+        rows = [
+            (key, (groups.get(key, empty).offered, groups.get(key, empty).answered)) for key in keys
+        ]
+        title = f"Offered and answered calls by {name}"
+        drawn[name] = charts.bar_chart(title, rows, ("offered", "answered"))
+    return drawn
+
+
+@bp.get("/kpis")
+@allow(Role.SUPERVISOR)
+def kpi_report() -> tuple[str, int]:
+    """The line's figures for a period, their breakdowns, and an Erlang C suggestion."""
+    zone = _zone()
+    query, problems, values = reports.parse_kpi_query(
+        request.args, zone, utcnow().astimezone(zone).date()
+    )
+    context: dict[str, Any] = {"values": values, "timezone": settings().timezone}
+    if query is None:
+        return render_template("supervisor/kpis.html", problems=problems, **context), 400
+    sites = calllog.site_names(db.session)
+    facts = reports.call_facts(db.session, query.since, query.until, sites)
+    report = kpis.build_report(facts, zone, query.thresholds)
+    callbacks = kpis.summarise_callbacks(
+        reports.callback_facts(db.session, query.since, query.until)
+    )
+    return render_template(
+        "supervisor/kpis.html",
+        problems=[],
+        query=query,
+        report=report,
+        callbacks=callbacks,
+        staffing=kpis.suggest_staffing(report, query.since, query.until, query.target),
+        definitions=kpis.definitions(query.thresholds),
+        charts=_charts(report),
         **context,
     ), 200
