@@ -687,3 +687,25 @@ def test_export_is_audited_before_any_row_is_sent(
         assert "calls_exported" in actions
     finally:
         response.close()
+
+
+def test_call_detail_links_to_who_opened_it(
+    client: FlaskClient, factory: Factory, world: World
+) -> None:
+    """From a call, the audit search of everyone who opened it is one link away."""
+    call = world.calls["callback"]
+    login(client, "sup")
+    page = client.get(f"/supervisor/calls/{call.id}").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">who has opened this call</a>', page)
+    assert link is not None
+    audit_page = client.get(html.unescape(link.group(1))).get_data(as_text=True)
+    assert "call viewed" in audit_page
+    assert f'<a href="/supervisor/calls/{call.id}">call {call.id}</a>' in audit_page
+    assert "who has read its record" in page
+
+
+def test_export_with_a_too_long_reason_says_so(client: FlaskClient, world: World) -> None:
+    login(client, "sup")
+    code, _rows, response = _export(client, include_number="y", reason="x" * 201)
+    assert code == 400
+    assert "longer than 200 characters" in response.get_data(as_text=True)

@@ -280,11 +280,13 @@ def export_calls_csv() -> Response | tuple[str, int]:
     """Stream the search as CSV, once the export is on the audit record."""
     choices = calllog.load_choices(db.session, _catalog())
     found, problems = filters.parse_call_filter(request.args, choices, _zone())
-    form = export.ExportForm()
-    if not form.validate_on_submit():
-        abort(400)
     if problems:
         return _bad_search(problems)
+    # CSRFProtect has already refused a POST without a valid token; what is left to
+    # check is the form's own fields.
+    form = export.ExportForm()
+    if not form.validate_on_submit():
+        return _export_page(found, form, ["Correct the form below."], 400)
     problem = form.reason_problem()
     if problem is not None:
         return _export_page(found, form, [problem], 400)
@@ -354,12 +356,11 @@ def audit_search() -> tuple[str, int]:
 def _charts(report: kpis.Report) -> dict[str, Any]:
     """A chart of offered and answered calls for each breakdown; every hour of the day."""
     drawn: dict[str, Any] = {}
+    empty = kpis.summarise_calls([])
     for name, groups in report.by.items():
         keys = [f"{h:02d}:00" for h in range(24)] if name == "hour" else list(groups)
-        empty = kpis.summarise_calls([])
-        rows = [
-            (key, (groups.get(key, empty).offered, groups.get(key, empty).answered)) for key in keys
-        ]
+        found = [groups.get(key, empty) for key in keys]
+        rows = [(key, (k.offered, k.answered)) for key, k in zip(keys, found, strict=True)]
         title = f"Offered and answered calls by {name}"
         drawn[name] = charts.bar_chart(title, rows, ("offered", "answered"))
     return drawn
