@@ -18,10 +18,12 @@ def create_app(
     from helpline.admin.views import bp as admin_bp
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
+    from helpline.console.records import bp as records_bp
     from helpline.console.views import bp as console_bp
     from helpline.extensions import csrf, db, init_redis, login_manager
     from helpline.health import bp as health_bp
     from helpline.ivr.registry import FlowRegistry, FlowsInvalid
+    from helpline.records.catalog import CatalogInvalid, load_catalog
     from helpline.supervisor.views import bp as supervisor_bp
     from helpline.voice.views import bp as voice_bp
 
@@ -37,6 +39,10 @@ def create_app(
     try:
         app.extensions["helpline.flows"] = FlowRegistry.from_directory(settings.ivr_flows_path)
     except FlowsInvalid as error:
+        raise ConfigError(str(error)) from None
+    try:
+        app.extensions["helpline.catalog"] = load_catalog(settings.data_path)
+    except CatalogInvalid as error:
         raise ConfigError(str(error)) from None
     if settings.trusted_proxy_count:
         # Behind a TLS-terminating proxy: take the client address and scheme from the
@@ -55,5 +61,6 @@ def create_app(
 
     for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp, health_bp, voice_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(records_bp)
     security.install(app, settings)
     return app

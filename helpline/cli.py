@@ -68,14 +68,55 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-worker", is_flag=True, help="Do not start an RQ worker beside the web app.")
 @click.option("--no-demo", is_flag=True, help="Do not create the demo staff in an empty database.")
-def run(host: str, port: int, no_worker: bool, no_demo: bool) -> None:
+@click.option(
+    "--sandbox-port",
+    default=8183,
+    show_default=True,
+    type=int,
+    help="Port of the telephony sandbox, when no Twilio credentials are set.",
+)
+def run(host: str, port: int, no_worker: bool, no_demo: bool, sandbox_port: int) -> None:
     """Run the web app, one RQ worker with its scheduler, and embedded services as needed."""
     from helpline.runner import run_all
 
     try:
-        run_all(_settings(), host=host, port=port, with_worker=not no_worker, demo=not no_demo)
+        run_all(
+            _settings(),
+            host=host,
+            port=port,
+            with_worker=not no_worker,
+            demo=not no_demo,
+            sandbox_port=sandbox_port,
+        )
     except ConfigError as error:
         _fail(str(error))
+
+
+@main.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (its control API has no auth: keep it local).",
+)
+@click.option("--port", default=8183, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="How much faster than real time the sandbox's clock runs.",
+)
+def sandbox(host: str, port: int, speed: float) -> None:
+    """Run the telephony sandbox: a local Twilio (REST API, calls, rooms, practice phone)."""
+    from helpline.telephony.emulator import serve
+
+    settings = _settings()
+    if settings.is_production:
+        _fail("the telephony sandbox is for development and training, never production")
+    if speed <= 0:
+        _fail("--speed must be positive")
+    serve(settings, host=host, port=port, speed=speed)
 
 
 @main.command()
@@ -96,9 +137,12 @@ def worker(burst: bool) -> None:
 @main.command()
 @click.option("--connect/--no-connect", default=True, help="Also try the database and Redis.")
 def check(connect: bool) -> None:
-    """Validate the configuration and say what is wrong."""
+    """Validate the configuration and the data/ files, and say what is wrong."""
+    from helpline.records import catalog
+
     settings = _settings()
     problems = settings.problems()
+    problems += [str(problem) for problem in catalog.read(settings.data_path)[1]]
     if connect and not problems:
         problems += _connection_problems(settings)
     click.echo(f"environment: {settings.env}")

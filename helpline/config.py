@@ -32,6 +32,7 @@ MIN_SECRET_LENGTH = 32
 DEFAULT_TIMEZONE = "Europe/Istanbul"
 DEV_SECRETS_FILE = "dev-secrets.json"
 DEFAULT_FLOWS_PATH = Path(__file__).resolve().parent.parent / "ivr_flows"
+DEFAULT_DATA_PATH = Path(__file__).resolve().parent.parent / "data"
 
 
 class ConfigError(RuntimeError):
@@ -58,6 +59,7 @@ class Settings:
     duty_line_number: str | None = None
     ivr_flows_path: Path = Path()
     ivr_flow: str = "default"
+    data_path: Path = DEFAULT_DATA_PATH
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     login_max_failures_per_account: int = 5
@@ -164,6 +166,7 @@ class Settings:
             duty_line_number=env_map.get("DUTY_LINE_NUMBER") or None,
             ivr_flows_path=Path(env_map.get("IVR_FLOWS_PATH") or DEFAULT_FLOWS_PATH).resolve(),
             ivr_flow=env_map.get("IVR_FLOW", "default").strip() or "default",
+            data_path=Path(env_map.get("HELPLINE_DATA_PATH") or DEFAULT_DATA_PATH).resolve(),
             session_idle_minutes=integer("SESSION_IDLE_MINUTES", 30),
             session_max_hours=integer("SESSION_MAX_HOURS", 12),
             login_max_failures_per_account=integer("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),

@@ -11,6 +11,8 @@ import dataclasses
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 from typing import Any
 
 from flask import Flask
@@ -43,9 +45,16 @@ def _banner(settings: Settings, url: str, demo_created: bool) -> str:
         f"  The helpline is running: open {url}/",
         "  Database: "
         + (f"SQLite in {settings.instance_path}" if settings.is_sqlite else "PostgreSQL"),
-        "  Telephony: "
-        + ("Twilio" if settings.has_twilio_credentials else "sandbox (no Twilio credentials set)"),
     ]
+    if settings.has_twilio_credentials:
+        lines.append("  Telephony: Twilio")
+    else:
+        sandbox = settings.twilio_api_base_url or ""
+        lines += [
+            f"  Telephony: the sandbox at {sandbox} (no Twilio credentials set)",
+            f"  Practice phone: {sandbox}/sandbox/phone",
+            '  Try a call: helpline simulate "press 2; press 1; press 1"',
+        ]
     if demo_created or not settings.is_production:
         lines += [
             f"  Demo logins (password {DEMO_PASSWORD}): supervisor, admin, counsellor.tr,",
@@ -55,7 +64,39 @@ def _banner(settings: Settings, url: str, demo_created: bool) -> str:
     return "\n".join(lines)
 
 
-def run_all(settings: Settings, *, host: str, port: int, with_worker: bool, demo: bool) -> None:
+SANDBOX_PORT = 8183
+
+
+def _start_sandbox(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """The telephony sandbox in a process of its own (never inside gunicorn's master)."""
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "helpline", "sandbox", "--port", str(port)],
+        env=env,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/sandbox/api/calls"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the telephony sandbox exited at start (is port {port} free?)")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the telephony sandbox did not start in time")
+
+
+def run_all(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    with_worker: bool,
+    demo: bool,
+    sandbox_port: int = SANDBOX_PORT,
+) -> None:
     from helpline import create_app
     from helpline.demo import seed
     from helpline.extensions import db
@@ -64,6 +105,14 @@ def run_all(settings: Settings, *, host: str, port: int, with_worker: bool, demo
     owner = os.getpid()
     embedded: EmbeddedRedis | None = None
     worker: subprocess.Popen[bytes] | None = None
+    sandbox: subprocess.Popen[bytes] | None = None
+    if "PUBLIC_BASE_URL" not in os.environ:
+        # Webhooks are signed over the URL they go to: by default, this server's own.
+        settings = dataclasses.replace(settings, public_base_url=f"http://{host}:{port}")
+    if settings.uses_sandbox and not settings.twilio_api_base_url:
+        settings = dataclasses.replace(
+            settings, twilio_api_base_url=f"http://127.0.0.1:{sandbox_port}"
+        )
     try:
         if not settings.redis_url:
             embedded = EmbeddedRedis(settings.instance_path / "redis")
@@ -79,10 +128,15 @@ def run_all(settings: Settings, *, host: str, port: int, with_worker: bool, demo
             for engine in db.engines.values():
                 engine.dispose()  # no pooled connection may cross gunicorn's fork
 
+        env = dict(os.environ)
+        env["REDIS_URL"] = settings.redis_url or ""
+        env["HELPLINE_INSTANCE_PATH"] = str(settings.instance_path)
+        env["PUBLIC_BASE_URL"] = settings.public_base_url
+        if settings.twilio_api_base_url:
+            env["TWILIO_API_BASE_URL"] = settings.twilio_api_base_url
+        if settings.uses_sandbox:
+            sandbox = _start_sandbox(env, sandbox_port)
         if with_worker:
-            env = dict(os.environ)
-            env["REDIS_URL"] = settings.redis_url or ""
-            env["HELPLINE_INSTANCE_PATH"] = str(settings.instance_path)
             # Its own session: Ctrl-C reaches gunicorn, which stops; then we stop the
             # worker with one SIGTERM, letting a running job finish.
             worker = subprocess.Popen(
@@ -107,16 +161,17 @@ def run_all(settings: Settings, *, host: str, port: int, with_worker: bool, demo
         # gunicorn forks its workers inside run(), and a worker leaves by SystemExit
         # through this frame too; only the process that started the services stops them.
         if os.getpid() == owner:
-            _stop(worker, embedded)
+            _stop([sandbox, worker], embedded)
 
 
-def _stop(worker: subprocess.Popen[bytes] | None, embedded: EmbeddedRedis | None) -> None:
-    if worker is not None and worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+def _stop(children: list[subprocess.Popen[bytes] | None], embedded: EmbeddedRedis | None) -> None:
+    for child in children:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
     if embedded is not None:
         embedded.stop()

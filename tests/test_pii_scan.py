@@ -35,7 +35,7 @@ from helpline.models.enums import (
     RiskLevel,
 )
 from tests.cli_env import use_settings
-from tests.factories import Factory, login, post_form
+from tests.factories import Factory, csrf_token, login, post_form
 from tests.voice import Phone
 
 NUMBERS = {
@@ -208,6 +208,29 @@ def test_no_plaintext_number_or_note_at_rest_or_in_logs(
         target_id=caller.id,
     )
     session.commit()
+
+    # The counsellor writes the same note through the console: autosave, finalise with a
+    # follow-up, reveal the number, open the caller's history.
+    console_call = factory.call(caller, counsellor_id=counsellor.id, language="ar",
+                                answered_at=utcnow())  # fmt: skip
+    desk = client.application.test_client()
+    login(desk, "counsellor")
+    form_url = f"/console/calls/{console_call.id}/record"
+    token = csrf_token(desk.get(form_url).get_data(as_text=True))
+    saved = desk.post(f"{form_url}/autosave", data={"csrf_token": token, "summary": NOTE})
+    record_url = saved.get_json()["record_url"]
+    follow_up_day = (utcnow() + dt.timedelta(days=2)).date().isoformat()
+    finalised = post_form(desk, record_url, record_url, {
+        "action": "finalise", "call_type": "data", "categories": ["violence.domestic"],
+        "summary": NOTE, "risk_level": "high", "safety_plan": "yes",
+        "referrals-0-kind": "violence_prevention_centre", "referrals-0-province": "Ankara",
+        "referrals-0-destination": "ŞÖNİM", "follow_up_date": follow_up_day,
+        "follow_up_time": "10:30", "follow_up_consent": "y",
+    })  # fmt: skip
+    assert finalised.status_code == 302, finalised.get_data(as_text=True)
+    revealed = post_form(desk, record_url, f"{record_url}/reveal")
+    assert NUMBERS[typed[2]][0] in revealed.get_data(as_text=True)
+    assert desk.get(f"/console/callers/{caller.id}").status_code == 200
 
     # A supervisor reads the call (and its record), searches the log and exports it with
     # the masked number: what they read and why is audited, never the data itself.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.cookiejar
+import json
 import re
 import signal
 import socket
@@ -71,10 +72,19 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_helpline_run_serves_the_console_on_embedded_defaults(tmp_path: Path) -> None:
     """`helpline run` with nothing configured: embedded Redis, SQLite, demo staff, a login."""
-    port = _free_port()
+    port, sandbox_port = _free_port(), _free_port()
     env = child_environ(HELPLINE_INSTANCE_PATH=str(tmp_path / "instance"), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "helpline", "run", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "helpline",
+            "run",
+            "--port",
+            str(port),
+            "--sandbox-port",
+            str(sandbox_port),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -93,7 +103,7 @@ def test_helpline_run_serves_the_console_on_embedded_defaults(tmp_path: Path) ->
                 break
         banner = "".join(output)
         assert f"open http://127.0.0.1:{port}/" in banner, banner[-3000:]
-        password = re.search(r"password (\S+)\)", "".join(output) + _more(process))
+        password = re.search(r"password (\S+)\)", "".join(output) + _until(process, "Ctrl-C"))
         assert password is not None
 
         jar = http.cookiejar.CookieJar()
@@ -110,6 +120,24 @@ def test_helpline_run_serves_the_console_on_embedded_defaults(tmp_path: Path) ->
         assert "Supervision" in landed.read().decode()
         health = opener.open(f"{base}/healthz", timeout=10).read().decode()
         assert '"status":"ok"' in health.replace(" ", "")
+
+        # No Twilio credentials: the sandbox runs, and a call through it reaches the IVR.
+        sandbox = f"http://127.0.0.1:{sandbox_port}/sandbox/api"
+        start = urllib.request.Request(
+            f"{sandbox}/calls",
+            data=b'{"from": "+905321112233", "script": "press 2"}',
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        sid = json.loads(urllib.request.urlopen(start, timeout=10).read())["sid"]
+        deadline = time.monotonic() + 60
+        heard: list[str] = []
+        while time.monotonic() < deadline and not any("/voice/step" in h for h in heard):
+            time.sleep(0.5)
+            events = json.loads(urllib.request.urlopen(f"{sandbox}/calls/{sid}", timeout=10).read())
+            heard = [str(e.get("detail") or "") for e in events["events"]]
+        assert any("/voice/incoming [voice] 200" in h for h in heard), heard
+        assert any("/voice/step?n=choose_language" in h and " 200" in h for h in heard), heard
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -128,6 +156,10 @@ def test_helpline_run_serves_the_console_on_embedded_defaults(tmp_path: Path) ->
     assert leftovers.stdout.strip() == "", "no worker or redis-server may outlive `helpline run`"
 
 
-def _more(process: subprocess.Popen[str], lines: int = 4) -> str:
+def _until(process: subprocess.Popen[str], marker: str, limit: int = 40) -> str:
+    """The banner's next lines, up to the one holding marker."""
     assert process.stdout is not None
-    return "".join(process.stdout.readline() for _ in range(lines))
+    lines: list[str] = []
+    while len(lines) < limit and not (lines and marker in lines[-1]):
+        lines.append(process.stdout.readline())
+    return "".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+import redis
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -14,8 +15,10 @@ from helpline.auth import passwords, sessions
 from helpline.auth.access import AUTHENTICATED, PUBLIC, ConsoleUser, allow, landing_endpoint
 from helpline.auth.forms import LoginForm, PostForm
 from helpline.auth.throttle import LoginThrottle
-from helpline.extensions import db
+from helpline.extensions import db, get_redis
 from helpline.models import Staff, utcnow
+from helpline.models.enums import Role
+from helpline.routing import presence
 from helpline.web import actor, request_info, session_lifetimes, throttle
 
 bp = Blueprint("auth", __name__)
@@ -121,6 +124,7 @@ def logout() -> Response:
     if not form.validate_on_submit():
         abort(400)
     staff = current_user.staff
+    _go_offline(staff)
     sessions.end(db.session, current_user.token)
     audit.record(
         db.session,
@@ -136,6 +140,16 @@ def logout() -> Response:
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+def _go_offline(staff: Staff) -> None:
+    """Logging out takes counsellors and interpreters off the routing, if Redis answers."""
+    if not staff.has_role(Role.COUNSELLOR, Role.INTERPRETER):
+        return
+    try:
+        presence.set_state(get_redis(), db.session, staff.id, "offline", reason="logout")
+    except redis.RedisError:
+        log.warning("logout of staff %s: Redis unreachable, live state not updated", staff.id)
 
 
 def load_user(token: str) -> ConsoleUser | None:

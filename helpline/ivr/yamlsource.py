@@ -14,6 +14,8 @@ class LineMap(dict[str, Any]):
 
     line: int = 0
     key_lines: dict[str, int]
+    # Keys written more than once, with the line of the repeat (YAML keeps the last value).
+    duplicate_keys: dict[str, int]
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
@@ -24,9 +26,13 @@ class _Loader(yaml.SafeLoader):
         plain = super().construct_mapping(node, deep=True)
         mapping = LineMap({str(key): value for key, value in plain.items()})
         mapping.line = node.start_mark.line + 1
-        mapping.key_lines = {
-            str(key_node.value): key_node.start_mark.line + 1 for key_node, _ in node.value
-        }
+        mapping.key_lines = {}
+        mapping.duplicate_keys = {}
+        for key_node, _ in node.value:
+            key, line = str(key_node.value), key_node.start_mark.line + 1
+            if key in mapping.key_lines:
+                mapping.duplicate_keys.setdefault(key, line)
+            mapping.key_lines[key] = line  # the last one, whose value YAML keeps
         return mapping
 
 

@@ -1,4 +1,4 @@
-"""The simulated caller: play a Script over simulated time, at the points where the call listens.
+"""The caller's side of a call: a Script played at listening points, or a Keypad a person types on.
 
 Rules:
 - The caller acts only where the call listens: a Gather, a Record, a queue wait. A `dial`
@@ -9,18 +9,33 @@ Rules:
   hears the prompt once through (it is "settled"), then acts.
 - Once the script has run out the caller stays silent; after `patience` further listening
   points it hangs up.
+
+A `Keypad` holds keys typed at any time (by a person, through the sandbox's control API):
+- A key counts only at a listening point that began before it was typed; keys typed while
+  nothing listens are lost, as on a real line.
+- It never gives up; a person's hangup reaches the leg as an interrupt, not through here.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
-from helpline.telephony.script import Action, Script, Wait
-from helpline.telephony.transcript import Event, Waited
+from helpline.telephony.script import KEYS, Action, Press, Script, Wait
+from helpline.telephony.transcript import Event, Note, Waited
+
+MAX_PENDING_KEYS = 64
 
 
 class Caller:
-    def __init__(self, script: Script, patience: int, log: Callable[[Event], None]) -> None:
+    """A caller who follows a script; what it does next is known ahead."""
+
+    interactive = False
+
+    def __init__(self, script: Script, patience: int, log: Callable[[Event], Any]) -> None:
         self._actions = script.actions
         self._next = 0
         self._quiet_until: float | None = None
@@ -64,3 +79,56 @@ class Caller:
             return False
         self._idle += 1
         return self._idle > self._patience
+
+
+class Keypad:
+    """Keys typed by a person at any moment. Thread-safe: `press` may come from any thread."""
+
+    interactive = True
+
+    def __init__(
+        self,
+        now: Callable[[], float],
+        log: Callable[[Event], Any],
+        wake: Callable[[], None],
+    ) -> None:
+        self._now = now
+        self._log = log
+        self._wake = wake
+        self._lock = threading.Lock()
+        self._keys: deque[tuple[str, float]] = deque()
+
+    def press(self, digits: str) -> None:
+        """Type keys now (0-9, * and #); raise ValueError for anything else or a full buffer."""
+        if not KEYS.fullmatch(digits) or len(digits) > 32:
+            raise ValueError("digits are 1 to 32 of 0-9, * and #")
+        with self._lock:
+            if len(self._keys) >= MAX_PENDING_KEYS:
+                raise ValueError("too many keys waiting")
+            self._keys.append((digits, self._now()))
+        self._wake()
+
+    def next(self, start: float, settled: float) -> tuple[Action | None, float]:
+        """The first key typed since `start`; (None, inf) while none has come."""
+        lost: list[tuple[str, float]] = []
+        with self._lock:
+            while self._keys and self._keys[0][1] < start:
+                lost.append(self._keys.popleft())
+            found = self._keys[0] if self._keys else None
+        for digits, at in lost:
+            self._log(Note(at, f"keys {digits} typed while nothing listened; lost"))
+        if found is None:
+            return None, math.inf
+        return Press(found[0]), max(found[1], start)
+
+    def peek(self) -> Action | None:
+        with self._lock:
+            return Press(self._keys[0][0]) if self._keys else None
+
+    def take(self) -> None:
+        with self._lock:
+            if self._keys:
+                self._keys.popleft()
+
+    def gives_up(self) -> bool:
+        return False

@@ -61,6 +61,42 @@ def targets(verb: Element) -> list[Target]:
     return found
 
 
+def nouns(verb: Element) -> list[tuple[Target, Element]]:
+    """The nouns of a `<Dial>` with their elements; a bare body is a number (the verb itself)."""
+    if len(verb) == 0:
+        return [(target, verb) for target in targets(verb)]
+    return list(zip(targets(verb), verb, strict=True))
+
+
+@dataclass(frozen=True)
+class DialVerb:
+    """What a `<Dial>` asks for (TWILIO.md §2)."""
+
+    action: str | None
+    method: str
+    timeout: int
+    time_limit: int
+    record: str
+    hangup_on_star: bool
+    caller_id: str | None
+
+    @classmethod
+    def read(cls, verb: Element, document: str) -> DialVerb:
+        return cls(
+            action=twiml.url(verb, "action", document),
+            method=twiml.method(verb),
+            timeout=twiml.integer(verb, "timeout", 30, minimum=1),
+            time_limit=twiml.integer(verb, "timeLimit", 14400, minimum=1),
+            record=verb.get("record", "do-not-record"),
+            hangup_on_star=twiml.boolean(verb, "hangupOnStar", False),
+            caller_id=verb.get("callerId") or None,
+        )
+
+    @property
+    def recorded(self) -> bool:
+        return self.record != "do-not-record"
+
+
 def behaviour(target: Target, outcomes: Mapping[str, DialOutcome]) -> DialOutcome:
     """The configured outcome for a target, else the default for its kind."""
     return outcomes.get(target.label) or (EMPTY_QUEUE if target.kind == "queue" else ANSWER)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 API_VERSION = "2010-04-01"
+TWILIO_API = "https://api.twilio.com"
 
 
 def new_sid(prefix: str) -> str:
@@ -14,6 +15,7 @@ def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
-def recording_url(account_sid: str, recording_sid: str) -> str:
-    """Where Twilio would keep the recording (placeholder: the simulator records no audio)."""
-    return f"https://api.twilio.com/{API_VERSION}/Accounts/{account_sid}/Recordings/{recording_sid}"
+def recording_url(account_sid: str, recording_sid: str, base: str = TWILIO_API) -> str:
+    """Where the recording is kept: Twilio's address (a placeholder nobody can fetch), or the
+    emulator's own `base`, which serves silence in its place."""
+    return f"{base}/{API_VERSION}/Accounts/{account_sid}/Recordings/{recording_sid}"

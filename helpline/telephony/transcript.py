@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ class EndReason(StrEnum):
     TIME_LIMIT = "time limit"
     SCRIPT_ENDED = "script ended, caller hung up"
     SCRIPT_MISMATCH = "script does not fit the call"
+    API = "ended through the REST API"
+    OTHER_PARTY = "the other party hung up"
+    UNANSWERED = "not answered"
+    SHUTDOWN = "the exchange shut down"
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,28 @@ class Enqueued:
 
 
 @dataclass(frozen=True)
+class Connected:
+    """The leg now talks with another party: a call (`CA…`), a phone number, or a conference."""
+
+    at: float
+    party: str
+    how: str = "bridged"
+
+    def describe(self, short: Shorten) -> str:
+        return f"{self.how} with {self.party}"
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    at: float
+    party: str
+    why: str
+
+    def describe(self, short: Shorten) -> str:
+        return f"no longer with {self.party}: {self.why}"
+
+
+@dataclass(frozen=True)
 class Note:
     at: float
     text: str
@@ -159,20 +186,56 @@ class Ended:
 
 
 Event = (
-    Heard | Pressed | Waited | Spoke | Silence | Request | Dialed | Enqueued | Note | Failed | Ended
+    Heard
+    | Pressed
+    | Waited
+    | Spoke
+    | Silence
+    | Request
+    | Dialed
+    | Enqueued
+    | Connected
+    | Disconnected
+    | Note
+    | Failed
+    | Ended
 )
 
 
 @dataclass
 class Transcript:
-    """The events of one call in order; URLs on `origin` render as paths."""
+    """The events of one call in order; URLs on `origin` render as paths.
+
+    Thread-safe: the leg's thread adds events while others read snapshots. An event may be
+    replaced once added (a prompt cut short gains `cut_after`), never removed.
+    """
 
     call_sid: str
     origin: str = ""
     events: list[Event] = field(default_factory=list)
+    limit: int | None = None  # at most this many events; then only the end is kept
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, event: Event) -> None:
-        self.events.append(event)
+    def add(self, event: Event) -> int:
+        """Append an event; return its index (-1 when the transcript is full and drops it)."""
+        with self._lock:
+            full = self.limit is not None and len(self.events) >= self.limit
+            if full and not isinstance(event, Ended):
+                return -1
+            self.events.append(event)
+            return len(self.events) - 1
+
+    def replace(self, index: int, event: Event) -> None:
+        """Put `event` in place of the one at `index` (a dropped event's -1 is ignored)."""
+        with self._lock:
+            if 0 <= index < len(self.events):
+                self.events[index] = event
+
+    def snapshot(self, after: int = -1) -> list[tuple[int, Event]]:
+        """The events whose index is greater than `after`, with their indexes."""
+        with self._lock:
+            start = max(after + 1, 0)
+            return list(enumerate(self.events[start:], start))
 
     @property
     def ended(self) -> Ended | None:

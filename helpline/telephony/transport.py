@@ -140,7 +140,8 @@ class FlaskTransport:
                 path, base_url=self._base, method=method, data=data, headers=dict(headers)
             )
         except Exception as error:  # the safe answer: what a WSGI server sends for a crash
-            log.exception("the app raised on %s %s", method, url)
+            # The path only: a query string may hold the caller's number.
+            log.exception("the app raised on %s %s", method, urllib.parse.urlsplit(url).path)
             return TransportResponse(500, f"{type(error).__name__}: {error}", {}, url)
         try:
             headers_out = {name.lower(): value for name, value in response.headers.items()}

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from helpline import privacy
 from helpline.ivr import engine
@@ -39,7 +40,13 @@ _SETTLED = frozenset({CallOutcome.VOICEMAIL, CallOutcome.CALLBACK_REQUESTED})
 
 
 def find_call(session: DbSession, call_sid: str) -> Call | None:
-    return session.scalars(sa.select(Call).where(Call.call_sid == call_sid)).one_or_none()
+    """The call with its caller and their consents, in one round trip (a webhook's hot path)."""
+    query = (
+        sa.select(Call)
+        .where(Call.call_sid == call_sid)
+        .options(joinedload(Call.caller).joinedload(Caller.consents))
+    )
+    return session.scalars(query).unique().one_or_none()
 
 
 def find_or_create_caller(session: DbSession, raw_number: str | None) -> Caller | None:

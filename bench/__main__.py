@@ -1,0 +1,107 @@
+"""Run the benchmarks and write docs/BENCHMARKS.md.
+
+    .venv/bin/python -m bench [--seconds 10]
+
+Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local server's
+`test` database, in which a fresh database is created and dropped; HELPLINE_BENCH_REDIS_URL,
+default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import redis
+
+from bench import webhooks
+from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
+
+COMMAND = ".venv/bin/python -m bench"
+TARGET_RATIO = 0.8
+TARGET_P99_MS = 25.0
+
+
+def _seed(database_url: str) -> None:
+    """One member of staff, so the reference write view's row has a valid foreign key."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO staff (id, username, display_name, ui_language, is_active,"
+                " created_at, updated_at) VALUES (1, 'bench', 'Bench', 'tr', true, now(), now())"
+            )
+        )
+    engine.dispose()
+
+
+def _report(results: list[webhooks.Result], seconds: int) -> str:
+    by_name = {r.name: r for r in results}
+    constant = by_name["reference: constant TwiML"]
+    write = by_name["reference: 1 insert + 1 Redis write"]
+    step = by_name["IVR: menu step (language chosen)"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        f"Reproduce with `{COMMAND} --seconds {seconds}` "
+        "(PostgreSQL and Redis on the machine; wrk).",
+        "",
+        "## Webhook throughput and latency",
+        "",
+        f"gunicorn, 3 sync workers, production settings, PostgreSQL and Redis; wrk with "
+        f"{webhooks.THREADS} threads and {webhooks.CONNECTIONS} connections for {seconds} s each. "
+        "Every IVR request is a distinct, correctly signed Twilio request.",
+        "",
+        "| view | req/s | p50 ms | p99 ms | vs constant | vs write | requests | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        note = "" if r.fresh else " (ran out of fresh requests)"
+        lines.append(
+            f"| {r.name}{note} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{r.requests_per_second / constant.requests_per_second:.2f} | "
+            f"{r.requests_per_second / write.requests_per_second:.2f} | "
+            f"{r.requests:,} | {r.errors} |"
+        )
+    ratio = step.requests_per_second / write.requests_per_second
+    verdict = "met" if ratio >= TARGET_RATIO and step.p99_ms <= TARGET_P99_MS else "NOT met"
+    lines += [
+        "",
+        f"Target (issue 9): the menu step reaches at least {TARGET_RATIO} of the write "
+        f"reference's throughput with p99 at or under {TARGET_P99_MS:.0f} ms: **{verdict}** "
+        f"(ratio {ratio:.2f}, p99 {step.p99_ms:.1f} ms).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="how long each wrk run lasts")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    args = parser.parse_args()
+    server = os.environ.get(
+        "HELPLINE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    redis_url = os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    redis.Redis.from_url(redis_url).flushdb()
+    with fresh_database(server) as database_url, tempfile.TemporaryDirectory() as instance:
+        _seed(database_url)
+        env = production_environment(database_url, redis_url, Path(instance))
+        with gunicorn(env) as base:
+            results = webhooks.run(
+                base, env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], seconds=args.seconds
+            )
+    report = _report(results, args.seconds)
+    args.output.write_text(report, encoding="utf-8")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The counsellor's contact record: data/ catalogs, and the service that keeps records."""
