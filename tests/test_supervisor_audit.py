@@ -178,3 +178,18 @@ def test_audit_page_links_call_targets_to_the_call(
     login(client, "boss")
     page = client.get("/supervisor/audit").get_data(as_text=True)
     assert '<a href="/supervisor/calls/17">call 17</a>' in page
+
+
+def test_known_actions_cover_what_the_code_records() -> None:
+    """Every action the code passes to audit.record is offered as a suggestion."""
+    from pathlib import Path
+
+    import helpline
+    from helpline.supervisor.auditlog import KNOWN_ACTIONS
+
+    recorded: set[str] = set()
+    call = re.compile(r"audit\.record\(\s*[\w.]+,\s*\"([a-z_]+)\"", re.S)
+    for path in Path(helpline.__file__).parent.rglob("*.py"):
+        recorded.update(call.findall(path.read_text(encoding="utf-8")))
+    assert recorded
+    assert recorded <= set(KNOWN_ACTIONS)
