@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
@@ -50,3 +51,17 @@ def serve(app: Flask, port: int) -> Iterator[str]:
 def require_chromium() -> None:
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         pytest.skip("Debian's chromium is not installed (CI installs it: apt-get install chromium)")
+
+
+def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
+    """Type the username, Tab, the password, Enter, as a keyboard user does.
+
+    Each field must have the focus before its keys are sent: on a loaded machine the
+    autofocus can land after the page's load event, and keys sent before it are lost.
+    """
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from helpline import audit, privacy, staffing
-from helpline.models import Call, Caller, Site, Staff
+from helpline.models import (
+    Call,
+    CallbackRequest,
+    Caller,
+    CallEvent,
+    ContactRecord,
+    ContactRecordVersion,
+    Recording,
+    Referral,
+    Site,
+    Staff,
+    utcnow,
+)
 from helpline.models.base import DbSession
+from helpline.models.enums import CallbackReason, CallbackStatus, ContactStatus, RiskLevel
 
 PASSWORD = "correct horse battery staple"
 TEST_ACTOR = audit.Actor("tests")
@@ -35,8 +50,9 @@ class Factory:
         topics: tuple[str, ...] = ("psychosocial",),
         phone: str | None = None,
         site: Site | None = None,
-        password: str = PASSWORD,
+        password: str | None = PASSWORD,
     ) -> Staff:
+        """A member of staff; password=None for one who never logs in (skips argon2)."""
         spec = staffing.StaffSpec(
             username=username or f"user{secrets.token_hex(3)}",
             display_name="Test Person",
@@ -67,6 +83,108 @@ class Factory:
         self.session.add(call)
         self.session.commit()
         return call
+
+    def calls(self, specs: Sequence[dict[str, Any]]) -> list[Call]:
+        """Many calls in one transaction (each spec gives a call's fields)."""
+        made = [Call(call_sid="CA" + secrets.token_hex(16), **spec) for spec in specs]
+        self.session.add_all(made)
+        self.session.commit()
+        return made
+
+    def events(self, call: Call, *timeline: tuple[str, str, dict[str, Any]]) -> list[CallEvent]:
+        """Append (kind, source, data) events to a call's timeline, a second apart."""
+        start = call.started_at
+        made = [
+            CallEvent(
+                call_id=call.id,
+                kind=kind,
+                source=source,
+                data=data,
+                occurred_at=start + dt.timedelta(seconds=number),
+            )
+            for number, (kind, source, data) in enumerate(timeline)
+        ]
+        self.session.add_all(made)
+        self.session.commit()
+        return made
+
+    def contact_record(
+        self,
+        call: Call,
+        counsellor: Staff,
+        summaries: Sequence[str],
+        risk: str = RiskLevel.NONE,
+        referral: str | None = None,
+    ) -> ContactRecord:
+        """A record for the call, saved once per summary (each save is a version)."""
+        record = ContactRecord(
+            call_id=call.id,
+            caller_id=call.caller_id,
+            counsellor_id=counsellor.id,
+            categories=["psychosocial.anxiety"],
+            risk_level=risk,
+            version=0,
+        )
+        if referral is not None:
+            record.referrals.append(Referral(kind=referral, province="Ankara"))
+        self.session.add(record)
+        self.session.flush()
+        for summary in summaries:
+            record.version += 1
+            record.summary_encrypted = summary
+            record.updated_at = utcnow()
+            self.session.add(
+                ContactRecordVersion(
+                    contact_record_id=record.id,
+                    version=record.version,
+                    edited_by_id=counsellor.id,
+                    status=ContactStatus.DRAFT,
+                    call_type=record.call_type,
+                    categories=list(record.categories),
+                    summary_encrypted=summary,
+                    risk_level=risk,
+                    is_safety_plan_made=False,
+                )
+            )
+        self.session.commit()
+        return record
+
+    def callback(
+        self,
+        call: Call,
+        status: str = CallbackStatus.PENDING,
+        created_at: dt.datetime | None = None,
+        completed_at: dt.datetime | None = None,
+    ) -> CallbackRequest:
+        created = created_at or utcnow()
+        assert call.caller_id is not None, "a callback needs a caller"
+        request = CallbackRequest(
+            caller_id=call.caller_id,
+            call_id=call.id,
+            reason=CallbackReason.QUEUE_KEY,
+            language=call.language or "tr",
+            status=status,
+            created_at=created,
+            due_from=created,
+            next_attempt_at=created,
+            expires_at=created + dt.timedelta(days=3),
+            completed_at=completed_at,
+        )
+        self.session.add(request)
+        self.session.commit()
+        return request
+
+    def recording(self, call: Call, kind: str = "call") -> Recording:
+        recording = Recording(
+            call_id=call.id,
+            recording_sid="RE" + secrets.token_hex(16),
+            url="https://api.twilio.com/recordings/RE" + secrets.token_hex(4),
+            kind=kind,
+            duration_seconds=42,
+        )
+        self.session.add(recording)
+        self.session.commit()
+        return recording
 
 
 _CSRF = re.compile(

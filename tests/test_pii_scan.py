@@ -232,6 +232,22 @@ def test_no_plaintext_number_or_note_at_rest_or_in_logs(
     assert NUMBERS[typed[2]][0] in revealed.get_data(as_text=True)
     assert desk.get(f"/console/callers/{caller.id}").status_code == 200
 
+    # A supervisor reads the call (and its record), searches the log and exports it with
+    # the masked number: what they read and why is audited, never the data itself.
+    factory.staff("sup", roles=("supervisor",))
+    supervisor = client.application.test_client()
+    login(supervisor, "sup")
+    assert supervisor.get(f"/supervisor/calls/{call.id}").status_code == 200
+    assert supervisor.get("/supervisor/calls", query_string={"language": "ar"}).status_code == 200
+    exported = post_form(
+        supervisor,
+        "/supervisor/calls/export?language=ar",
+        "/supervisor/calls/export?language=ar",
+        {"include_number": "y", "reason": "Quality review of Arabic calls"},
+    )
+    assert exported.status_code == 200
+    assert "+963 9** *** *88" in exported.get_data(as_text=True)
+
     # Reading back through the models gives the plaintext to those who may see it.
     session.expire_all()
     assert session.get(ContactRecord, record.id).summary_encrypted == NOTE  # type: ignore[union-attr]

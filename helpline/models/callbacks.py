@@ -24,6 +24,10 @@ class CallbackRequest(Base):
         sa.Index("ix_callback_request_status_next", "status", "next_attempt_at"),
         sa.Index("ix_callback_request_caller", "caller_id"),
         sa.Index("ix_callback_request_assigned_status", "assigned_staff_id", "status"),
+        # A call's callbacks (call detail, the call log's callback filter) and the KPIs'
+        # callbacks due in a period.
+        sa.Index("ix_callback_request_call", "call_id"),
+        sa.Index("ix_callback_request_due", "due_from"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

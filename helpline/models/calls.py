@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,12 +58,16 @@ class Call(Base):
 
     __tablename__ = "call"
     __table_args__ = (
+        # Keyset pagination of the supervisor's call log: (started_at, id) is its order.
+        sa.Index("ix_call_started_id", "started_at", "id"),
         sa.Index("ix_call_started_language", "started_at", "language"),
         sa.Index("ix_call_started_outcome", "started_at", "outcome"),
         sa.Index("ix_call_counsellor_started", "counsellor_id", "started_at"),
         sa.Index("ix_call_interpreter_started", "interpreter_id", "started_at"),
         sa.Index("ix_call_site_started", "site_id", "started_at"),
         sa.Index("ix_call_caller_started", "caller_id", "started_at"),
+        sa.Index("ix_call_wait_id", "wait_seconds", "id"),
+        sa.Index("ix_call_duration_id", "duration_seconds", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -82,6 +86,12 @@ class Call(Base):
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     wrap_up_ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Whole seconds, stored so the call log can filter and sort on them with an index;
+    # `_settle_seconds` recomputes them on every ORM flush (a Core UPDATE of the phase
+    # times must set them too). Wait: from queued until answered, or until the caller
+    # left; duration: from started until ended.
+    wait_seconds: Mapped[int | None]
+    duration_seconds: Mapped[int | None]
 
     language: Mapped[str | None] = mapped_column(sa.String(8))
     topic: Mapped[str | None] = mapped_column(sa.String(32))
@@ -106,18 +116,26 @@ class Call(Base):
     )
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
 
-    @property
-    def wait_seconds(self) -> float | None:
-        if self.queued_at is None:
-            return None
-        end = self.answered_at or self.ended_at
-        return None if end is None else (end - self.queued_at).total_seconds()
 
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.ended_at is None:
-            return None
-        return (self.ended_at - self.started_at).total_seconds()
+def whole_seconds(start: dt.datetime | None, end: dt.datetime | None) -> int | None:
+    """Seconds from start to end, rounded half up; None unless both are known.
+
+    `trunc(x + 0.5)`, exactly as migration 0004 computed it in SQL for existing rows.
+    """
+    if start is None or end is None:
+        return None
+    return int((end - start).total_seconds() + 0.5)
+
+
+@sa.event.listens_for(Call, "before_insert")
+@sa.event.listens_for(Call, "before_update")
+def _settle_seconds(_mapper: Any, _connection: Any, call: Call) -> None:
+    """Keep the stored wait and duration in step with the phase times on every ORM flush."""
+    # On insert the column default applies only after this hook: set it here.
+    if cast("dt.datetime | None", call.started_at) is None:
+        call.started_at = utcnow()
+    call.wait_seconds = whole_seconds(call.queued_at, call.answered_at or call.ended_at)
+    call.duration_seconds = whole_seconds(call.started_at, call.ended_at)
 
 
 class CallEvent(Base):

@@ -1,27 +1,88 @@
-"""The supervisors' console: today's figures, the live queue and the audit trail."""
+"""The supervisors' console: today's figures, the call log, KPIs and the audit trail.
+
+Views are glue: the searches live in `calllog`, `auditlog` and `reports`, the figures
+in `helpline.kpis`, and the forms are read by `filters`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
-from helpline import audit
+from helpline import audit, kpis
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
+from helpline.ivr.model import Catalog
 from helpline.models import AuditEntry, Call, Staff, utcnow
 from helpline.models.enums import Role
+from helpline.privacy import mask_number
+from helpline.supervisor import (
+    auditlog,
+    calllog,
+    charts,
+    detail,
+    export,
+    filters,
+    keyset,
+    reports,
+    timeline,
+)
 from helpline.web import actor, request_info, settings
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
 
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings().timezone)
+
+
+def _catalog() -> Catalog:
+    catalog: Catalog = current_app.extensions["helpline.flows"].catalog
+    return catalog
+
+
+@bp.app_template_filter("local_time")
+def local_time(value: dt.datetime | None, seconds: bool = True) -> str:
+    """A UTC time as the line's local time, the way the console shows times."""
+    if value is None:
+        return ""
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return value.astimezone(_zone()).strftime(shape)
+
+
+@bp.app_template_filter("percent")
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f} %"
+
+
+@bp.app_template_filter("duration")
+def duration(value: float | None) -> str:
+    """Seconds as "42 s" or "3 min 5 s"."""
+    if value is None:
+        return "-"
+    whole = round(value)
+    if whole < 60:
+        return f"{value:.1f} s" if value < 10 else f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s"
+
+
 def _start_of_today() -> dt.datetime:
-    zone = ZoneInfo(settings().timezone)
-    local = utcnow().astimezone(zone)
+    local = utcnow().astimezone(_zone())
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
 
 
@@ -76,3 +137,260 @@ def verify_audit() -> str:
     )
     db.session.commit()
     return render_template("supervisor/audit_verify.html", report=report)
+
+
+def _cursor(name: str, column: str, problems: list[str]) -> keyset.Bound | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    bound = filters.decode_cursor(raw, column)
+    if bound is None:
+        problems.append("That page link is damaged or out of date: here is the first page.")
+    return bound
+
+
+def _page_links(endpoint: str, values: dict[str, Any], page: keyset.Page) -> dict[str, str | None]:
+    def link(name: str, bound: keyset.Bound | None) -> str | None:
+        if bound is None:
+            return None
+        return url_for(endpoint, **{**values, name: filters.encode_cursor(*bound)})
+
+    return {
+        "next": link("after", page.next_after),
+        "previous": link("before", page.previous_before),
+    }
+
+
+@bp.get("/calls")
+@allow(Role.SUPERVISOR)
+def calls() -> tuple[str, int]:
+    """The call log: filters from the query string, keyset pages, masked data only."""
+    choices = calllog.load_choices(db.session, _catalog())
+    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    size = filters.page_size(request.args)
+    if size is None:
+        problems.append("Rows per page: choose one from the list.")
+    values: dict[str, Any] = filters.form_values(request.args, (*filters.CALL_FIELDS, "size"))
+    context: dict[str, Any] = {
+        "values": values,
+        "choices": choices,
+        "sorts": filters.SORTS,
+        "outcomes": filters.OUTCOMES,
+        "risks": filters.RISKS,
+        "callbacks": filters.CALLBACKS,
+        "sizes": filters.PAGE_SIZES,
+        "timezone": settings().timezone,
+    }
+    if problems:
+        return render_template("supervisor/calls.html", problems=problems, **context), 400
+    column = filters.SORTS[found.sort].column
+    notices: list[str] = []
+    after = _cursor("after", column, notices)
+    before = None if after is not None else _cursor("before", column, notices)
+    page = calllog.page(db.session, found, size or filters.DEFAULT_PAGE_SIZE, after, before)
+    return render_template(
+        "supervisor/calls.html",
+        problems=[],
+        notices=notices,
+        page=page,
+        links=_page_links("supervisor.calls", values, page),
+        callback_statuses=calllog.callback_statuses(db.session, (r.id for r in page.rows)),
+        staff=calllog.staff_names(db.session),
+        sites=calllog.site_names(db.session),
+        export_url=url_for("supervisor.export_calls", **values),
+        **context,
+    ), 200
+
+
+@bp.get("/calls/<int:call_id>")
+@allow(Role.SUPERVISOR)
+def call_detail(call_id: int) -> str:
+    """One call in full. Viewing it, and its contact record, is audited."""
+    found = detail.find_call_detail(db.session, call_id)
+    if found is None:
+        abort(404)
+    caller = found.call.caller
+    html = render_template(
+        "supervisor/call_detail.html",
+        d=found,
+        call=found.call,
+        masked_number=mask_number(caller.number_encrypted) if caller is not None else None,
+        path=timeline.ivr_path((e.kind, e.data) for e in found.events),
+        label=timeline.label,
+        event_details=timeline.details,
+        staff=calllog.staff_names(db.session),
+        sites=calllog.site_names(db.session),
+        timezone=settings().timezone,
+    )
+    who, info = actor(current_staff()), request_info()
+    audit.record(
+        db.session, "call_viewed", who, target_type="call", target_id=call_id, request=info
+    )
+    if found.record is not None:
+        audit.record(
+            db.session,
+            "contact_record_viewed",
+            who,
+            target_type="contact_record",
+            target_id=found.record.id,
+            details={"call_id": call_id, "versions": len(found.versions)},
+            request=info,
+        )
+    # The page goes out only once its access is on the record.
+    db.session.commit()
+    return html
+
+
+def _export_page(
+    found: filters.CallFilter, form: export.ExportForm, problems: list[str], code: int
+) -> tuple[str, int]:
+    values: dict[str, Any] = filters.form_values(request.args, filters.CALL_FIELDS)
+    return render_template(
+        "supervisor/export.html",
+        problems=problems,
+        count=calllog.count(db.session, found),
+        form=form,
+        columns=export.COLUMNS,
+        personal_columns=export.PERSONAL_COLUMNS,
+        action=url_for("supervisor.export_calls", **values),
+        back=url_for("supervisor.calls", **values),
+    ), code
+
+
+def _bad_search(problems: list[str]) -> tuple[str, int]:
+    values: dict[str, Any] = filters.form_values(request.args, filters.CALL_FIELDS)
+    back = url_for("supervisor.calls", **values)
+    return render_template("supervisor/export.html", problems=problems, back=back), 400
+
+
+@bp.get("/calls/export")
+@allow(Role.SUPERVISOR)
+def export_calls() -> tuple[str, int]:
+    """Before an export: how many calls the search gives, the columns, and the form."""
+    choices = calllog.load_choices(db.session, _catalog())
+    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    if problems:
+        return _bad_search(problems)
+    return _export_page(found, export.ExportForm(), [], 200)
+
+
+@bp.post("/calls/export")
+@allow(Role.SUPERVISOR)
+def export_calls_csv() -> Response | tuple[str, int]:
+    """Stream the search as CSV, once the export is on the audit record."""
+    choices = calllog.load_choices(db.session, _catalog())
+    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    if problems:
+        return _bad_search(problems)
+    # CSRFProtect has already refused a POST without a valid token; what is left to
+    # check is the form's own fields.
+    form = export.ExportForm()
+    if not form.validate_on_submit():
+        return _export_page(found, form, ["Correct the form below."], 400)
+    problem = form.reason_problem()
+    if problem is not None:
+        return _export_page(found, form, [problem], 400)
+    include_number = bool(form.include_number.data)
+    reason = (form.reason.data or "").strip() or None
+    count = calllog.count(db.session, found)
+    audit.record(
+        db.session,
+        "calls_exported",
+        actor(current_staff()),
+        target_type="call",
+        details={
+            "filters": found.described(),
+            "rows": count,
+            "personal_data": include_number,
+            "reason": reason,
+        },
+        request=request_info(),
+    )
+    db.session.commit()
+    chunks = export.csv_chunks(db.session, found, include_number=include_number, zone=_zone())
+    stamp = utcnow().astimezone(_zone()).strftime("%Y%m%d-%H%M%S")
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="calls-{stamp}.csv"',
+            "Cache-Control": "no-store",
+            "X-Export-Rows": str(count),
+        },
+    )
+
+
+@bp.get("/audit")
+@allow(Role.SUPERVISOR)
+def audit_search() -> tuple[str, int]:
+    """Search the access audit log; the chain check is a button here too."""
+    found, problems = auditlog.parse_audit_filter(request.args, db.session, _zone())
+    size = filters.page_size(request.args)
+    if size is None:
+        problems.append("Rows per page: choose one from the list.")
+    values: dict[str, Any] = filters.form_values(request.args, (*auditlog.AUDIT_FIELDS, "size"))
+    context: dict[str, Any] = {
+        "values": values,
+        "actions": auditlog.KNOWN_ACTIONS,
+        "sizes": filters.PAGE_SIZES,
+        "form": PostForm(),
+        "timezone": settings().timezone,
+        "event_details": timeline.details,
+    }
+    if problems:
+        return render_template("supervisor/audit.html", problems=problems, **context), 400
+    notices: list[str] = []
+    after = _cursor("after", "seq", notices)
+    before = None if after is not None else _cursor("before", "seq", notices)
+    page = auditlog.page(db.session, found, size or filters.DEFAULT_PAGE_SIZE, after, before)
+    return render_template(
+        "supervisor/audit.html",
+        problems=[],
+        notices=notices,
+        page=page,
+        links=_page_links("supervisor.audit_search", values, page),
+        **context,
+    ), 200
+
+
+def _charts(report: kpis.Report) -> dict[str, Any]:
+    """A chart of offered and answered calls for each breakdown; every hour of the day."""
+    drawn: dict[str, Any] = {}
+    empty = kpis.summarise_calls([])
+    for name, groups in report.by.items():
+        keys = [f"{h:02d}:00" for h in range(24)] if name == "hour" else list(groups)
+        found = [groups.get(key, empty) for key in keys]
+        rows = [(key, (k.offered, k.answered)) for key, k in zip(keys, found, strict=True)]
+        title = f"Offered and answered calls by {name}"
+        drawn[name] = charts.bar_chart(title, rows, ("offered", "answered"))
+    return drawn
+
+
+@bp.get("/kpis")
+@allow(Role.SUPERVISOR)
+def kpi_report() -> tuple[str, int]:
+    """The line's figures for a period, their breakdowns, and an Erlang C suggestion."""
+    zone = _zone()
+    query, problems, values = reports.parse_kpi_query(
+        request.args, zone, utcnow().astimezone(zone).date()
+    )
+    context: dict[str, Any] = {"values": values, "timezone": settings().timezone}
+    if query is None:
+        return render_template("supervisor/kpis.html", problems=problems, **context), 400
+    sites = calllog.site_names(db.session)
+    facts = reports.call_facts(db.session, query.since, query.until, sites)
+    report = kpis.build_report(facts, zone, query.thresholds)
+    callbacks = kpis.summarise_callbacks(
+        reports.callback_facts(db.session, query.since, query.until)
+    )
+    return render_template(
+        "supervisor/kpis.html",
+        problems=[],
+        query=query,
+        report=report,
+        callbacks=callbacks,
+        staffing=kpis.suggest_staffing(report, query.since, query.until, query.target),
+        definitions=kpis.definitions(query.thresholds),
+        charts=_charts(report),
+        **context,
+    ), 200
