@@ -484,3 +484,15 @@ def test_calls_in_progress_keep_their_flow_version(
     fresh.press("1")  # the new flow ends the call
     assert fresh.last is not None
     assert fresh.last.find("Hangup") is not None
+
+
+def test_audio_supports_ranges_and_etags(client: FlaskClient) -> None:
+    """Players seek with Range requests; caches revalidate with the ETag."""
+    whole = client.get("/voice/audio/fa/welcome.mp3")
+    part = client.get("/voice/audio/fa/welcome.mp3", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206
+    assert part.get_data() == whole.get_data()[:100]
+    again = client.get(
+        "/voice/audio/fa/welcome.mp3", headers={"If-None-Match": whole.headers["ETag"]}
+    )
+    assert again.status_code == 304

@@ -8,13 +8,15 @@ unexpected becomes the safe fallback TwiML, never a 500.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, abort, current_app, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.security import safe_join
 
 from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db
@@ -217,8 +219,16 @@ def audio(language: str, name: str) -> Response:
     if suffix not in AUDIO_TYPES or language not in registry().catalog.languages:
         abort(404)
     folder = Path(registry().catalog.root) / "audio" / language
-    response = send_from_directory(folder, name, mimetype=AUDIO_TYPES[suffix], max_age=86400)
+    found = safe_join(str(folder), name)
+    if found is None or not Path(found).is_file():
+        abort(404)
+    # Prompts are small: read them whole, so no file stays open when a player hangs up
+    # mid-download; ranges and ETags still work for players that seek.
+    data = Path(found).read_bytes()
+    response = Response(data, mimetype=AUDIO_TYPES[suffix])
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
     response.headers["Cache-Control"] = "public, max-age=86400"
+    response.make_conditional(request, accept_ranges=True, complete_length=len(data))
     return response
 
 
