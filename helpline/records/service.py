@@ -71,11 +71,11 @@ class RecordError(Exception):
 
 
 class RecordNotFound(RecordError):
-    pass
+    """No such record, call or caller (or not one this member of staff may know of)."""
 
 
 class RecordForbidden(RecordError):
-    pass
+    """The record exists, but this member of staff may not do that to it."""
 
 
 @dataclasses.dataclass(frozen=True)
