@@ -24,7 +24,12 @@ def create_app(
     from helpline.health import bp as health_bp
     from helpline.ivr.registry import FlowRegistry, FlowsInvalid
     from helpline.records.catalog import CatalogInvalid, load_catalog
+    from helpline.routing.live import init_routing
+    from helpline.routing.policy import PolicyError
+    from helpline.routing.whisper import WhisperError
     from helpline.supervisor.views import bp as supervisor_bp
+    from helpline.voice.offers import bp as voice_offers_bp
+    from helpline.voice.queue import bp as voice_queue_bp
     from helpline.voice.views import bp as voice_bp
 
     settings = settings or Settings.from_env()
@@ -39,6 +44,10 @@ def create_app(
     try:
         app.extensions["helpline.flows"] = FlowRegistry.from_directory(settings.ivr_flows_path)
     except FlowsInvalid as error:
+        raise ConfigError(str(error)) from None
+    try:
+        init_routing(app, settings.ivr_flows_path)
+    except (PolicyError, WhisperError) as error:
         raise ConfigError(str(error)) from None
     try:
         app.extensions["helpline.catalog"] = load_catalog(settings.data_path)
@@ -62,5 +71,7 @@ def create_app(
     for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp, health_bp, voice_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(records_bp)
+    app.register_blueprint(voice_queue_bp)
+    app.register_blueprint(voice_offers_bp)
     security.install(app, settings)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -132,10 +133,12 @@ def test_policy_loads_and_refuses_bad_files(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def reservations(redis_url: str) -> Reservations:
+def reservations(redis_url: str) -> Iterator[Reservations]:
+    """Reservations on an empty Redis database, emptied again afterwards."""
     connection = redis.Redis.from_url(redis_url)
     connection.flushdb()
-    return Reservations(connection)
+    yield Reservations(connection)
+    connection.flushdb()
 
 
 def _available(connection: redis.Redis, *staff_ids: int) -> None:

@@ -16,6 +16,7 @@ from helpline.models import Call, CallbackRequest
 from helpline.models.enums import CallbackStatus, Role
 from helpline.records import service as records
 from helpline.routing import presence
+from helpline.tasks.dispatch import enqueue_dispatch
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 log = logging.getLogger(__name__)
@@ -39,7 +40,13 @@ def _presence(staff_id: int) -> dict[str, str]:
     except redis.RedisError:
         return {"state": "unknown", "label": "Unknown (live presence is unreachable)"}
     state = live.get("state", "offline")
-    return {"state": state, "label": STATE_LABELS.get(state, state)}
+    shown = {"state": state, "label": STATE_LABELS.get(state, state)}
+    if state == "break" and live.get("reason") == presence.MISSED_OFFERS:
+        shown["notice"] = (
+            "Calls offered to your phone went unanswered several times in a row, so you "
+            "were taken off the queue. Check your phone, then choose Available."
+        )
+    return shown
 
 
 OPEN_CALLBACK = (
@@ -119,6 +126,12 @@ def set_presence() -> Response:
         log.warning("presence change for staff %s failed: Redis unreachable", staff.id)
         flash("Your state could not be changed: live presence is unreachable. Try again.", "error")
         return redirect(back)
+    except presence.PresenceError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back)
     db.session.commit()
+    if state == "available":
+        enqueue_dispatch()
     flash(f"You are now: {STATE_LABELS[state]}.", "info")
     return redirect(back)

@@ -31,11 +31,15 @@ ESPEAK_VOICES: Final[Mapping[str, str]] = MappingProxyType({"fa": "fa", "ps": "f
 
 # Which `{key}` variants to render: language -> prompt key -> the keys. The flow numbers
 # the language menu 1..6 in the order tr, ar, fa, ps, ku, en.
+# The hold announcements number positions 1-9 and waits of 2, 5, 10 and 15 minutes.
+_QUEUE_VARIANTS: Final[Mapping[str, Sequence[str]]] = MappingProxyType(
+    {"queue_position": tuple(str(n) for n in range(1, 10)), "queue_wait": ("2", "5", "10", "15")}
+)
 DEFAULT_VARIANTS: Final[Mapping[str, Mapping[str, Sequence[str]]]] = MappingProxyType(
     {
-        "fa": {"language_option": ("3",)},
-        "ps": {"language_option": ("4",)},
-        "ku": {"language_option": ("5",)},
+        "fa": {"language_option": ("3",), **_QUEUE_VARIANTS},
+        "ps": {"language_option": ("4",), **_QUEUE_VARIANTS},
+        "ku": {"language_option": ("5",), **_QUEUE_VARIANTS},
     }
 )
 

@@ -8,13 +8,23 @@ the timeline events, and the effects the view must store.
 
 Say nodes never wait on their own: their prompts are played in front of the next node
 that does, inside its `<Gather>`, so the emergency key works while notices play.
+
+A queue node asks `Facts.queue_status` whether someone could take the call: `open` makes
+the caller wait (an `Enqueue`), `busy` (nobody who could is logged in) and `down` (routing
+unreachable) take the node's `busy` and `unavailable` paths. While the caller waits, keys
+reach `hold_key` (1: a callback, keeping their place; the emergency key: the duty line),
+and the routing layer may end the wait with `leave_queue` (the maximum wait, or routing
+gone down). The wait ends in Twilio with the Enqueue action (`queue` input): a `leave`
+goes where the reason saved in the state says. A caller connected to a counsellor is
+moved out of the queue into a conference room by the routing layer; when the room ends
+(`room` input) the flow goes on at the queue node's `next`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from helpline.ivr.model import Flow, Node, Schedule
@@ -27,26 +37,49 @@ ANNOUNCE_TIMEOUT = 1  # seconds a notice waits for a key before the call moves o
 # --- inputs -----------------------------------------------------------------------------
 
 
+QUEUE_OPEN, QUEUE_BUSY, QUEUE_DOWN = "open", "busy", "down"
+
+
+def nobody_on_duty(_language: str, _topic: str | None) -> str:
+    return QUEUE_BUSY
+
+
 @dataclasses.dataclass(frozen=True)
 class Facts:
-    """What the engine may know about the world for this step."""
+    """What the engine may know about the world for this step.
+
+    `queue_status(language, topic)` answers open, busy or down; it is asked only when the
+    walk reaches a queue node (the view passes a snapshot of who is logged in).
+    """
 
     now: dt.datetime
     caller_known: bool = True
     remembered_language: str | None = None
     consents_given: frozenset[str] = frozenset()
+    queue_status: Callable[[str, str | None], str] = nobody_on_duty
 
 
 @dataclasses.dataclass(frozen=True)
 class Input:
-    """What happened since the last step: digits, timeout, record, record_empty or dial."""
+    """What happened since the last step: digits, timeout, record, record_empty, dial,
+    queue (the Enqueue action, with Twilio's QueueResult) or room (the conversation ended).
+    """
 
     kind: str
     digits: str = ""
     dial_status: str = ""
+    queue_result: str = ""
 
 
-INPUT_KINDS = frozenset({"digits", "timeout", "record", "record_empty", "dial"})
+INPUT_KINDS = frozenset({"digits", "timeout", "record", "record_empty", "dial", "queue", "room"})
+# Why a caller left the queue (`State.vars["left"]`) -> the queue node's field to go to.
+LEAVE_REASONS = {
+    "callback": "callback",
+    "max_wait": "on_max_wait",
+    "unavailable": "unavailable",
+}
+# QueueResults after which the caller is somewhere else already (Twilio ignores our answer).
+QUEUE_MOVED = frozenset({"redirected", "bridged", "bridging-in-process", "redirected-from-bridged"})
 
 
 # --- state ------------------------------------------------------------------------------
@@ -112,7 +145,29 @@ class Hangup:
     prompts: tuple[PromptRef, ...]
 
 
-Action = Ask | Record | Dial | Hangup
+@dataclasses.dataclass(frozen=True)
+class Enqueue:
+    """Wait in the named queue, hearing the hold announcements, until routed or leaving."""
+
+    prompts: tuple[PromptRef, ...]
+    queue: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Leave:
+    """Leave the queue now (answering inside the wait); the Enqueue action follows."""
+
+    prompts: tuple[PromptRef, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Ack:
+    """Nothing for the caller: the request was noted (the call is elsewhere already)."""
+
+    prompts: tuple[PromptRef, ...] = ()
+
+
+Action = Ask | Record | Dial | Hangup | Enqueue | Leave | Ack
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +201,19 @@ class Outcome:
     value: str
 
 
-Effect = Consent | CallbackWanted | Voicemail | Outcome
+@dataclasses.dataclass(frozen=True)
+class Queued:
+    """The caller starts waiting for a counsellor now (again, if a replay)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Dequeued:
+    """The caller stopped waiting: connected, left, hung up or the queue failed."""
+
+    reason: str
+
+
+Effect = Consent | CallbackWanted | Voicemail | Outcome | Queued | Dequeued
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,8 +251,10 @@ class _Walk:
         """The node's prompts in the call's language, as it stands when the step ends."""
         return [PromptRef(key, CALL_LANGUAGE) for key in node.prompts]
 
-    def finish(self, action: Action) -> Step:
-        self.state.turn += 1
+    def finish(self, action: Action, *, new_turn: bool = True) -> Step:
+        """The step's result. `new_turn=False` keeps the URLs Twilio already holds valid."""
+        if new_turn:
+            self.state.turn += 1
         if action.prompts:
             resolved = tuple(
                 dataclasses.replace(p, language=self.state.language)
@@ -233,7 +302,17 @@ class _Walk:
                 self.effects.append(Outcome("out_of_hours"))
             return (node.open, "open") if is_open else (node.closed, "closed")  # type: ignore[return-value]
         if node.type == "queue":
-            # Routing is not built yet: nobody can take the call, so the busy path runs.
+            topic = state.vars.get("topic")
+            status = QUEUE_BUSY
+            if node.next is not None:  # a queue callers can wait in
+                status = facts.queue_status(
+                    state.language, topic if isinstance(topic, str) else None
+                )
+            if status == QUEUE_OPEN:
+                return None
+            if status == QUEUE_DOWN:
+                self.log("ivr_step", node=node.id, action="hand_off", result="routing_unavailable")
+                return node.unavailable or "", "unavailable"
             self.log("ivr_step", node=node.id, action="hand_off", result="no_agents")
             return node.busy or "", "busy"
         if node.type == "language_menu":
@@ -274,6 +353,10 @@ class _Walk:
             return self.finish(
                 Dial(tuple(lead + self.prompts(node)), node.number or "", node.dial_timeout)
             )
+        if node.type == "queue":
+            self.effects.append(Queued())
+            self.log("queued", node=node.id, language=self.state.language)
+            return self.finish(Enqueue(tuple(lead + self.prompts(node)), self.state.language))
         self.state.is_done = True
         return self.finish(Hangup(tuple(lead + self.prompts(node))))
 
@@ -289,6 +372,8 @@ class _Walk:
                 self.effects.append(Voicemail())
                 return self.enter(node.next or "", "recorded")
             return self.enter(node.on_empty or "", "empty")
+        if node.type == "queue" and event.kind in ("queue", "room"):
+            return self._queue_ended(node, event)
         if node.type == "dial" and event.kind == "dial":
             self.log("dial_result", node=node.id, status=event.dial_status)
             if event.dial_status in ("completed", "answered"):
@@ -303,6 +388,31 @@ class _Walk:
             self.log("input_timeout", node=node.id, attempt=self.state.retries + 1)
             return self._retry(node, "no_input", node.input.on_timeout if node.input else "")
         return self._key(node, event.digits)
+
+    def _queue_ended(self, node: Node, event: Input) -> Step:
+        """The Enqueue action (the wait is over), or the end of the conversation."""
+        state = self.state
+        if event.kind == "room":
+            self.log("room_ended", node=node.id)
+            if node.next:
+                return self.enter(node.next, "conversation ended")
+            state.is_done = True
+            return self.finish(Hangup(()))
+        result = event.queue_result or "unknown"
+        self.log("queue_result", node=node.id, result=result)
+        if result in QUEUE_MOVED:
+            return self.finish(Ack(), new_turn=False)
+        self.effects.append(Dequeued(result))
+        if result == "hangup":
+            state.is_done = True
+            return self.finish(Hangup(()))
+        reason = str(state.vars.pop("left", ""))
+        if result == "leave" and reason == "emergency":
+            return self.enter(self.flow.emergency_node, "emergency key")
+        target = (
+            getattr(node, LEAVE_REASONS.get(reason, "unavailable")) if result == "leave" else None
+        )
+        return self.enter(target or node.unavailable or "", reason or result)
 
     def _retry(self, node: Node, prompt: str, give_up: str) -> Step:
         limit = node.input.retries if node.input else 0
@@ -388,6 +498,54 @@ def advance(
         walk.log("out_of_sequence", node=state.node, input=event.kind)
         return walk.finish(Hangup(()))
     return walk.answer(event)
+
+
+def _waiting_walk(flow: Flow, state: State, facts: Facts) -> tuple[_Walk, Node] | None:
+    walk = _Walk(flow, {}, State.from_json(state.to_json()), facts)
+    node = flow.nodes.get(state.node)
+    if node is None or node.type != "queue" or state.is_done or "left" in state.vars:
+        return None
+    return walk, node
+
+
+def hold_key(flow: Flow, state: State, digits: str, facts: Facts) -> Step:
+    """A key pressed while waiting: 1 for a callback, the emergency key, or nothing to do.
+
+    The caller leaves the queue with `Leave`; the reason stays in the state for the
+    Enqueue action. The turn does not change, so the Enqueue action's URL stays valid.
+    """
+    found = _waiting_walk(flow, state, facts)
+    if found is None:
+        walk = _Walk(flow, {}, State.from_json(state.to_json()), facts)
+        walk.log("out_of_sequence", node=state.node, input="hold key")
+        return walk.finish(Ack(), new_turn=False)
+    walk, node = found
+    key = digits if len(digits) == 1 else ""
+    walk.log("key_pressed", node=node.id, key=key or "invalid", waiting=True)
+    if key == flow.global_keys.emergency:
+        walk.effects.append(Outcome("emergency_transfer"))
+        walk.log("emergency_transfer", node=node.id)
+        walk.state.vars["left"] = "emergency"
+        return walk.finish(Leave(()), new_turn=False)
+    if key == "1" and node.callback:
+        walk.log("callback_asked", node=node.id)
+        walk.state.vars["left"] = "callback"
+        return walk.finish(Leave(()), new_turn=False)
+    walk.log("input_invalid", node=node.id, attempt=1)
+    return walk.finish(Ack(), new_turn=False)
+
+
+def leave_queue(flow: Flow, state: State, reason: str, facts: Facts) -> Step | None:
+    """End a wait for the routing layer (`max_wait`, `unavailable`); None if not waiting."""
+    if reason not in LEAVE_REASONS or reason == "callback":
+        raise ValueError(f"unknown reason to leave the queue {reason!r}")
+    found = _waiting_walk(flow, state, facts)
+    if found is None:
+        return None
+    walk, node = found
+    walk.log("queue_leave", node=node.id, reason=reason)
+    walk.state.vars["left"] = reason
+    return walk.finish(Leave(()), new_turn=False)
 
 
 def replay(flow: Flow, schedules: Mapping[str, Schedule], state: State, facts: Facts) -> Step:

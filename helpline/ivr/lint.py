@@ -19,6 +19,7 @@ from pathlib import Path
 
 from helpline.ivr import model
 from helpline.ivr.loader import ROUTING_FILE, Problem, load_catalog
+from helpline.routing import announce
 
 # Prompts the engine itself plays, whatever the flow: re-prompts, the language menu's
 # options, and the apology of the fallback.
@@ -43,7 +44,7 @@ def check(root: Path) -> tuple[model.Catalog, list[Problem]]:
     catalog, problems = load_catalog(root)
     for flow in catalog.flows.values():
         problems += lint_flow(flow, catalog, root / "audio")
-    problems += _check_routing(root)
+    problems += _check_data_files(root)
     return catalog, sorted(set(problems))
 
 
@@ -91,21 +92,34 @@ def lint_flow(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -> lis
     return found
 
 
-def _check_routing(root: Path) -> list[Problem]:
-    """routing.yaml, when present, must load (it is shared by every flow)."""
+def _check_data_files(root: Path) -> list[Problem]:
+    """routing.yaml and staff_prompts.yaml, when present, must load (every flow uses them)."""
+    from helpline.ivr.loader import STAFF_PROMPTS_FILE
     from helpline.routing.policy import PolicyError, load_policy
+    from helpline.routing.whisper import WhisperError, load_staff_prompts
 
-    path = root / ROUTING_FILE
-    if not path.exists():
-        return []
-    try:
-        load_policy(path)
-    except PolicyError as error:
-        where, _, message = str(error).partition(": ")
-        line = where.rsplit(":", 1)[-1]
-        shown = _shown(str(path), str(root))
-        return [Problem(shown, int(line) if line.isdigit() else 0, "schema", message)]
-    return []
+    checks: list[tuple[Path, Callable[[], object]]] = [
+        (root / ROUTING_FILE, lambda: load_policy(root / ROUTING_FILE)),
+        (root / STAFF_PROMPTS_FILE, lambda: load_staff_prompts(root)),
+    ]
+    found: list[Problem] = []
+    for path, load_file in checks:
+        if not path.exists():
+            continue
+        try:
+            load_file()
+        except (PolicyError, WhisperError) as error:
+            found.append(_file_problem(path, root, str(error)))
+    return found
+
+
+def _file_problem(path: Path, root: Path, error: str) -> Problem:
+    """A problem from an error worded `file:line: message`."""
+    where, _, message = error.partition(": ")
+    line = where.rsplit(":", 1)[-1]
+    return Problem(
+        _shown(str(path), str(root)), int(line) if line.isdigit() else 0, "schema", message
+    )
 
 
 def _shown(path: str, root: str) -> str:
@@ -219,6 +233,8 @@ def _check_prompts(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -
     uses: list[tuple[str, int, str]] = [(p, 1, "the engine") for p in SYSTEM_PROMPTS]
     for node in flow.nodes.values():
         uses += [(p, node.line, f"node {node.id!r}") for p in node.prompts]
+        if node.type == "queue" and node.next:  # callers wait here: the announcements
+            uses += [(p, node.line, f"waiting at {node.id!r}") for p in announce.PROMPTS]
     option_keys: dict[str, set[str]] = {}
     for node in flow.nodes.values():
         for key, language in node.languages.items():
@@ -257,11 +273,12 @@ def _check_prompts(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -
                     )
                 )
                 continue
-            variants = (
-                [{"key": k} for k in sorted(option_keys.get(code, ()))]
-                if prompt_key == "language_option"
-                else [{}]
-            )
+            if prompt_key == "language_option":
+                variants = [{"key": k} for k in sorted(option_keys.get(code, ()))]
+            elif prompt_key in announce.NUMBERED:
+                variants = [{"key": k} for k in announce.NUMBERED[prompt_key]]
+            else:
+                variants = [{}]
             for params in variants:
                 file = prompt.audio_file(params)
                 if file is None and spoken.tts is None:

@@ -24,7 +24,10 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SCHEDULES_FILE = "schedules.yaml"
 ROUTING_FILE = "routing.yaml"
-DATA_FILES = frozenset({SCHEDULES_FILE, ROUTING_FILE})  # top-level files that are not flows
+STAFF_PROMPTS_FILE = "staff_prompts.yaml"  # what staff hear: helpline/routing/whisper.py
+DATA_FILES = frozenset(
+    {SCHEDULES_FILE, ROUTING_FILE, STAFF_PROMPTS_FILE}
+)  # top-level files that are not flows
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -469,6 +472,16 @@ class _FlowReader:
 
     def _queue(self, spec: LineMap, fields: dict[str, Any], _d: Mapping[str, int]) -> None:
         fields["busy"] = self.node_ref(spec, "busy", required=True)
+        # The rest are needed once callers really wait; without them the queue is only
+        # ever "busy" (the flow predates live routing) and the engine says so.
+        for name in ("unavailable", "callback", "on_max_wait", "next"):
+            fields[name] = self.node_ref(spec, name)
+        waits = [
+            name for name in ("unavailable", "callback", "on_max_wait", "next") if fields[name]
+        ]
+        if waits and len(waits) != 4:
+            missing = sorted({"unavailable", "callback", "on_max_wait", "next"} - set(waits))
+            self.problem(spec.line, f"a queue callers wait in also needs {', '.join(missing)}")
 
     def _voicemail(self, spec: LineMap, fields: dict[str, Any], _d: Mapping[str, int]) -> None:
         fields["next"] = self.node_ref(spec, "next", required=True)
@@ -501,7 +514,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "menu": _INPUT_FIELDS | {"options"},
     "consent": _YES_NO_FIELDS | {"consent"},
     "callback_request": _YES_NO_FIELDS | {"reason"},
-    "queue": frozenset({"busy"}),
+    "queue": frozenset({"busy", "unavailable", "callback", "on_max_wait", "next"}),
     "voicemail": frozenset({"next", "on_empty", "max_length"}),
     "dial": frozenset({"number", "timeout", "on_failure"}),
     "hangup": frozenset(),

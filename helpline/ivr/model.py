@@ -78,7 +78,9 @@ class Node:
     declined: str | None = None  # consent, callback_request: where "no" leads
     unavailable: str | None = None  # consent, callback_request: number withheld
     reason: str | None = None  # callback_request: a reason, or "$callback_reason"
-    busy: str | None = None  # queue
+    busy: str | None = None  # queue: nobody logged in could take the call
+    callback: str | None = None  # queue: key 1 while waiting (the caller keeps their place)
+    on_max_wait: str | None = None  # queue: waited the policy's maximum
     max_length: int = 120  # voicemail
     on_empty: str | None = None  # voicemail
     number: str | None = None  # dial: a named number
@@ -100,6 +102,8 @@ class Node:
             "declined",
             "unavailable",
             "busy",
+            "callback",
+            "on_max_wait",
             "on_empty",
             "on_failure",
         ):

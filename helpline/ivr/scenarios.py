@@ -26,6 +26,9 @@ from helpline.telephony.script import DialOutcome
 from helpline.telephony.transcript import EndReason, Transcript
 from helpline.telephony.transport import FlaskTransport
 
+# A scenario plays the IVR alone: routing is stood in for, as nobody on duty (busy) or
+# unreachable (down). Live routing is tested end to end in tests/test_routing_live.py.
+ROUTING_STATES = ("busy", "down")
 EXPECTATIONS = frozenset({"hears", "path", "language", "topic", "outcome", "callback", "end"})
 ENDS = {
     EndReason.TWIML_HANGUP: "hangup",
@@ -49,6 +52,7 @@ class Scenario:
     remembered_language: str | None
     duty_line: str
     expect: Mapping[str, Any]
+    routing: str = "busy"  # who can take a queued call: busy (nobody on duty) or down
 
     @property
     def where(self) -> str:
@@ -111,7 +115,14 @@ def _scenarios_in(path: Path) -> Iterator[Scenario]:
             remembered_language=item.get("remembered_language"),
             duty_line=str(item.get("duty_line", "answered")),
             expect=dict(expect),
+            routing=_routing(item.get("routing", "busy"), where),
         )
+
+
+def _routing(value: object, where: str) -> str:
+    if value not in ROUTING_STATES:
+        raise ScenarioError(f"{where}: `routing:` is one of {', '.join(ROUTING_STATES)}")
+    return str(value)
 
 
 def prompt_variants(catalog: Catalog) -> Iterator[tuple[str, Prompt, dict[str, str]]]:
@@ -169,6 +180,7 @@ def run_scenario(app: Flask, scenario: Scenario) -> Result:
     settings = app.extensions["helpline.settings"]
     catalog: Catalog = app.extensions["helpline.flows"].catalog
     app.extensions["helpline.clock"] = lambda: scenario.at
+    app.extensions["helpline.queue_status"] = lambda _language, _topic: scenario.routing
     try:
         if scenario.remembered_language:
             with app.app_context():
@@ -200,6 +212,7 @@ def run_scenario(app: Flask, scenario: Scenario) -> Result:
         transcript = simulator.run()
     finally:
         app.extensions.pop("helpline.clock", None)
+        app.extensions.pop("helpline.queue_status", None)
 
     heard = _heard_keys(transcript, prompt_lookup(catalog))
     path = _path(transcript)

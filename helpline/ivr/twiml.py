@@ -18,6 +18,14 @@ from helpline.ivr import engine
 from helpline.ivr.model import Catalog
 
 ALL_KEYS = "0123456789*#"
+QUEUE_PREFIX = "helpline-"
+
+
+def queue_name(language: str) -> str:
+    """The Twilio queue callers of one language wait in (our own order lives in Redis)."""
+    return f"{QUEUE_PREFIX}{language}"[:64]
+
+
 FALLBACK_LANGUAGES = ("tr", "en")
 
 
@@ -29,6 +37,9 @@ class Urls:
 
     def step(self, node: str, turn: int, event: str) -> str:
         return f"{self.base}/voice/step?{urlencode({'n': node, 't': turn, 'e': event})}"
+
+    def wait(self) -> str:
+        return f"{self.base}/voice/wait"
 
     def recording(self) -> str:
         return f"{self.base}/voice/recording"
@@ -113,11 +124,32 @@ class Renderer:
             else:
                 # No number configured: the Dial "fails" at once, down the on_failure path.
                 response.redirect(self.urls.step(node, turn, "dial"), method="POST")
+        elif isinstance(action, engine.Enqueue):
+            for prompt in action.prompts:
+                self._speak(response, prompt)
+            response.enqueue(
+                queue_name(action.queue),
+                action=self.urls.step(node, turn, "queue"),
+                method="POST",
+                wait_url=self.urls.wait(),
+                wait_url_method="POST",
+            )
+        elif isinstance(action, engine.Leave):
+            for prompt in action.prompts:
+                self._speak(response, prompt)
+            response.leave()
+        elif isinstance(action, engine.Ack):
+            for prompt in action.prompts:
+                self._speak(response, prompt)
         else:
             for prompt in action.prompts:
                 self._speak(response, prompt)
             response.hangup()
         return str(response)
+
+    def speak(self, target: VoiceResponse | Gather, prompt: engine.PromptRef) -> None:
+        """Add one prompt to a document being built elsewhere (the hold announcements)."""
+        self._speak(target, prompt)
 
     def fallback(self, language: str | None) -> str:
         """Safe TwiML for when anything goes wrong: an apology, then the duty line."""

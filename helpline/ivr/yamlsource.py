@@ -65,3 +65,16 @@ def load(path: Path) -> Any:
         raise SourceError(f"invalid YAML: {error.problem or 'cannot parse'}", line) from None
     except yaml.YAMLError as error:
         raise SourceError(f"invalid YAML ({type(error).__name__})") from None
+
+
+def load_schema_1(path: Path, error: type[ValueError], expected: str) -> LineMap:
+    """A data file that must be a mapping with `schema: 1`; `error` names file and line."""
+    try:
+        data: Any = load(path)
+    except SourceError as problem:
+        raise error(f"{path}:{problem.line}: {problem.message}") from None
+    except FileNotFoundError:
+        raise error(f"{path}: missing") from None
+    if not isinstance(data, LineMap) or data.get("schema") != 1:
+        raise error(f"{path}:1: expected `schema: 1` and {expected}")
+    return data

@@ -53,6 +53,10 @@ class CallerConsent(Base):
     caller: Mapped[Caller] = relationship(back_populates="consents")
 
 
+# Waiting for a counsellor now: queued, not dequeued (answered, left or hung up), not ended.
+WAITING = "queued_at IS NOT NULL AND dequeued_at IS NULL AND ended_at IS NULL"
+
+
 class Call(Base):
     """One call leg the helpline handled, inbound or outbound (a callback)."""
 
@@ -68,6 +72,13 @@ class Call(Base):
         sa.Index("ix_call_caller_started", "caller_id", "started_at"),
         sa.Index("ix_call_wait_id", "wait_seconds", "id"),
         sa.Index("ix_call_duration_id", "duration_seconds", "id"),
+        sa.Index(
+            "ix_call_waiting",
+            "queued_at",
+            "id",
+            postgresql_where=sa.text(WAITING),
+            sqlite_where=sa.text(WAITING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -82,6 +93,7 @@ class Call(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     language_selected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    dequeued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # stopped waiting
     offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

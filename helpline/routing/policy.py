@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
-from helpline.ivr.yamlsource import LineMap, SourceError, load
+from helpline.ivr.yamlsource import LineMap, load_schema_1
 
 MATCHES = ("language_and_topic", "language", "interpreter")
 
@@ -31,6 +30,7 @@ class Policy:
     wrap_up_seconds: int = 60
     offer_timeout_seconds: int = 20
     no_answer_limit: int = 3
+    announce_seconds: int = 30
 
     def priority_of(self, topic: str | None, is_emergency: bool = False) -> int:
         if is_emergency:
@@ -46,14 +46,7 @@ def _int(data: LineMap, key: str, default: int, path: Path, low: int = 0) -> int
 
 
 def load_policy(path: Path) -> Policy:
-    try:
-        data: Any = load(path)
-    except SourceError as error:
-        raise PolicyError(f"{path}:{error.line}: {error.message}") from None
-    except FileNotFoundError:
-        raise PolicyError(f"{path}: missing") from None
-    if not isinstance(data, LineMap) or data.get("schema") != 1:
-        raise PolicyError(f"{path}:1: expected `schema: 1` and the routing settings")
+    data = load_schema_1(path, PolicyError, "the routing settings")
     stages_raw = data.get("stages")
     if not isinstance(stages_raw, list) or not stages_raw:
         raise PolicyError(f"{path}:{data.line_of('stages')}: `stages:` is a non-empty list")
@@ -83,4 +76,5 @@ def load_policy(path: Path) -> Policy:
         wrap_up_seconds=_int(data, "wrap_up_seconds", 60, path),
         offer_timeout_seconds=_int(data, "offer_timeout_seconds", 20, path, low=5),
         no_answer_limit=_int(data, "no_answer_limit", 3, path, low=1),
+        announce_seconds=_int(data, "announce_seconds", 30, path, low=10),
     )

@@ -3,10 +3,16 @@
 A staff member's live state is the hash `helpline:staff:<id>`: `state` (available,
 reserved, busy, wrap_up, break, offline), `since` (when the state began, epoch seconds),
 `idle_since` (when they last became free, for longest-idle-first), `call` (the call they
-are reserved for or in) and `reserved_until`. A reservation takes every staff member it
-names (a counsellor, or a counsellor and an interpreter) only if all of them are available
-at that instant, across any number of web and worker processes; otherwise it takes none.
-An unconfirmed reservation lapses at `reserved_until`.
+are reserved for or in), `offer` (the offer's random id) and `reserved_until`.
+
+A call's live offer is the hash `helpline:call:<id>`: `state` (offering, or connected once
+its counsellor accepted), `offer`, `until`, `counsellor` and `interpreter`.
+
+A reservation takes every staff member it names (a counsellor, or a counsellor and an
+interpreter) only if all of them are available at that instant and the call has no other
+offer open, across any number of web and worker processes; otherwise it takes nothing.
+An unconfirmed reservation lapses at `reserved_until`. An interpreter added to a call
+already connected (`joining`) needs the call connected instead of free.
 """
 
 from __future__ import annotations
@@ -17,54 +23,88 @@ from collections.abc import Sequence
 import redis
 
 KEY = "helpline:staff:{}"
+CALL_KEY = "helpline:call:{}"
+CALL_TTL_SECONDS = 6 * 3600  # a call's live hash outlives any conversation, then goes
 
 _RESERVE = """
 local now = tonumber(ARGV[2])
-for i, key in ipairs(KEYS) do
-  local state = redis.call('HGET', key, 'state')
+local call_state = redis.call('HGET', KEYS[1], 'state')
+if ARGV[5] == '1' then
+  if call_state ~= 'connected' then return 0 end
+elseif call_state == 'connected' then
+  return 0
+elseif call_state == 'offering' then
+  if tonumber(redis.call('HGET', KEYS[1], 'until') or '0') > now then return 0 end
+end
+for i = 2, #KEYS do
+  local state = redis.call('HGET', KEYS[i], 'state')
   if state == 'reserved' then
-    local until_ = tonumber(redis.call('HGET', key, 'reserved_until') or '0')
+    local until_ = tonumber(redis.call('HGET', KEYS[i], 'reserved_until') or '0')
     if until_ > now then return 0 end
   elseif state ~= 'available' then
     return 0
   end
 end
-for i, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'state', 'reserved', 'call', ARGV[1], 'since', ARGV[2],
-             'reserved_until', tostring(now + tonumber(ARGV[3])))
+local until_ = tostring(now + tonumber(ARGV[3]))
+for i = 2, #KEYS do
+  redis.call('HSET', KEYS[i], 'state', 'reserved', 'call', ARGV[1], 'offer', ARGV[4],
+             'since', ARGV[2], 'reserved_until', until_)
 end
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'interpreter', ARGV[6], 'interpreter_offer', ARGV[4])
+else
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'state', 'offering', 'offer', ARGV[4], 'until', until_,
+             'counsellor', ARGV[6], 'interpreter', ARGV[7])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[8])
 return 1
 """
 
 _RELEASE = """
 local released = 0
-for i, key in ipairs(KEYS) do
-  local state = redis.call('HGET', key, 'state')
-  if state == 'reserved' and redis.call('HGET', key, 'call') == ARGV[1] then
-    redis.call('HSET', key, 'state', 'available', 'since', ARGV[2], 'call', '')
+for i = 2, #KEYS do
+  local state = redis.call('HGET', KEYS[i], 'state')
+  if state == 'reserved' and redis.call('HGET', KEYS[i], 'call') == ARGV[1]
+     and redis.call('HGET', KEYS[i], 'offer') == ARGV[3] then
+    redis.call('HSET', KEYS[i], 'state', 'available', 'since', ARGV[2], 'call', '', 'offer', '')
+    redis.call('HDEL', KEYS[i], 'reserved_until')
     released = released + 1
   end
+end
+if redis.call('HGET', KEYS[1], 'state') == 'offering'
+   and redis.call('HGET', KEYS[1], 'offer') == ARGV[3] then
+  redis.call('DEL', KEYS[1])
 end
 return released
 """
 
 _CONFIRM = """
-for i, key in ipairs(KEYS) do
-  local state = redis.call('HGET', key, 'state')
-  if state ~= 'reserved' or redis.call('HGET', key, 'call') ~= ARGV[1] then
+for i = 2, #KEYS do
+  local state = redis.call('HGET', KEYS[i], 'state')
+  if state ~= 'reserved' or redis.call('HGET', KEYS[i], 'call') ~= ARGV[1]
+     or redis.call('HGET', KEYS[i], 'offer') ~= ARGV[3] then
     return 0
   end
 end
-for i, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'state', 'busy', 'since', ARGV[2])
-  redis.call('HDEL', key, 'reserved_until')
+if ARGV[4] == '1' then
+  if redis.call('HGET', KEYS[1], 'state') ~= 'offering'
+     or redis.call('HGET', KEYS[1], 'offer') ~= ARGV[3] then
+    return 0
+  end
+  redis.call('HSET', KEYS[1], 'state', 'connected')
+  redis.call('HDEL', KEYS[1], 'until')
+end
+for i = 2, #KEYS do
+  redis.call('HSET', KEYS[i], 'state', 'busy', 'since', ARGV[2], 'misses', '0')
+  redis.call('HDEL', KEYS[i], 'reserved_until')
 end
 return 1
 """
 
 
 class Reservations:
-    """The three atomic operations on staff: reserve, confirm (they answered), release."""
+    """The atomic operations on staff: reserve, confirm (they answered), release."""
 
     def __init__(self, connection: redis.Redis) -> None:
         self.redis = connection
@@ -73,24 +113,62 @@ class Reservations:
         self._confirm = connection.register_script(_CONFIRM)
 
     @staticmethod
-    def keys(staff_ids: Sequence[int]) -> list[str]:
+    def keys(call_id: int, staff_ids: Sequence[int]) -> list[str]:
         if not staff_ids or len(set(staff_ids)) != len(staff_ids):
             raise ValueError("name each staff member once")
-        return [KEY.format(staff_id) for staff_id in staff_ids]
+        return [CALL_KEY.format(call_id), *(KEY.format(staff_id) for staff_id in staff_ids)]
 
-    def reserve(self, call_id: int, staff_ids: Sequence[int], hold_seconds: float,
-                now: float | None = None) -> bool:  # fmt: skip
-        """Take all of staff_ids for call_id, or none of them; True when taken."""
+    def reserve(
+        self,
+        call_id: int,
+        staff_ids: Sequence[int],
+        hold_seconds: float,
+        now: float | None = None,
+        *,
+        offer: str = "",
+        joining: bool = False,
+    ) -> bool:
+        """Take all of staff_ids for call_id, or none of them; True when taken.
+
+        staff_ids is the counsellor first, then the interpreter if any; with `joining`,
+        only an interpreter for a call already connected.
+        """
         moment = time.time() if now is None else now
-        result = self._reserve(keys=self.keys(staff_ids), args=[call_id, moment, hold_seconds])
+        if joining and len(staff_ids) != 1:
+            raise ValueError("an interpreter joins alone")
+        roles = [str(staff_ids[0]), str(staff_ids[1]) if len(staff_ids) > 1 else ""]
+        args = [call_id, moment, hold_seconds, offer, "1" if joining else "0", *roles]
+        result = self._reserve(keys=self.keys(call_id, staff_ids), args=[*args, CALL_TTL_SECONDS])
         return bool(result)
 
-    def confirm(self, call_id: int, staff_ids: Sequence[int], now: float | None = None) -> bool:
-        """They answered: reserved -> busy, only if still reserved for this call."""
-        moment = time.time() if now is None else now
-        return bool(self._confirm(keys=self.keys(staff_ids), args=[call_id, moment]))
+    def confirm(
+        self,
+        call_id: int,
+        staff_ids: Sequence[int],
+        now: float | None = None,
+        *,
+        offer: str = "",
+        connects: bool = False,
+    ) -> bool:
+        """They accepted: reserved -> busy, only if still reserved for this offer.
 
-    def release(self, call_id: int, staff_ids: Sequence[int], now: float | None = None) -> int:
+        `connects` (the counsellor) also marks the call connected, once.
+        """
+        moment = time.time() if now is None else now
+        keys = self.keys(call_id, staff_ids)
+        return bool(
+            self._confirm(keys=keys, args=[call_id, moment, offer, "1" if connects else "0"])
+        )
+
+    def release(
+        self, call_id: int, staff_ids: Sequence[int], now: float | None = None, *, offer: str = ""
+    ) -> int:
         """Give back a reservation (declined, no answer); returns how many were released."""
         moment = time.time() if now is None else now
-        return int(self._release(keys=self.keys(staff_ids), args=[call_id, moment]))
+        keys = self.keys(call_id, staff_ids)
+        return int(self._release(keys=keys, args=[call_id, moment, offer]))
+
+    def offer_of(self, call_id: int) -> dict[str, str]:
+        """The call's live offer (empty when none)."""
+        raw = self.redis.hgetall(CALL_KEY.format(call_id))
+        return {k.decode(): v.decode() for k, v in raw.items()}  # type: ignore[union-attr]

@@ -14,6 +14,12 @@ from twilio.rest import Client
 from helpline.config import Settings
 
 DEFAULT_TIMEOUT = 10.0
+SANDBOX_HELPLINE_NUMBER = "+903120000183"  # the line's number in the sandbox, when unset
+
+
+def helpline_number(settings: Settings) -> str:
+    """The number the helpline calls from: HELPLINE_NUMBER, or the sandbox's."""
+    return settings.helpline_number or SANDBOX_HELPLINE_NUMBER
 
 
 def rest_client(settings: Settings, timeout: float = DEFAULT_TIMEOUT) -> Client:

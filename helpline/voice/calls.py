@@ -7,6 +7,7 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,14 +120,23 @@ def add_event(
     )
 
 
-def facts_for(call: Call, now: dt.datetime) -> engine.Facts:
+def facts_for(
+    call: Call,
+    now: dt.datetime,
+    queue_status: Callable[[str, str | None], str] | None = None,
+) -> engine.Facts:
+    status = queue_status or engine.nobody_on_duty
     caller = call.caller
     if caller is None:
-        return engine.Facts(now=now, caller_known=False)
+        return engine.Facts(now=now, caller_known=False, queue_status=status)
     given = frozenset(kind for kind in ConsentKind if caller.consent(kind))
     remembered = caller.preferred_language if ConsentKind.REMEMBER_LANGUAGE in given else None
     return engine.Facts(
-        now=now, caller_known=True, remembered_language=remembered, consents_given=given
+        now=now,
+        caller_known=True,
+        remembered_language=remembered,
+        consents_given=given,
+        queue_status=status,
     )
 
 
@@ -197,6 +207,12 @@ def _apply_effect(
                 expires_at=now + CALLBACK_LIFETIME,
             )
         )
+    elif isinstance(effect, engine.Queued):
+        if call.queued_at is None or call.dequeued_at is not None:
+            call.queued_at, call.dequeued_at = utcnow(), None
+    elif isinstance(effect, engine.Dequeued):
+        if call.queued_at is not None and call.dequeued_at is None:
+            call.dequeued_at = utcnow()
     elif isinstance(effect, engine.Voicemail):
         _set_outcome(call, CallOutcome.VOICEMAIL)
     elif isinstance(effect, engine.Outcome):
@@ -244,6 +260,8 @@ def end_call(session: DbSession, call: Call, at: dt.datetime) -> None:
     if call.ended_at is not None:
         return
     call.ended_at = at
+    if call.queued_at is not None and call.dequeued_at is None:
+        call.dequeued_at = at
     if call.outcome == CallOutcome.IN_PROGRESS:
         if call.answered_at is not None:
             call.outcome = CallOutcome.ANSWERED

@@ -30,6 +30,19 @@ CALL_STATUSES = frozenset(
 )
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
+QUEUE_RESULTS = frozenset(
+    {
+        "bridged",
+        "bridging-in-process",
+        "error",
+        "hangup",
+        "leave",
+        "redirected",
+        "redirected-from-bridged",
+        "queue-full",
+        "system-error",
+    }
+)
 MAX_TEXT = 64
 
 
@@ -76,6 +89,9 @@ class VoiceParams:
     recording_status: str | None
     recording_duration: int | None
     error_code: str | None
+    queue_result: str | None = None
+    queue_time: int | None = None  # seconds in the Twilio queue
+    conference_event: str | None = None  # StatusCallbackEvent of a conference callback
 
     @classmethod
     def parse(cls, form: Mapping[str, str]) -> VoiceParams:
@@ -88,6 +104,7 @@ class VoiceParams:
         dial_status = _text(form, "DialCallStatus")
         recording_sid = _text(form, "RecordingSid")
         recording_url = _text(form, "RecordingUrl", 500)
+        queue_result = _text(form, "QueueResult", 32)
         return cls(
             call_sid=call_sid if call_sid and CALL_SID.match(call_sid) else None,
             caller=_text(form, "From"),
@@ -110,4 +127,7 @@ class VoiceParams:
             recording_status=_text(form, "RecordingStatus", 16),
             recording_duration=_integer(form, "RecordingDuration", 10**6),
             error_code=_text(form, "ErrorCode", 16),
+            queue_result=queue_result if queue_result in QUEUE_RESULTS else None,
+            queue_time=_integer(form, "QueueTime", 10**6),
+            conference_event=_text(form, "StatusCallbackEvent", 32),
         )

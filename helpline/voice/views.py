@@ -7,25 +7,23 @@ unexpected becomes the safe fallback TwiML, never a 500.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import safe_join
 
 from helpline.auth.access import PUBLIC, allow
-from helpline.extensions import csrf, db
+from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
-from helpline.ivr.registry import FlowRegistry
-from helpline.ivr.twiml import Renderer, Urls
 from helpline.models import Call
 from helpline.models.enums import CallEventKind, EventSource
-from helpline.voice import calls
+from helpline.routing import live, waiting
+from helpline.voice import calls, routing
+from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.web import now, settings
@@ -33,42 +31,8 @@ from helpline.web import now, settings
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 csrf.exempt(bp)
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
-
-
-def registry() -> FlowRegistry:
-    flows: FlowRegistry = current_app.extensions["helpline.flows"]
-    return flows
-
-
-def renderer() -> Renderer:
-    config = settings()
-    numbers = {"duty_line": config.duty_line_number} if config.duty_line_number else {}
-    return Renderer(
-        registry().catalog, Urls(config.public_base_url), numbers, config.helpline_number
-    )
-
-
-def twiml(document: str) -> Response:
-    return Response(document, mimetype="text/xml")
-
-
-def safe(view: F) -> F:
-    """Turn any failure inside a webhook into the fallback TwiML (logged, rolled back)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except HTTPException:
-            raise
-        except Exception:
-            log.exception("voice webhook %s failed; answering with the fallback", request.path)
-            db.session.rollback()
-            return twiml(renderer().fallback(None))
-
-    return wrapper  # type: ignore[return-value]
+SHARED_AUDIO = "shared"  # ivr_flows/audio/shared/: sounds in no language (hold music)
 
 
 def _flow_for(call: Call) -> tuple[Any, engine.State | None]:
@@ -79,13 +43,27 @@ def _flow_for(call: Call) -> tuple[Any, engine.State | None]:
     return flow, state
 
 
+def _facts(call: Call) -> engine.Facts:
+    # `helpline flows test` and `simulate` play the IVR alone and stand in for routing.
+    status = current_app.extensions.get("helpline.queue_status") or waiting.queue_status(
+        get_redis(), live.policy()
+    )
+    return calls.facts_for(call, now(), status)
+
+
+def _store(call: Call, step: engine.Step, flow_id: str) -> Response:
+    """Store the step, commit once, then start what routing must do (after the commit)."""
+    calls.apply_step(db.session, call, step, flow_id)
+    db.session.commit()
+    routing.after_step(call, step)
+    return twiml(renderer().render(step))
+
+
 def _begin(call: Call) -> Response:
     flow = registry().current(settings().ivr_flow)
     registry().pin(db.session, flow)
-    step = engine.start(flow, registry().catalog.schedules, calls.facts_for(call, now()))
-    calls.apply_step(db.session, call, step, flow.id)
-    db.session.commit()
-    return twiml(renderer().render(step))
+    step = engine.start(flow, registry().catalog.schedules, _facts(call))
+    return _store(call, step, flow.id)
 
 
 @bp.post("/incoming")
@@ -100,12 +78,8 @@ def incoming() -> Response:
     call = calls.start_call(db.session, params, params.call_sid)
     flow, state = _flow_for(call)
     if state is not None and flow is not None:  # Twilio redelivered the first webhook
-        step = engine.replay(
-            flow, registry().catalog.schedules, state, calls.facts_for(call, now())
-        )
-        calls.apply_step(db.session, call, step, flow.id)
-        db.session.commit()
-        return twiml(renderer().render(step))
+        step = engine.replay(flow, registry().catalog.schedules, state, _facts(call))
+        return _store(call, step, flow.id)
     return _begin(call)
 
 
@@ -141,21 +115,18 @@ def step() -> Response:
         )
         db.session.commit()
         return twiml(renderer().fallback(call.language))
-    facts = calls.facts_for(call, now())
+    facts = _facts(call)
     schedules = registry().catalog.schedules
     kind = request.args.get("e", "")
     turn = request.args.get("t", "")
     if kind not in engine.INPUT_KINDS or turn != str(state.turn):
         result = engine.replay(flow, schedules, state, facts)
     else:
-        digits = params.digits or ""
-        dial_status = params.dial_status or "failed"
-        result = engine.advance(
-            flow, schedules, state, engine.Input(kind, digits, dial_status), facts
+        event = engine.Input(
+            kind, params.digits or "", params.dial_status or "failed", params.queue_result or ""
         )
-    calls.apply_step(db.session, call, result, flow.id)
-    db.session.commit()
-    return twiml(renderer().render(result))
+        result = engine.advance(flow, schedules, state, event, facts)
+    return _store(call, result, flow.id)
 
 
 @bp.post("/status")
@@ -170,8 +141,9 @@ def status() -> Response:
         if call is None:  # a status for a call we never saw start: keep it anyway
             call = calls.start_call(db.session, params, params.call_sid)
         calls.apply_status(db.session, call, params)
+        routing.after_status(call)
         db.session.commit()
-    return twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
+    return twiml(EMPTY)
 
 
 @bp.post("/recording")
@@ -185,7 +157,7 @@ def recording() -> Response:
         call = calls.find_call(db.session, params.call_sid)
         if call is not None and calls.save_recording(db.session, call, params):
             db.session.commit()
-    return twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
+    return twiml(EMPTY)
 
 
 @bp.post("/fallback")
@@ -216,7 +188,8 @@ def fallback() -> Response:
 def audio(language: str, name: str) -> Response:
     """A prompt recording, by GET so Twilio caches it; public, as callers hear it anyway."""
     suffix = Path(name).suffix.lower()
-    if suffix not in AUDIO_TYPES or language not in registry().catalog.languages:
+    known = language in registry().catalog.languages or language == SHARED_AUDIO
+    if suffix not in AUDIO_TYPES or not known:
         abort(404)
     folder = Path(registry().catalog.root) / "audio" / language
     found = safe_join(str(folder), name)

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from helpline.config import Settings
+from helpline.telephony.client import helpline_number
 from helpline.telephony.transport import HttpTransport, Transport
 
 from . import control, phone, rest
@@ -33,7 +34,6 @@ from .phones import Behaviour
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8183
-SANDBOX_HELPLINE_NUMBER = "+903120000183"
 MAX_BODY = 64 * 1024
 WEBHOOK_TIMEOUT = 15.0  # seconds, as Twilio's default read timeout
 POLL_SECONDS = 0.05  # how soon the server notices it is asked to stop
@@ -50,7 +50,7 @@ def line_for(settings: Settings) -> Line:
     """The helpline's number as the sandbox configures it: the app's voice webhooks."""
     base = settings.public_base_url.rstrip("/")
     return Line(
-        number=settings.helpline_number or SANDBOX_HELPLINE_NUMBER,
+        number=helpline_number(settings),
         voice_url=f"{base}/voice/incoming",
         fallback_url=f"{base}/voice/fallback",
         status_callback=f"{base}/voice/status",

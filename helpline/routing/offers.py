@@ -1,0 +1,415 @@
+"""The life of an offer: plan it, accept or refuse it, end it. Database and Redis, no HTTP.
+
+1. `plan` (the dispatch job): the waiting callers and the staff on duty go through the
+   pure router; each proposed match is reserved atomically (reservation.py), logged as
+   `reserved`, and handed back for the job to ring.
+2. The counsellor's phone answers the whisper: `accept` (pressed 1) confirms the
+   reservation and sets the call's counsellor and answer time; `refuse` (pressed 2, or
+   nothing) gives the reservation back. A counsellor who lets `no_answer_limit` offers in
+   a row ring out is put on a break (`missed_offers`) and told so in the console.
+3. `leg_ended` (the staff leg's status callback): an offer still reserved rang out; a
+   member of staff who was in the call goes to wrap-up.
+4. `abandon`: the caller hung up while waiting; any open offer is given back.
+
+Every step is a CallEvent with the staff member's id. The caller keeps their place
+throughout: their `queued_at` never changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+import time
+from collections.abc import Sequence
+
+import redis
+
+from helpline.models import Call, CallEvent, Staff, utcnow
+from helpline.models.base import DbSession
+from helpline.models.enums import CallEventKind, EventSource, PresenceState
+from helpline.routing import announce, presence
+from helpline.routing.legs import COUNSELLOR, INTERPRETER, Leg
+from helpline.routing.policy import Policy
+from helpline.routing.reservation import CALL_KEY, CALL_TTL_SECONDS, Reservations
+from helpline.routing.router import Match, StaffMember, WaitingCall, decide
+from helpline.routing.waiting import list_waiting
+
+DECLINED_KEY = "helpline:call:{}:declined"  # who declined this call lately
+LEGS_KEY = "helpline:call:{}:legs"  # staff id -> the CallSid of the leg that rang them
+WAIT_KEY = "helpline:call:{}:wait"  # where a waiting caller stands (position, serving)
+ANNOUNCED_KEY = "helpline:call:{}:announced"  # what they were last told
+WAIT_TTL_SECONDS = 3600
+DECLINED_TTL_SECONDS = 300
+WHISPER_SECONDS = 30  # time to hear the whisper and press a key, beyond the ringing
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """A reservation made: ring `first` now; the interpreter once the counsellor accepts."""
+
+    match: Match
+    offer: str
+
+    @property
+    def first(self) -> Leg:
+        return Leg(self.match.call_id, self.match.counsellor_id, COUNSELLOR, self.offer)
+
+    @property
+    def interpreter(self) -> Leg | None:
+        staff_id = self.match.interpreter_id
+        return (
+            None if staff_id is None else Leg(self.match.call_id, staff_id, INTERPRETER, self.offer)
+        )
+
+
+def hold_seconds(policy: Policy, with_interpreter: bool) -> int:
+    """How long a reservation holds unconfirmed: ringing and whisper, twice with an interpreter."""
+    one = policy.offer_timeout_seconds + WHISPER_SECONDS
+    return one * 2 if with_interpreter else one
+
+
+def event(
+    session: DbSession,
+    call_id: int,
+    kind: str,
+    staff_id: int | None = None,
+    data: dict[str, object] | None = None,
+    source: str = EventSource.ROUTER,
+) -> None:
+    session.add(
+        CallEvent(
+            call_id=call_id,
+            kind=kind,
+            source=source,
+            staff_id=staff_id,
+            data=data or {},
+            occurred_at=utcnow(),
+        )
+    )
+
+
+def _declined(connection: redis.Redis, call_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+    pipe = connection.pipeline(transaction=False)
+    for call_id in call_ids:
+        pipe.smembers(DECLINED_KEY.format(call_id))
+    return {
+        call_id: frozenset(int(raw) for raw in members)
+        for call_id, members in zip(call_ids, pipe.execute(), strict=True)
+    }
+
+
+def _with_open_offers(connection: redis.Redis, call_ids: Sequence[int]) -> set[int]:
+    pipe = connection.pipeline(transaction=False)
+    for call_id in call_ids:
+        pipe.hmget(CALL_KEY.format(call_id), ["state", "until"])
+    now = time.time()
+    busy: set[int] = set()
+    for call_id, (state, until) in zip(call_ids, pipe.execute(), strict=True):
+        if state == b"connected" or (state == b"offering" and float(until or 0) > now):
+            busy.add(call_id)
+    return busy
+
+
+def _matches(
+    waiting: Sequence[WaitingCall],
+    staff: Sequence[StaffMember],
+    declined: dict[int, frozenset[int]],
+    now: dt.datetime,
+    policy: Policy,
+) -> list[Match]:
+    """The router's matches, with nobody offered a call they declined lately."""
+    matches = decide(waiting, staff, now, policy)
+    kept: list[Match] = []
+    taken: set[int] = set()
+    retry: list[WaitingCall] = []
+    by_id = {call.call_id: call for call in waiting}
+    for match in matches:
+        people = {match.counsellor_id, match.interpreter_id} - {None}
+        if people & declined.get(match.call_id, frozenset()):
+            retry.append(by_id[match.call_id])
+        else:
+            kept.append(match)
+            taken |= {p for p in people if p is not None}
+    for call in retry:  # in the router's order: by priority, then arrival
+        others = [
+            member
+            for member in staff
+            if member.staff_id not in taken and member.staff_id not in declined[call.call_id]
+        ]
+        for match in decide([call], others, now, policy):
+            kept.append(match)
+            taken |= {p for p in (match.counsellor_id, match.interpreter_id) if p is not None}
+    return kept
+
+
+def publish_standings(connection: redis.Redis, found: dict[int, announce.Standing]) -> None:
+    """Where each waiting caller stands, for their next hold announcement."""
+    pipe = connection.pipeline(transaction=False)
+    for call_id, standing in found.items():
+        key = WAIT_KEY.format(call_id)
+        pipe.hset(
+            key,
+            mapping={
+                "position": standing.position,
+                "serving": standing.serving,
+                "offer_callback": int(standing.offer_callback),
+            },
+        )
+        pipe.expire(key, WAIT_TTL_SECONDS)
+    pipe.execute()
+
+
+def standing_of(connection: redis.Redis, call_id: int) -> announce.Standing | None:
+    raw = connection.hgetall(WAIT_KEY.format(call_id))
+    if not raw:
+        return None
+    found = {k.decode(): v.decode() for k, v in raw.items()}  # type: ignore[union-attr]
+    return announce.Standing(
+        int(found.get("position", 1)),
+        int(found.get("serving", 0)),
+        found.get("offer_callback") == "1",
+    )
+
+
+def plan(
+    session: DbSession,
+    connection: redis.Redis,
+    reservations: Reservations,
+    policy: Policy,
+    now: dt.datetime | None = None,
+) -> list[Planned]:
+    """Reserve staff for as many waiting callers as can be served now (call commit after)."""
+    moment = now or utcnow()
+    waiting = list_waiting(session, policy)
+    if not waiting:
+        return []
+    duty = presence.on_duty(connection, moment.timestamp())
+    publish_standings(connection, announce.standings(waiting, duty.members, moment, policy))
+    offered = _with_open_offers(connection, [call.call_id for call in waiting])
+    waiting = [call for call in waiting if call.call_id not in offered]
+    if not waiting or not duty.members:
+        return []
+    declined = _declined(connection, [call.call_id for call in waiting])
+    planned: list[Planned] = []
+    for match in _matches(waiting, duty.members, declined, moment, policy):
+        staff_ids = [match.counsellor_id] + (
+            [match.interpreter_id] if match.interpreter_id is not None else []
+        )
+        offer = secrets.token_hex(8)
+        hold = hold_seconds(policy, match.interpreter_id is not None)
+        if not reservations.reserve(
+            match.call_id, staff_ids, hold, moment.timestamp(), offer=offer
+        ):
+            continue  # someone else took them first: the next decision tries again
+        stage = policy.stages[match.stage].match
+        event(
+            session,
+            match.call_id,
+            CallEventKind.RESERVED,
+            match.counsellor_id,
+            {"stage": stage, "interpreter_id": match.interpreter_id, "offer": offer},
+        )
+        planned.append(Planned(match, offer))
+    return planned
+
+
+def leg_sids(connection: redis.Redis, call_id: int, staff_ids: Sequence[int]) -> list[str]:
+    raw = connection.hmget(LEGS_KEY.format(call_id), [str(s) for s in staff_ids])
+    return [sid.decode() for sid in raw if sid]  # type: ignore[union-attr]
+
+
+def plan_interpreter(
+    session: DbSession,
+    connection: redis.Redis,
+    reservations: Reservations,
+    policy: Policy,
+    call_id: int,
+) -> Leg | None:
+    """Reserve the longest-idle interpreter for the call's language, for a connected call.
+
+    The "add an interpreter" operation: after an interpreter declined or missed, or when
+    the counsellor asks for one. None if the call is not connected or nobody is free.
+    """
+    call = session.get(Call, call_id)
+    if call is None or call.ended_at is not None or call.language is None:
+        return None
+    if call.language == policy.bridge_language:
+        return None
+    if reservations.offer_of(call_id).get("state") != "connected":
+        return None
+    declined = _declined(connection, [call_id])[call_id]
+    wanted = {call.language, policy.bridge_language}
+    free = sorted(
+        (
+            m
+            for m in presence.on_duty(connection).members
+            if m.is_interpreter
+            and m.is_available
+            and wanted <= m.languages
+            and m.staff_id not in declined
+            and m.staff_id != call.counsellor_id
+        ),
+        key=lambda m: (m.idle_since, m.staff_id),
+    )
+    for member in free:
+        offer = secrets.token_hex(8)
+        hold = hold_seconds(policy, False)
+        if reservations.reserve(call_id, [member.staff_id], hold, offer=offer, joining=True):
+            event(
+                session,
+                call_id,
+                CallEventKind.RESERVED,
+                member.staff_id,
+                {"stage": "add_interpreter", "offer": offer},
+            )
+            return Leg(call_id, member.staff_id, INTERPRETER, offer)
+    return None
+
+
+def offered(session: DbSession, connection: redis.Redis, leg: Leg, call_sid: str) -> None:
+    """The staff phone is ringing (REST accepted the call)."""
+    key = LEGS_KEY.format(leg.call_id)
+    connection.hset(key, str(leg.staff_id), call_sid)
+    connection.expire(key, CALL_TTL_SECONDS)
+    call = session.get(Call, leg.call_id)
+    if call is not None and leg.role == COUNSELLOR and call.offered_at is None:
+        call.offered_at = utcnow()
+    event(session, leg.call_id, CallEventKind.OFFERED, leg.staff_id, {"role": leg.role})
+
+
+@dataclasses.dataclass(frozen=True)
+class Accepted:
+    call: Call
+    interpreter: Leg | None  # to ring next (the counsellor accepted)
+
+
+def accept(session: DbSession, reservations: Reservations, leg: Leg) -> Accepted | None:
+    """They pressed 1. None when the offer is gone (the caller left, or it lapsed)."""
+    call = session.get(Call, leg.call_id)
+    if call is None or call.ended_at is not None:
+        _release(reservations, leg)
+        return None
+    connects = leg.role == COUNSELLOR
+    if not reservations.confirm(leg.call_id, [leg.staff_id], offer=leg.offer, connects=connects):
+        return None
+    now = utcnow()
+    interpreter: Leg | None = None
+    if connects:
+        call.counsellor_id = leg.staff_id
+        call.answered_at = call.answered_at or now
+        call.dequeued_at = call.dequeued_at or now
+        live = reservations.offer_of(leg.call_id)
+        if live.get("interpreter") and live.get("offer") == leg.offer:
+            interpreter = Leg(leg.call_id, int(live["interpreter"]), INTERPRETER, leg.offer)
+        staff = session.get(Staff, leg.staff_id)
+        if staff is not None and staff.site_id is not None and call.site_id is None:
+            call.site_id = staff.site_id
+    else:
+        call.interpreter_id = leg.staff_id
+    event(session, leg.call_id, CallEventKind.OFFER_ACCEPTED, leg.staff_id, {"role": leg.role})
+    return Accepted(call, interpreter)
+
+
+def _release(reservations: Reservations, leg: Leg) -> int:
+    """Give back what this leg holds: a counsellor's refusal frees the interpreter too."""
+    staff_ids = [leg.staff_id]
+    if leg.role == COUNSELLOR:
+        live = reservations.offer_of(leg.call_id)
+        interpreter = live.get("interpreter")
+        if interpreter and live.get("offer") == leg.offer and live.get("state") == "offering":
+            staff_ids.append(int(interpreter))
+    return reservations.release(leg.call_id, staff_ids, offer=leg.offer)
+
+
+def refuse(
+    session: DbSession,
+    connection: redis.Redis,
+    reservations: Reservations,
+    policy: Policy,
+    leg: Leg,
+    *,
+    answered: bool,
+) -> bool:
+    """Declined (pressed another key) or not answered; False if nothing was held any more.
+
+    A refusal keeps them from this call for a while; a miss counts towards not-ready.
+    """
+    if not _release(reservations, leg):
+        return False
+    connection.sadd(DECLINED_KEY.format(leg.call_id), leg.staff_id)
+    connection.expire(DECLINED_KEY.format(leg.call_id), DECLINED_TTL_SECONDS)
+    kind = CallEventKind.OFFER_DECLINED if answered else CallEventKind.OFFER_TIMEOUT
+    data: dict[str, object] = {"role": leg.role}
+    if not answered:
+        misses = presence.note_miss(connection, leg.staff_id)
+        data["misses"] = misses
+        if misses >= policy.no_answer_limit:
+            presence.set_state(
+                connection,
+                session,
+                leg.staff_id,
+                PresenceState.BREAK,
+                reason=presence.MISSED_OFFERS,
+                system=True,
+            )
+            data["made_not_ready"] = True
+    event(session, leg.call_id, kind, leg.staff_id, data)
+    return True
+
+
+def leg_ended(
+    session: DbSession,
+    connection: redis.Redis,
+    reservations: Reservations,
+    policy: Policy,
+    leg: Leg,
+    status: str | None,
+) -> str:
+    """A staff leg is over: `missed` (the offer rang out), `wrap_up` (after the call) or ``."""
+    live = presence.live_state(connection, leg.staff_id)
+    mine = live.get("call") == str(leg.call_id) and live.get("offer") == leg.offer
+    if mine and live.get("state") == "reserved":
+        refuse(session, connection, reservations, policy, leg, answered=False)
+        return "missed"
+    if mine and live.get("state") == PresenceState.BUSY:
+        presence.set_state(
+            connection,
+            session,
+            leg.staff_id,
+            PresenceState.WRAP_UP,
+            reason="after_call",
+            system=True,
+        )
+        event(
+            session,
+            leg.call_id,
+            CallEventKind.PARTICIPANT_LEFT,
+            leg.staff_id,
+            {"role": leg.role, "status": status},
+        )
+        return "wrap_up"
+    return ""
+
+
+def end_wrap_up(session: DbSession, connection: redis.Redis, staff_id: int, since: str) -> bool:
+    """Wrap-up time is over: available again, unless they changed state meanwhile."""
+    live = presence.live_state(connection, staff_id)
+    if live.get("state") != PresenceState.WRAP_UP or live.get("since") != since:
+        return False
+    presence.set_state(
+        connection, session, staff_id, PresenceState.AVAILABLE, reason="after_call", system=True
+    )
+    return True
+
+
+def abandon(session: DbSession, reservations: Reservations, call: Call) -> list[int]:
+    """The caller hung up: give back an offer still open; the staff ids released."""
+    live = reservations.offer_of(call.id)
+    if live.get("state") != "offering":
+        return []
+    staff_ids = [int(live[k]) for k in ("counsellor", "interpreter") if live.get(k)]
+    if staff_ids and reservations.release(call.id, staff_ids, offer=live.get("offer", "")):
+        event(session, call.id, CallEventKind.OFFER_TIMEOUT, staff_ids[0], {"caller": "hung up"})
+        return staff_ids
+    return []

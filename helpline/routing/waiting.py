@@ -1,0 +1,64 @@
+"""Who is waiting, and whether a new caller can wait at all: the database is the truth.
+
+A waiting call is queued, not dequeued and not ended (`helpline.models.calls.WAITING`,
+indexed). Redis says who is on duty; when Redis cannot be reached the queue is `down`
+and the IVR sends callers to the duty line or a callback instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import redis
+import sqlalchemy as sa
+
+from helpline.ivr.engine import QUEUE_BUSY, QUEUE_DOWN, QUEUE_OPEN
+from helpline.models import Call, utcnow
+from helpline.models.base import DbSession
+from helpline.routing import presence
+from helpline.routing.policy import Policy
+from helpline.routing.router import WaitingCall, stage_for
+
+
+def list_waiting(session: DbSession, policy: Policy) -> list[WaitingCall]:
+    """Every caller waiting now, with the priority the policy gives their topic."""
+    rows = session.execute(
+        sa.select(Call.id, Call.language, Call.topic, Call.priority, Call.queued_at)
+        .where(Call.queued_at.is_not(None), Call.dequeued_at.is_(None), Call.ended_at.is_(None))
+        .order_by(Call.queued_at, Call.id)
+    ).all()
+    return [
+        WaitingCall(
+            call_id=row.id,
+            language=row.language or policy.bridge_language,
+            topic=row.topic,
+            priority=max(row.priority or 0, policy.priority_of(row.topic)),
+            queued_at=row.queued_at,
+        )
+        for row in rows
+    ]
+
+
+def queue_status(connection: redis.Redis, policy: Policy) -> Callable[[str, str | None], str]:
+    """For the IVR: open if anyone logged in could ever take such a call, busy if nobody,
+    down if Redis cannot be reached. Asked only when a caller reaches the queue."""
+
+    def status(language: str, topic: str | None) -> str:
+        try:
+            duty = presence.on_duty(connection)
+        except redis.RedisError:
+            return QUEUE_DOWN
+        now = utcnow()
+        probe = WaitingCall(0, language, topic, policy.priority_of(topic), now)
+        verdict = stage_for(probe, duty.members, now, policy)
+        return QUEUE_OPEN if verdict.stage is not None else QUEUE_BUSY
+
+    return status
+
+
+def waited(call: Call, now: dt.datetime | None = None) -> int:
+    """Whole seconds this call has waited so far (0 before it queued)."""
+    if call.queued_at is None:
+        return 0
+    return max(0, int(((now or utcnow()) - call.queued_at).total_seconds()))

@@ -1,0 +1,194 @@
+"""Jobs of the dispatch queue: match waiting callers with staff, and ring the staff.
+
+Dialling is slow HTTP to Twilio, so webhooks never do it: they enqueue these jobs after
+their commit. Jobs take ids, reload what they need, and are safe to run twice.
+
+- `dispatch_calls`: one routing decision over everyone waiting (offers.plan), then ring
+  each reserved counsellor. Enqueued (debounced) when a caller starts waiting, staff
+  become free, an offer is refused, and by the waiting callers' hold webhook, so stages
+  widen with time.
+- `ring_leg`: ring one member of staff for a reserved offer (the interpreter, after the
+  counsellor accepted).
+- `connect_caller`: move the caller out of the queue into the call's room.
+- `finish_wrap_up`: the wrap-up time after a call is over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+import redis
+from rq import Retry
+from twilio.base.exceptions import TwilioException
+
+from helpline.extensions import db, get_queue, get_redis
+from helpline.models import Call, Staff
+from helpline.models.enums import CallEventKind
+from helpline.routing import live, offers
+from helpline.routing.legs import Leg, end_leg, move_caller, ring_staff
+from helpline.telephony.client import rest_client
+from helpline.web import settings
+
+log = logging.getLogger(__name__)
+PENDING_KEY = "helpline:dispatch:pending"
+DEBOUNCE_MS = 250  # decisions closer together than this are merged into one
+
+
+def enqueue_dispatch() -> bool:
+    """Ask for a routing decision soon; False if Redis is down (the IVR copes).
+
+    At most one decision waits in the queue at a time: the job clears the flag before it
+    reads anything, so a change after that is seen by the next one.
+    """
+    try:
+        connection = get_redis()
+        if not connection.set(PENDING_KEY, "1", nx=True, px=DEBOUNCE_MS * 20):
+            return True
+        get_queue("dispatch").enqueue(dispatch_calls, retry=Retry(max=2, interval=1))
+    except redis.RedisError:
+        log.warning("routing decision not enqueued: Redis unreachable")
+        return False
+    return True
+
+
+def _enqueue(job: Callable[..., object], *args: object, **kwargs: object) -> None:
+    """Enqueue after a commit; a Redis failure is logged, never raised into a webhook."""
+    try:
+        get_queue("dispatch").enqueue(job, *args, retry=Retry(max=2, interval=1), **kwargs)
+    except redis.RedisError:
+        log.warning("dispatch job not enqueued: Redis unreachable")
+
+
+def enqueue_ring_leg(leg: Leg) -> None:
+    _enqueue(ring_leg, leg.call_id, leg.staff_id, leg.role, leg.offer)
+
+
+def enqueue_add_interpreter(call_id: int) -> None:
+    _enqueue(add_interpreter, call_id)
+
+
+def enqueue_connect_caller(call_id: int) -> None:
+    _enqueue(connect_caller, call_id)
+
+
+def enqueue_end_legs(call_sids: list[str]) -> None:
+    if call_sids:
+        _enqueue(end_legs, call_sids)
+
+
+def enqueue_finish_wrap_up(staff_id: int, since: str, seconds: int) -> None:
+    try:
+        get_queue("dispatch").enqueue_in(
+            dt.timedelta(seconds=seconds), finish_wrap_up, staff_id, since, retry=Retry(max=2)
+        )
+    except redis.RedisError:
+        log.warning("end of wrap-up not scheduled for staff %s: Redis unreachable", staff_id)
+
+
+def dispatch_calls() -> int:
+    """One routing decision; returns how many counsellors it rang."""
+    connection = get_redis()
+    connection.delete(PENDING_KEY)
+    planned = offers.plan(db.session, connection, live.reservations(), live.policy())
+    db.session.commit()
+    rung = 0
+    for offer in planned:
+        rung += _ring(offer.first)
+    return rung
+
+
+def _ring(leg: Leg) -> int:
+    """Ring one leg; on failure give the reservation back and try the next candidate."""
+    staff = db.session.get(Staff, leg.staff_id)
+    number = staff.phone_encrypted if staff is not None else None
+    sid: str | None = None
+    if number:
+        client = rest_client(settings())
+        try:
+            sid = ring_staff(client, settings(), leg, number, live.policy().offer_timeout_seconds)
+        except TwilioException as error:
+            log.warning(
+                "ringing staff %s for call %s failed: %s",
+                leg.staff_id,
+                leg.call_id,
+                type(error).__name__,
+            )
+        finally:
+            client.http_client.session.close()
+    if sid is None:
+        offers.refuse(
+            db.session, get_redis(), live.reservations(), live.policy(), leg, answered=True
+        )
+        offers.event(
+            db.session,
+            leg.call_id,
+            CallEventKind.OFFER_FAILED,
+            leg.staff_id,
+            {"role": leg.role, "reason": "no phone" if not number else "REST error"},
+        )
+        db.session.commit()
+        enqueue_dispatch()
+        return 0
+    offers.offered(db.session, get_redis(), leg, sid)
+    db.session.commit()
+    return 1
+
+
+def ring_leg(call_id: int, staff_id: int, role: str, offer: str) -> int:
+    """Ring one member of staff for an offer reserved for them."""
+    state = live.reservations().offer_of(call_id)
+    if not state:
+        return 0
+    return _ring(Leg(call_id, staff_id, role, offer))
+
+
+def add_interpreter(call_id: int) -> int:
+    """Find, reserve and ring an interpreter for a call already connected; 0 if none."""
+    leg = offers.plan_interpreter(
+        db.session, get_redis(), live.reservations(), live.policy(), call_id
+    )
+    db.session.commit()
+    return _ring(leg) if leg is not None else 0
+
+
+def connect_caller(call_id: int) -> bool:
+    """Move the caller from the queue into the call's room; False if they are gone."""
+    call = db.session.get(Call, call_id)
+    if call is None or call.ended_at is not None:
+        return False
+    client = rest_client(settings())
+    try:
+        move_caller(client, settings(), call.call_sid, call.id)
+    except TwilioException as error:
+        log.warning("moving the caller of call %s failed: %s", call_id, type(error).__name__)
+        return False
+    finally:
+        client.http_client.session.close()
+    return True
+
+
+def end_legs(call_sids: list[str]) -> int:
+    """Hang up staff legs nobody needs any more (the caller left while they rang)."""
+    client = rest_client(settings())
+    ended = 0
+    try:
+        for sid in call_sids:
+            try:
+                end_leg(client, sid)
+                ended += 1
+            except TwilioException:
+                log.info("a staff leg had already ended")
+    finally:
+        client.http_client.session.close()
+    return ended
+
+
+def finish_wrap_up(staff_id: int, since: str) -> bool:
+    """Wrap-up is over: back to available, and look for the next caller."""
+    done = offers.end_wrap_up(db.session, get_redis(), staff_id, since)
+    db.session.commit()
+    if done:
+        enqueue_dispatch()
+    return done

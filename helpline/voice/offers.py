@@ -1,0 +1,198 @@
+"""Webhooks of a staff phone the helpline rings for a call (routing/legs.py starts it).
+
+- `/voice/offer`: they answered. The whisper, in their console language, says the
+  caller's language, topic and wait; they press 1 to accept (so a voicemail cannot
+  "answer"), 2 to decline.
+- `/voice/offer/answer`: the key, or none. Accepted: into the call's room, and the caller
+  is brought in (and the interpreter rung) by the dispatch jobs. Declined or silent: the
+  reservation is given back and the caller, who kept their place, goes to the next one.
+- `/voice/offer/status`: the leg's status callback. An offer that rang out is a miss; a
+  member of staff whose call ended goes to wrap-up.
+
+Each URL names the call, the member of staff, the role and the offer id (signed by
+Twilio with the rest of the request).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, request
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from helpline.auth.access import PUBLIC, allow
+from helpline.extensions import csrf, db, get_redis
+from helpline.models import Call, Staff
+from helpline.routing import live, offers, presence, waiting
+from helpline.routing.legs import COUNSELLOR, INTERPRETER, Leg, room_name
+from helpline.routing.whisper import StaffVoice
+from helpline.tasks.dispatch import (
+    enqueue_add_interpreter,
+    enqueue_connect_caller,
+    enqueue_dispatch,
+    enqueue_finish_wrap_up,
+    enqueue_ring_leg,
+)
+from helpline.voice.common import EMPTY, safe, twiml
+from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
+from helpline.voice.signature import twilio_signed
+from helpline.web import settings
+
+bp = Blueprint("voice_offers", __name__, url_prefix="/voice")
+csrf.exempt(bp)
+OFFER_ID = re.compile(r"^[0-9a-f]{1,32}$")
+WHISPER_TIMEOUT = 8  # seconds to press a key after the whisper
+
+
+def _leg() -> Leg | None:
+    args = request.args
+    call_id, staff_id = args.get("c", ""), args.get("s", "")
+    role, offer = args.get("r", ""), args.get("o", "")
+    if not (call_id.isdigit() and staff_id.isdigit() and len(call_id) < 19 and len(staff_id) < 19):
+        return None
+    if role not in (COUNSELLOR, INTERPRETER) or not OFFER_ID.match(offer):
+        return None
+    return Leg(int(call_id), int(staff_id), role, offer)
+
+
+def _hang_up() -> Response:
+    response = VoiceResponse()
+    response.hangup()
+    return twiml(str(response))
+
+
+def _voice(leg: Leg) -> StaffVoice:
+    staff = db.session.get(Staff, leg.staff_id)
+    return live.whispers().for_language(staff.ui_language if staff else None)
+
+
+def _say(voice: StaffVoice, text: str, hang_up: bool = True) -> VoiceResponse:
+    response = VoiceResponse()
+    response.say(text, voice=voice.voice, language=voice.language)
+    if hang_up:
+        response.hangup()
+    return response
+
+
+def _is_offered(leg: Leg) -> bool:
+    live_state = presence.live_state(get_redis(), leg.staff_id)
+    return (
+        live_state.get("state") == "reserved"
+        and live_state.get("call") == str(leg.call_id)
+        and live_state.get("offer") == leg.offer
+    )
+
+
+@bp.post("/offer")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def offer() -> Response:
+    """Their phone was answered: the whisper, then one key."""
+    leg = _leg()
+    if leg is None:
+        return _hang_up()
+    voice = _voice(leg)
+    call = db.session.get(Call, leg.call_id)
+    if call is None or call.ended_at is not None or not _is_offered(leg):
+        return twiml(str(_say(voice, voice.texts["gone"])))
+    text = voice.offer(
+        role=leg.role,
+        language=call.language or live.policy().bridge_language,
+        topic=call.topic,
+        waited_seconds=waiting.waited(call),
+    )
+    answer = f"{settings().public_base_url}/voice/offer/answer?{leg.query()}"
+    response = VoiceResponse()
+    gather = Gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=WHISPER_TIMEOUT,
+        finish_on_key="",
+        action=answer,
+        method="POST",
+    )
+    gather.say(text, voice=voice.voice, language=voice.language)
+    response.append(gather)
+    response.redirect(f"{answer}&e=timeout", method="POST")
+    return twiml(str(response))
+
+
+def _join(voice: StaffVoice, leg: Leg) -> VoiceResponse:
+    base = settings().public_base_url
+    response = _say(voice, voice.texts["accepted"], hang_up=False)
+    response.dial().conference(
+        room_name(leg.call_id),
+        start_conference_on_enter=True,
+        end_conference_on_exit=leg.role == COUNSELLOR,
+        beep=False,
+        wait_url="",
+        status_callback=f"{base}/voice/room?c={leg.call_id}",
+        status_callback_event="join leave",
+        status_callback_method="POST",
+    )
+    return response
+
+
+def _next_candidate(leg: Leg) -> None:
+    """After a refusal: the next counsellor for the waiting caller, or another interpreter."""
+    if leg.role == INTERPRETER:
+        enqueue_add_interpreter(leg.call_id)
+    else:
+        enqueue_dispatch()
+
+
+@bp.post("/offer/answer")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def answer() -> Response:
+    """1 accepts; any other key declines; no key is a miss."""
+    leg = _leg()
+    if leg is None:
+        return _hang_up()
+    voice = _voice(leg)
+    params = VoiceParams.parse(request.form)
+    timed_out = request.args.get("e") == "timeout" or not params.digits
+    if not timed_out and params.digits == "1":
+        accepted = offers.accept(db.session, live.reservations(), leg)
+        db.session.commit()
+        if accepted is None:
+            return twiml(str(_say(voice, voice.texts["gone"])))
+        if leg.role == COUNSELLOR:
+            enqueue_connect_caller(leg.call_id)
+        if accepted.interpreter is not None:
+            enqueue_ring_leg(accepted.interpreter)
+        return twiml(str(_join(voice, leg)))
+    refused = offers.refuse(
+        db.session, get_redis(), live.reservations(), live.policy(), leg, answered=not timed_out
+    )
+    db.session.commit()
+    if refused:
+        _next_candidate(leg)
+    text = voice.texts["declined" if refused and not timed_out else "gone"]
+    return twiml(str(_say(voice, text)))
+
+
+@bp.post("/offer/status")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def status() -> Response:
+    """The staff leg ended: a miss if it was still only offered; else wrap-up after the call."""
+    leg = _leg()
+    params = VoiceParams.parse(request.form)
+    if leg is None or params.call_status not in TERMINAL_STATUSES:
+        return twiml(EMPTY)
+    connection = get_redis()
+    policy = live.policy()
+    what = offers.leg_ended(
+        db.session, connection, live.reservations(), policy, leg, params.call_status
+    )
+    db.session.commit()
+    if what == "missed":
+        _next_candidate(leg)
+    elif what == "wrap_up":
+        since = presence.live_state(connection, leg.staff_id).get("since", "")
+        enqueue_finish_wrap_up(leg.staff_id, since, policy.wrap_up_seconds)
+    return twiml(EMPTY)

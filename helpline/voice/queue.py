@@ -1,0 +1,210 @@
+"""Webhooks of a caller waiting for a counsellor, and of the room they talk in.
+
+- `/voice/wait`: the Enqueue waitUrl, re-requested after every round. Hold music inside a
+  one-key Gather, with the position and expected wait in the caller's language when they
+  changed. At the policy's maximum wait, or with routing unreachable, the caller leaves
+  the queue (to voicemail and a callback, or the duty line).
+- `/voice/hold`: a key pressed while waiting (1: a callback, keeping one's place; the
+  emergency key: the duty line).
+- `/voice/connect`: a counsellor accepted; the routing job moved the caller here, into
+  the call's conference room.
+- `/voice/room`: the room's status callbacks, for the timeline.
+
+All are signed, thin and always TwiML; decisions are the engine's and the router's.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Blueprint, Response, request
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from helpline.auth.access import PUBLIC, allow
+from helpline.extensions import csrf, db, get_redis
+from helpline.ivr import engine
+from helpline.ivr.model import Flow
+from helpline.models import Call
+from helpline.models.enums import CallEventKind
+from helpline.routing import announce, live, offers, waiting
+from helpline.routing.legs import room_name
+from helpline.tasks.dispatch import enqueue_dispatch
+from helpline.voice import calls
+from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
+from helpline.voice.params import VoiceParams
+from helpline.voice.signature import twilio_signed
+from helpline.web import now, settings
+
+bp = Blueprint("voice_queue", __name__, url_prefix="/voice")
+csrf.exempt(bp)
+log = logging.getLogger(__name__)
+HOLD_MUSIC = "hold.mp3"  # ivr_flows/audio/shared/
+HOLD_MUSIC_SECONDS = 24
+ROOM_EVENTS = "start end join leave"
+
+
+def _waiting_call() -> tuple[Call, engine.State, Flow] | None:
+    """The call this request is about, with its flow, if it is still in the flow."""
+    params = VoiceParams.parse(request.form)
+    call = calls.find_call(db.session, params.call_sid) if params.call_sid else None
+    if call is None or call.ivr_state is None:
+        return None
+    state = engine.State.from_json(call.ivr_state)
+    flow = registry().find(db.session, state.flow, state.version)
+    if flow is None:
+        return None
+    return call, state, flow
+
+
+def _hold_round(prompts: tuple[engine.PromptRef, ...]) -> str:
+    """One round of waiting: news (if any), then music, listening for one key."""
+    base = settings().public_base_url
+    response = VoiceResponse()
+    gather = Gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=max(1, live.policy().announce_seconds - HOLD_MUSIC_SECONDS),
+        finish_on_key="",
+        action=f"{base}/voice/hold",
+        method="POST",
+    )
+    for prompt in prompts:
+        renderer().speak(gather, prompt)
+    gather.play(f"{base}/voice/audio/shared/{HOLD_MUSIC}")
+    response.append(gather)
+    response.redirect(f"{base}/voice/wait", method="POST")
+    return str(response)
+
+
+def _leave(call: Call, flow: Flow, state: engine.State, reason: str) -> Response:
+    step = engine.leave_queue(flow, state, reason, calls.facts_for(call, now()))
+    if step is None:
+        return twiml(_hold_round(()))
+    calls.apply_step(db.session, call, step, flow.id)
+    db.session.commit()
+    return twiml(renderer().render(step))
+
+
+@bp.post("/wait")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def wait() -> Response:
+    """One round of the wait: announcements when something changed, and hold music."""
+    found = _waiting_call()
+    if found is None:
+        return twiml(_hold_round(()))
+    call, state, flow = found
+    if waiting.waited(call) >= live.policy().max_wait:
+        return _leave(call, flow, state, "max_wait")
+    try:
+        connection = get_redis()
+        standing = offers.standing_of(connection, call.id)
+        last = connection.get(offers.ANNOUNCED_KEY.format(call.id))
+    except redis.RedisError:
+        log.warning("call %s leaves the queue: routing unreachable", call.id)
+        return _leave(call, flow, state, "unavailable")
+    prompts: tuple[engine.PromptRef, ...] = ()
+    if standing is not None:
+        estimate = announce.estimate(standing.position, standing.serving)
+        told = last.decode() if isinstance(last, bytes) else None
+        prompts = announce.announcement(
+            estimate, told, standing.offer_callback, call.language or state.language
+        )
+        if estimate.token() != told:
+            connection.set(
+                offers.ANNOUNCED_KEY.format(call.id), estimate.token(), ex=offers.WAIT_TTL_SECONDS
+            )
+            offers.event(
+                db.session,
+                call.id,
+                CallEventKind.ANNOUNCEMENT,
+                data={"position": estimate.position, "wait_seconds": estimate.wait_seconds},
+            )
+            db.session.commit()
+    enqueue_dispatch()  # the stages widen with the wait: decide again
+    return twiml(_hold_round(prompts))
+
+
+@bp.post("/hold")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def hold() -> Response:
+    """A key while waiting: the engine decides; the caller leaves or keeps waiting."""
+    found = _waiting_call()
+    if found is None:
+        return twiml(_hold_round(()))
+    call, state, flow = found
+    params = VoiceParams.parse(request.form)
+    step = engine.hold_key(flow, state, params.digits or "", calls.facts_for(call, now()))
+    calls.apply_step(db.session, call, step, flow.id)
+    db.session.commit()
+    if isinstance(step.action, engine.Leave):
+        return twiml(renderer().render(step))
+    return twiml(_hold_round(()))
+
+
+def _call_from_args() -> Call | None:
+    raw = request.args.get("c", "")
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    return db.session.get(Call, int(raw))
+
+
+@bp.post("/connect")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def connect() -> Response:
+    """The caller, out of the queue, joins the call's room where the counsellor waits."""
+    call = _call_from_args()
+    params = VoiceParams.parse(request.form)
+    if call is None or call.ivr_state is None or params.call_sid != call.call_sid:
+        return twiml(renderer().fallback(None))
+    state = engine.State.from_json(call.ivr_state)
+    language = call.language or state.language
+    with_interpreter = bool(live.reservations().offer_of(call.id).get("interpreter"))
+    offers.event(
+        db.session,
+        call.id,
+        CallEventKind.CONNECTED,
+        call.counsellor_id,
+        {"interpreter": with_interpreter},
+    )
+    db.session.commit()
+    base = settings().public_base_url
+    response = VoiceResponse()
+    greeting = "connected_interpreter" if with_interpreter else "connected"
+    renderer().speak(response, engine.PromptRef(greeting, language))
+    dial = response.dial(action=renderer().urls.step(state.node, state.turn, "room"), method="POST")
+    dial.conference(
+        room_name(call.id),
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+        beep=False,
+        wait_url="",
+        status_callback=f"{base}/voice/room?c={call.id}",
+        status_callback_event=ROOM_EVENTS,
+        status_callback_method="POST",
+    )
+    return twiml(str(response))
+
+
+@bp.post("/room")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def room() -> Response:
+    """The room's events (start, join, leave, end), on the call's timeline."""
+    call = _call_from_args()
+    params = VoiceParams.parse(request.form)
+    if call is not None and params.conference_event:
+        who = "caller" if params.call_sid == call.call_sid else "staff"
+        data: dict[str, object] = {"event": params.conference_event}
+        if params.call_sid:
+            data["participant"] = who
+        offers.event(db.session, call.id, CallEventKind.ROOM_EVENT, data=data)
+        db.session.commit()
+    return twiml(EMPTY)

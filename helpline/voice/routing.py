@@ -1,0 +1,46 @@
+"""What routing must do after a caller's webhook committed: thin glue, no decisions.
+
+- A step that put the caller in the queue asks for a routing decision.
+- A step or status that ended the wait gives back any offer still ringing for the call,
+  and hangs up the staff phones that rang for it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from helpline.extensions import db, get_redis
+from helpline.ivr import engine
+from helpline.models import Call
+from helpline.routing import live, offers
+from helpline.tasks.dispatch import enqueue_dispatch, enqueue_end_legs
+
+log = logging.getLogger(__name__)
+
+
+def after_step(call: Call, step: engine.Step) -> None:
+    """Call after the step's commit."""
+    if any(isinstance(effect, engine.Queued) for effect in step.effects):
+        enqueue_dispatch()
+    if any(isinstance(effect, engine.Dequeued) for effect in step.effects):
+        release_call(call)
+        db.session.commit()
+
+
+def after_status(call: Call) -> None:
+    """Call before the status callback's commit (it may add an event)."""
+    if call.ended_at is not None and call.answered_at is None and call.queued_at is not None:
+        release_call(call)
+
+
+def release_call(call: Call) -> None:
+    """The caller is gone: release the offer and end the staff legs that still ring."""
+    try:
+        released = offers.abandon(db.session, live.reservations(), call)
+        sids = offers.leg_sids(get_redis(), call.id, released) if released else []
+    except redis.RedisError:
+        log.warning("call %s ended; its offer could not be released (Redis unreachable)", call.id)
+        return
+    enqueue_end_legs(sids)
