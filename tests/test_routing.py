@@ -20,6 +20,7 @@ from helpline.routing.router import (
     StaffMember,
     Verdict,
     WaitingCall,
+    _Free,
     decide,
     stage_for,
 )
@@ -370,3 +371,16 @@ def test_router_decide_agrees_with_the_rules_written_out(seed: int) -> None:
     assert decide(calls, staff, NOW, policy) == reference_decide(calls, staff, NOW, policy)
     for c in calls:
         assert stage_for(c, staff, NOW, policy) == reference_verdict(c, staff, NOW, policy)
+
+
+def test_router_free_queue_passes_over_taken_but_keeps_the_one_set_aside() -> None:
+    """Looking past `besides` drops the taken members met, never `besides` itself."""
+    twice = _Free()
+    twice.ids = [7, 7, 8]  # the same member listed twice is set aside both times
+    assert twice.first(set(), besides=7) == 8
+    queue = _Free()
+    queue.ids = [7, 1, 2, 8]
+    assert queue.first({1, 2}, besides=7) == 8
+    assert queue.first({1, 2}) == 7
+    assert queue.first({1, 2, 7}, besides=8) is None
+    assert queue.first({1, 2, 7}) == 8
