@@ -16,20 +16,22 @@ reservation.py). Rules:
 Speed: `decide` indexes the staff once per decision, by skill (a counsellor's language,
 language and topic; an interpreter's language, with the bridge language), and keeps the
 free staff of each skill in longest-idle order, passing over those taken meanwhile. A
-decision costs O(S log S + C log C + K) for S staff, C callers and K (skill, member) pairs,
-not O(C x S).
+decision costs O(S log S + C log C + K) for S staff, C callers and K (skill, available
+member) pairs, instead of O(C x S).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 
 from helpline.routing.policy import Policy, Stage
 
 # A skill: ("counsel", language), ("counsel", language, topic) or ("interpret", language).
 Skill = tuple[str, ...]
+# What a member of staff can do: is_counsellor, is_interpreter, languages, topics.
+Profile = tuple[bool, bool, frozenset[str], frozenset[str]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +84,28 @@ def _skills_of(member: StaffMember, bridge: str) -> Iterator[Skill]:
             yield ("interpret", language)
 
 
+def _profile(member: StaffMember) -> Profile:
+    return (member.is_counsellor, member.is_interpreter, member.languages, member.topics)
+
+
+def _skill_table(staff: Sequence[StaffMember], bridge: str) -> dict[Profile, tuple[Skill, ...]]:
+    """The skills of each kind of member logged in.
+
+    There are few kinds however many members, so each skill is made once, not once per
+    member: a decision allocates little, which keeps garbage-collection pauses out of it.
+    """
+    table: dict[Profile, tuple[Skill, ...]] = {}
+    for member in staff:
+        profile = _profile(member)
+        if profile not in table:
+            table[profile] = tuple(_skills_of(member, bridge))
+    return table
+
+
+def _logged_in(table: Mapping[Profile, tuple[Skill, ...]]) -> set[Skill]:
+    return {skill for skills in table.values() for skill in skills}
+
+
 def _counsellor_skill(call: WaitingCall, stage: Stage, bridge: str) -> Skill:
     if stage.match == "language_and_topic" and call.topic is not None:
         return ("counsel", call.language, call.topic)
@@ -119,8 +143,7 @@ def stage_for(
     call: WaitingCall, staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
 ) -> Verdict:
     """The stage a caller is at: by wait, skipping stages nobody on duty can serve."""
-    bridge = policy.bridge_language
-    logged_in = {skill for member in staff for skill in _skills_of(member, bridge)}
+    logged_in = _logged_in(_skill_table(staff, policy.bridge_language))
     return _verdict(call, logged_in, now, policy)
 
 
@@ -152,24 +175,21 @@ class _Free:
         return ids[after] if after < len(ids) else None
 
 
-def _index(staff: Sequence[StaffMember], bridge: str) -> tuple[set[Skill], dict[Skill, _Free]]:
-    """The skills of everyone logged in, and the free staff of each skill."""
-    logged_in: set[Skill] = set()
-    available: list[tuple[StaffMember, tuple[Skill, ...]]] = []
-    for member in staff:
-        skills = tuple(_skills_of(member, bridge))
-        logged_in.update(skills)
-        if member.is_available:
-            available.append((member, skills))
+def _free_staff(
+    staff: Sequence[StaffMember], table: Mapping[Profile, tuple[Skill, ...]]
+) -> dict[Skill, _Free]:
+    """The available staff of each skill, longest idle first."""
     free: dict[Skill, _Free] = {}
-    available.sort(key=lambda pair: (pair[0].idle_since, pair[0].staff_id))
-    for member, skills in available:
-        for skill in skills:
+    available = sorted(
+        (m for m in staff if m.is_available), key=lambda m: (m.idle_since, m.staff_id)
+    )
+    for member in available:
+        for skill in table[_profile(member)]:
             queue = free.get(skill)
             if queue is None:
                 queue = free[skill] = _Free()
             queue.ids.append(member.staff_id)
-    return logged_in, free
+    return free
 
 
 def decide(
@@ -180,7 +200,8 @@ def decide(
 ) -> list[Match]:
     """Propose matches for as many waiting callers as the available staff allow."""
     bridge = policy.bridge_language
-    logged_in, free = _index(staff, bridge)
+    table = _skill_table(staff, bridge)
+    logged_in, free = _logged_in(table), _free_staff(staff, table)
     nobody = _Free()
     taken: set[int] = set()
     matches: list[Match] = []
