@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence, Set
+from operator import attrgetter
 
 from helpline.routing.policy import Policy, Stage
 
@@ -180,9 +181,9 @@ def _free_staff(
 ) -> dict[Skill, _Free]:
     """The available staff of each skill, longest idle first."""
     free: dict[Skill, _Free] = {}
-    available = sorted(
-        (m for m in staff if m.is_available), key=lambda m: (m.idle_since, m.staff_id)
-    )
+    # Sorted on one attribute at a time (the sort is stable), so no key tuple is made.
+    available = sorted((m for m in staff if m.is_available), key=attrgetter("staff_id"))
+    available.sort(key=attrgetter("idle_since"))
     for member in available:
         for skill in table[_profile(member)]:
             queue = free.get(skill)
@@ -205,7 +206,11 @@ def decide(
     nobody = _Free()
     taken: set[int] = set()
     matches: list[Match] = []
-    for call in sorted(waiting, key=lambda c: (-c.priority, c.queued_at, c.call_id)):
+    # By (-priority, queued_at, call_id), one attribute at a time, as in _free_staff.
+    order = sorted(waiting, key=attrgetter("call_id"))
+    order.sort(key=attrgetter("queued_at"))
+    order.sort(key=attrgetter("priority"), reverse=True)  # reverse keeps ties in order
+    for call in order:
         verdict = _verdict(call, logged_in, now, policy)
         if verdict.stage is None:
             continue
