@@ -1,10 +1,12 @@
 """Run the benchmarks and write docs/BENCHMARKS.md.
 
-    .venv/bin/python -m bench [--seconds 10]
+    .venv/bin/python -m bench [--seconds 10]     # everything: every section is rewritten
+    .venv/bin/python -m bench --only routing     # the routing section alone, in place
 
 Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local server's
 `test` database, in which a fresh database is created and dropped; HELPLINE_BENCH_REDIS_URL,
-default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk).
+default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The routing
+benchmark needs only Redis.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from bench import webhooks
+from bench import routing, webhooks
 from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
 
 COMMAND = ".venv/bin/python -m bench"
@@ -81,16 +83,46 @@ def _report(results: list[webhooks.Result], seconds: int) -> str:
     return "\n".join(lines)
 
 
+def _routing_section(connection: redis.Redis) -> str:
+    result = routing.run(connection)
+    measured = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    return routing.section(result, measured, f"{COMMAND} --only routing")
+
+
+def _replace_section(report: str, heading: str, section: str) -> str:
+    """The report with the section under `heading` (up to the next `## `) replaced or added."""
+    lines = report.splitlines()
+    if heading not in lines:
+        return report.rstrip("\n") + "\n\n" + section
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), None)
+    after = "" if end is None else "\n" + "\n".join(lines[end:]) + "\n"
+    return "\n".join(lines[:start]) + "\n" + section + after
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10, help="how long each wrk run lasts")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument(
+        "--only", choices=["routing"], help="run one benchmark and rewrite only its section"
+    )
     args = parser.parse_args()
     server = os.environ.get(
         "HELPLINE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
     redis_url = os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-    redis.Redis.from_url(redis_url).flushdb()
+    connection = redis.Redis.from_url(redis_url)
+    connection.flushdb()
+    if args.only == "routing":
+        section = _routing_section(connection)
+        before = (
+            args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
+        )
+        report = _replace_section(before, routing.HEADING, section)
+        args.output.write_text(report, encoding="utf-8")
+        print(section)
+        return
     with fresh_database(server) as database_url, tempfile.TemporaryDirectory() as instance:
         _seed(database_url)
         env = production_environment(database_url, redis_url, Path(instance))
@@ -98,7 +130,7 @@ def main() -> None:
             results = webhooks.run(
                 base, env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], seconds=args.seconds
             )
-    report = _report(results, args.seconds)
+    report = _report(results, args.seconds) + "\n" + _routing_section(connection)
     args.output.write_text(report, encoding="utf-8")
     print(report)
 

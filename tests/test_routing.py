@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import redis
 
 from helpline.config import DEFAULT_FLOWS_PATH
-from helpline.routing.policy import Policy, PolicyError, load_policy
+from helpline.routing.policy import MATCHES, Policy, PolicyError, Stage, load_policy
 from helpline.routing.reservation import Reservations
-from helpline.routing.router import Match, StaffMember, WaitingCall, decide, stage_for
+from helpline.routing.router import (
+    Match,
+    StaffMember,
+    Verdict,
+    WaitingCall,
+    _Free,
+    decide,
+    stage_for,
+)
 
 POLICY = load_policy(DEFAULT_FLOWS_PATH / "routing.yaml")
 NOW = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
@@ -37,6 +46,11 @@ def member(staff_id: int, languages: str, *, topics: str = "", interpreter: bool
         is_available=available,
         idle_since=NOW - dt.timedelta(seconds=idle),
     )
+
+
+def both(staff_id: int, languages: str, idle: int = 0) -> StaffMember:
+    """A member of staff who counsels and interprets."""
+    return dataclasses.replace(member(staff_id, languages, idle=idle), is_interpreter=True)
 
 
 @pytest.mark.parametrize(
@@ -95,6 +109,18 @@ def member(staff_id: int, languages: str, *, topics: str = "", interpreter: bool
             [call(1, "tr", 50), call(2, "tr", 10, "violence", priority=3), call(3, "tr", 40)],
             [member(10, "tr", idle=100), member(11, "tr", idle=50)],
             [Match(2, 10, None, 1), Match(1, 11, None, 1)],
+        ),
+        # A counsellor who also interprets is never their own interpreter.
+        (
+            [call(1, "ps", 100)],
+            [both(10, "tr,ps", idle=600), member(20, "ps,tr", interpreter=True, idle=10)],
+            [Match(1, 10, 20, 2)],
+        ),
+        # ... and with nobody else to interpret, stays free for the next caller.
+        (
+            [call(1, "ps", 100), call(2, "tr", 10)],
+            [both(10, "tr,ps", idle=600)],
+            [Match(2, 10, None, 0)],
         ),
     ],
 )
@@ -201,3 +227,162 @@ def test_no_double_booking_across_many_processes(
     assert len(set(booked)) >= staff - 1  # nearly everyone was taken by someone
     for staff_id in set(booked):
         assert reservations.redis.hget(f"helpline:staff:{staff_id}", "state") == b"reserved"
+
+
+# The property test: the router against the documented rules, written out the obvious way.
+
+LANGUAGES = ("tr", "ar", "fa", "ps", "ku", "en")
+TOPICS = ("psychosocial", "child_protection", "violence", "elderly_disability", "social_assistance")
+
+
+def reference_verdict(
+    call: WaitingCall, staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
+) -> Verdict:
+    """The rules of router.py's docstring, read literally: every stage against all staff."""
+    bridge = policy.bridge_language
+
+    def serves(stage: Stage) -> bool:
+        counsellors = [m for m in staff if counsels(m, call, stage.match, bridge)]
+        if stage.match != "interpreter":
+            return bool(counsellors)
+        interpreters = [m for m in staff if interprets(m, call, bridge)]
+        return call.language != bridge and bool(counsellors) and bool(interpreters)
+
+    waited = (now - call.queued_at).total_seconds()
+    if waited >= policy.max_wait:
+        return Verdict(call.call_id, None, offer_callback=True, give_up=True)
+    reached = [i for i, stage in enumerate(policy.stages) if waited < stage.until]
+    if not reached:
+        return Verdict(call.call_id, None, offer_callback=True, give_up=False)
+    for index in range(reached[0], len(policy.stages)):
+        if serves(policy.stages[index]):
+            callback = policy.stages[reached[0]].offer_callback
+            callback = callback or policy.stages[index].offer_callback
+            return Verdict(call.call_id, index, offer_callback=callback, give_up=False)
+    return Verdict(call.call_id, None, offer_callback=True, give_up=False)
+
+
+def counsels(member: StaffMember, call: WaitingCall, match: str, bridge: str) -> bool:
+    if not member.is_counsellor:
+        return False
+    if match == "interpreter":
+        return bridge in member.languages
+    if call.language not in member.languages:
+        return False
+    return match == "language" or call.topic is None or call.topic in member.topics
+
+
+def interprets(member: StaffMember, call: WaitingCall, bridge: str) -> bool:
+    return member.is_interpreter and {call.language, bridge} <= member.languages
+
+
+def reference_decide(
+    waiting: Sequence[WaitingCall], staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
+) -> list[Match]:
+    """Every caller, in order, against a fresh list of every free member of staff."""
+    bridge = policy.bridge_language
+    taken: set[int] = set()
+    matches: list[Match] = []
+    for c in sorted(waiting, key=lambda c: (-c.priority, c.queued_at, c.call_id)):
+        index = reference_verdict(c, staff, now, policy).stage
+        if index is None:
+            continue
+        match = policy.stages[index].match
+        free = sorted(
+            (m for m in staff if m.is_available and m.staff_id not in taken),
+            key=lambda m: (m.idle_since, m.staff_id),
+        )
+        counsellor = next((m for m in free if counsels(m, c, match, bridge)), None)
+        if counsellor is None:
+            continue
+        interpreter = None
+        if match == "interpreter":
+            interpreter = next(
+                (m for m in free if m is not counsellor and interprets(m, c, bridge)), None
+            )
+            if interpreter is None:
+                continue
+            taken.add(interpreter.staff_id)
+        taken.add(counsellor.staff_id)
+        interpreter_id = None if interpreter is None else interpreter.staff_id
+        matches.append(Match(c.call_id, counsellor.staff_id, interpreter_id, index))
+    return matches
+
+
+def random_policy(rng: random.Random) -> Policy:
+    """The line's own policy, or another order of stages, bridge language and deadlines."""
+    if rng.random() < 0.5:
+        return POLICY
+    untils = sorted(rng.sample(range(1, 700), rng.randint(1, 4)))
+    stages = tuple(
+        Stage(until, rng.choice(MATCHES), offer_callback=rng.random() < 0.3) for until in untils
+    )
+    max_wait = untils[-1] + rng.choice((0, 1, 200))
+    return Policy(stages, max_wait, rng.choice(("tr", "tr", "ar")), priorities={})
+
+
+def random_scenario(
+    rng: random.Random, policy: Policy
+) -> tuple[list[WaitingCall], list[StaffMember]]:
+    """Few staff and callers, drawn so that ties, shortages and every stage come up."""
+    ids = rng.sample(range(1, 500), rng.randint(0, 40))
+    idles = rng.sample(range(0, 3600), 4)  # few distinct idle times: many ties
+    staff = []
+    for staff_id in ids:
+        kind = rng.random()
+        speaks = rng.sample(LANGUAGES, rng.randint(1, 3))
+        if rng.random() < 0.6:
+            speaks.append(policy.bridge_language)
+        staff.append(
+            StaffMember(
+                staff_id=staff_id,
+                is_counsellor=kind < 0.8,
+                is_interpreter=kind > 0.6,  # some are both, a few neither
+                languages=frozenset(speaks),
+                topics=frozenset(rng.sample(TOPICS, rng.randint(0, 3))),
+                is_available=rng.random() < 0.6,
+                idle_since=NOW - dt.timedelta(seconds=rng.choice(idles)),
+            )
+        )
+    edges = [s.until for s in policy.stages] + [policy.max_wait]
+    waits = [*edges, *(e - 1 for e in edges), 0, 5, 45, 150, 400, 1000]
+    calls = [
+        WaitingCall(
+            call_id,
+            rng.choice(LANGUAGES),
+            rng.choice((None, *TOPICS)),
+            rng.choice((0, 0, 1, 3, 10)),
+            NOW - dt.timedelta(seconds=rng.choice(waits)),
+        )
+        for call_id in rng.sample(range(1, 10_000), rng.randint(0, 40))
+    ]
+    return calls, staff
+
+
+@pytest.mark.parametrize("seed", range(400))
+def test_router_decide_agrees_with_the_rules_written_out(seed: int) -> None:
+    """decide and stage_for give what the documented rules give, read naively, for any mix.
+
+    Random staff (counsellors, interpreters, both), languages, topics, availability and
+    tied idle times; callers of every priority at every stage's edge; the line's policy
+    and others.
+    """
+    rng = random.Random(seed)
+    policy = random_policy(rng)
+    calls, staff = random_scenario(rng, policy)
+    assert decide(calls, staff, NOW, policy) == reference_decide(calls, staff, NOW, policy)
+    for c in calls:
+        assert stage_for(c, staff, NOW, policy) == reference_verdict(c, staff, NOW, policy)
+
+
+def test_router_free_queue_passes_over_taken_but_keeps_the_one_set_aside() -> None:
+    """Looking past `besides` drops the taken members met, never `besides` itself."""
+    twice = _Free()
+    twice.ids = [7, 7, 8]  # the same member listed twice is set aside both times
+    assert twice.first(set(), besides=7) == 8
+    queue = _Free()
+    queue.ids = [7, 1, 2, 8]
+    assert queue.first({1, 2}, besides=7) == 8
+    assert queue.first({1, 2}) == 7
+    assert queue.first({1, 2, 7}, besides=8) is None
+    assert queue.first({1, 2, 7}) == 8

@@ -12,15 +12,27 @@ reservation.py). Rules:
 - The interpreter stage reserves a counsellor in the bridge language and an interpreter
   for the caller's language together, or neither.
 - Nobody is proposed for two callers in one decision.
+
+Speed: `decide` indexes the staff once per decision, by skill (a counsellor's language,
+language and topic; an interpreter's language, with the bridge language), and keeps the
+free staff of each skill in longest-idle order, passing over those taken meanwhile. A
+decision costs O(S log S + C log C + K) for S staff, C callers and K (skill, available
+member) pairs, instead of O(C x S).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
+from operator import attrgetter
 
 from helpline.routing.policy import Policy, Stage
+
+# A skill: ("counsel", language), ("counsel", language, topic) or ("interpret", language).
+Skill = tuple[str, ...]
+# What a member of staff can do: is_counsellor, is_interpreter, languages, topics.
+Profile = tuple[bool, bool, frozenset[str], frozenset[str]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,43 +73,59 @@ class Verdict:
     give_up: bool  # past max_wait: voicemail and a callback
 
 
-def _speaks(member: StaffMember, language: str) -> bool:
-    return language in member.languages
+def _skills_of(member: StaffMember, bridge: str) -> Iterator[Skill]:
+    """Every skill a member of staff has: what the stages below ask for."""
+    if member.is_counsellor:
+        for language in member.languages:
+            yield ("counsel", language)
+            for topic in member.topics:
+                yield ("counsel", language, topic)
+    if member.is_interpreter and bridge in member.languages:
+        for language in member.languages:
+            yield ("interpret", language)
 
 
-def _can_counsel(member: StaffMember, call: WaitingCall, stage: Stage, bridge: str) -> bool:
-    if not member.is_counsellor:
-        return False
-    if stage.match == "language_and_topic":
-        return _speaks(member, call.language) and (
-            call.topic is None or call.topic in member.topics
-        )
-    if stage.match == "language":
-        return _speaks(member, call.language)
-    return _speaks(member, bridge)
+def _profile(member: StaffMember) -> Profile:
+    return (member.is_counsellor, member.is_interpreter, member.languages, member.topics)
 
 
-def _can_interpret(member: StaffMember, call: WaitingCall, bridge: str) -> bool:
-    return member.is_interpreter and _speaks(member, call.language) and _speaks(member, bridge)
+def _skill_table(staff: Sequence[StaffMember], bridge: str) -> dict[Profile, tuple[Skill, ...]]:
+    """The skills of each kind of member logged in.
+
+    There are few kinds however many members, so each skill is made once, not once per
+    member: a decision allocates little, which keeps garbage-collection pauses out of it.
+    """
+    table: dict[Profile, tuple[Skill, ...]] = {}
+    for member in staff:
+        profile = _profile(member)
+        if profile not in table:
+            table[profile] = tuple(_skills_of(member, bridge))
+    return table
 
 
-def _stage_possible(
-    stage: Stage, call: WaitingCall, staff: Sequence[StaffMember], bridge: str
-) -> bool:
+def _logged_in(table: Mapping[Profile, tuple[Skill, ...]]) -> set[Skill]:
+    return {skill for skills in table.values() for skill in skills}
+
+
+def _counsellor_skill(call: WaitingCall, stage: Stage, bridge: str) -> Skill:
+    if stage.match == "language_and_topic" and call.topic is not None:
+        return ("counsel", call.language, call.topic)
+    if stage.match in ("language_and_topic", "language"):
+        return ("counsel", call.language)
+    return ("counsel", bridge)
+
+
+def _stage_possible(stage: Stage, call: WaitingCall, logged_in: Set[Skill], bridge: str) -> bool:
     """Could anyone logged in ever satisfy this stage (busy or not)?"""
+    if _counsellor_skill(call, stage, bridge) not in logged_in:
+        return False
     if stage.match == "interpreter":
-        if call.language == bridge:
-            return False  # a bridge-language caller needs no interpreter
-        return any(_can_counsel(m, call, stage, bridge) for m in staff) and any(
-            _can_interpret(m, call, bridge) for m in staff
-        )
-    return any(_can_counsel(m, call, stage, bridge) for m in staff)
+        # A bridge-language caller needs no interpreter.
+        return call.language != bridge and ("interpret", call.language) in logged_in
+    return True
 
 
-def stage_for(
-    call: WaitingCall, staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
-) -> Verdict:
-    """The stage a caller is at: by wait, skipping stages nobody on duty can serve."""
+def _verdict(call: WaitingCall, logged_in: Set[Skill], now: dt.datetime, policy: Policy) -> Verdict:
     waited = (now - call.queued_at).total_seconds()
     if waited >= policy.max_wait:
         return Verdict(call.call_id, None, True, True)
@@ -107,13 +135,62 @@ def stage_for(
     offer_callback = policy.stages[current].offer_callback
     for index in range(current, len(policy.stages)):
         stage = policy.stages[index]
-        if _stage_possible(stage, call, staff, policy.bridge_language):
+        if _stage_possible(stage, call, logged_in, policy.bridge_language):
             return Verdict(call.call_id, index, offer_callback or stage.offer_callback, False)
     return Verdict(call.call_id, None, True, False)
 
 
-def _longest_idle(candidates: Iterable[StaffMember]) -> StaffMember | None:
-    return min(candidates, key=lambda m: (m.idle_since, m.staff_id), default=None)
+def stage_for(
+    call: WaitingCall, staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
+) -> Verdict:
+    """The stage a caller is at: by wait, skipping stages nobody on duty can serve."""
+    logged_in = _logged_in(_skill_table(staff, policy.bridge_language))
+    return _verdict(call, logged_in, now, policy)
+
+
+class _Free:
+    """The free staff with one skill, longest idle first.
+
+    Members taken by earlier matches are passed over when met, for good: `taken` only grows
+    during a decision, so each entry is looked at a bounded number of times.
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.start = 0
+
+    def first(self, taken: Set[int], besides: int | None = None) -> int | None:
+        """The longest idle who is not taken and not `besides`, or None."""
+        ids, start = self.ids, self.start
+        while start < len(ids) and ids[start] in taken:
+            start += 1
+        self.start = start
+        if start == len(ids) or ids[start] != besides:
+            return ids[start] if start < len(ids) else None
+        after = start + 1
+        while after < len(ids) and (ids[after] in taken or ids[after] == besides):
+            after += 1
+        # Only `besides` is still free before `after`: keep it there and drop the rest.
+        ids[after - 1] = besides
+        self.start = after - 1
+        return ids[after] if after < len(ids) else None
+
+
+def _free_staff(
+    staff: Sequence[StaffMember], table: Mapping[Profile, tuple[Skill, ...]]
+) -> dict[Skill, _Free]:
+    """The available staff of each skill, longest idle first."""
+    free: dict[Skill, _Free] = {}
+    # Sorted on one attribute at a time (the sort is stable), so no key tuple is made.
+    available = sorted((m for m in staff if m.is_available), key=attrgetter("staff_id"))
+    available.sort(key=attrgetter("idle_since"))
+    for member in available:
+        for skill in table[_profile(member)]:
+            queue = free.get(skill)
+            if queue is None:
+                queue = free[skill] = _Free()
+            queue.ids.append(member.staff_id)
+    return free
 
 
 def decide(
@@ -123,31 +200,31 @@ def decide(
     policy: Policy,
 ) -> list[Match]:
     """Propose matches for as many waiting callers as the available staff allow."""
+    bridge = policy.bridge_language
+    table = _skill_table(staff, bridge)
+    logged_in, free = _logged_in(table), _free_staff(staff, table)
+    nobody = _Free()
     taken: set[int] = set()
     matches: list[Match] = []
-    for call in sorted(waiting, key=lambda c: (-c.priority, c.queued_at, c.call_id)):
-        verdict = stage_for(call, staff, now, policy)
+    # By (-priority, queued_at, call_id), one attribute at a time, as in _free_staff.
+    order = sorted(waiting, key=attrgetter("call_id"))
+    order.sort(key=attrgetter("queued_at"))
+    order.sort(key=attrgetter("priority"), reverse=True)  # reverse keeps ties in order
+    for call in order:
+        verdict = _verdict(call, logged_in, now, policy)
         if verdict.stage is None:
             continue
         stage = policy.stages[verdict.stage]
-        free = [m for m in staff if m.is_available and m.staff_id not in taken]
-        counsellor = _longest_idle(
-            m for m in free if _can_counsel(m, call, stage, policy.bridge_language)
-        )
+        counsellor = free.get(_counsellor_skill(call, stage, bridge), nobody).first(taken)
         if counsellor is None:
             continue
-        interpreter_id: int | None = None
+        interpreter: int | None = None
         if stage.match == "interpreter":
-            bridge = policy.bridge_language
-            interpreter = _longest_idle(
-                m
-                for m in free
-                if m.staff_id != counsellor.staff_id and _can_interpret(m, call, bridge)
-            )
+            skill = ("interpret", call.language)
+            interpreter = free.get(skill, nobody).first(taken, besides=counsellor)
             if interpreter is None:
                 continue  # both or neither
-            interpreter_id = interpreter.staff_id
-            taken.add(interpreter.staff_id)
-        taken.add(counsellor.staff_id)
-        matches.append(Match(call.call_id, counsellor.staff_id, interpreter_id, verdict.stage))
+            taken.add(interpreter)
+        taken.add(counsellor)
+        matches.append(Match(call.call_id, counsellor, interpreter, verdict.stage))
     return matches
