@@ -23,6 +23,7 @@ from helpline.routing.router import (
     _Free,
     decide,
     stage_for,
+    stages_for,
 )
 
 POLICY = load_policy(DEFAULT_FLOWS_PATH / "routing.yaml")
@@ -112,15 +113,31 @@ def both(staff_id: int, languages: str, idle: int = 0) -> StaffMember:
         ),
         # A counsellor who also interprets is never their own interpreter.
         (
-            [call(1, "ps", 100)],
-            [both(10, "tr,ps", idle=600), member(20, "ps,tr", interpreter=True, idle=10)],
+            [call(1, "ps", 5)],
+            [both(10, "tr", idle=600), member(20, "ps,tr", interpreter=True, idle=10)],
             [Match(1, 10, 20, 2)],
         ),
-        # ... and with nobody else to interpret, stays free for the next caller.
+        # ... who speaks the caller's language takes the call alone, at any stage.
         (
             [call(1, "ps", 100), call(2, "tr", 10)],
             [both(10, "tr,ps", idle=600)],
-            [Match(2, 10, None, 0)],
+            [Match(1, 10, None, 2)],
+        ),
+        # Stages widen: past 90 s, an Arabic caller still goes to a free Arabic counsellor.
+        (
+            [call(1, "ar", 200)],
+            [member(10, "tr"), member(11, "ar")],
+            [Match(1, 11, None, 2)],
+        ),
+        # ... and the closest fit first: the Arabic counsellor before an interpreter pair.
+        (
+            [call(1, "ar", 200)],
+            [
+                member(10, "tr", idle=900),
+                member(20, "ar,tr", interpreter=True, idle=900),
+                member(11, "ar", idle=10),
+            ],
+            [Match(1, 11, None, 2)],
         ),
     ],
 )
@@ -235,15 +252,21 @@ LANGUAGES = ("tr", "ar", "fa", "ps", "ku", "en")
 TOPICS = ("psychosocial", "child_protection", "violence", "elderly_disability", "social_assistance")
 
 
+def reference_matches(policy: Policy, index: int) -> list[str]:
+    """What stage `index` takes: its own match and every earlier one, closest fit first."""
+    wanted = {stage.match for stage in policy.stages[: index + 1]}
+    return [match for match in MATCHES if match in wanted]
+
+
 def reference_verdict(
     call: WaitingCall, staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
 ) -> Verdict:
     """The rules of router.py's docstring, read literally: every stage against all staff."""
     bridge = policy.bridge_language
 
-    def serves(stage: Stage) -> bool:
-        counsellors = [m for m in staff if counsels(m, call, stage.match, bridge)]
-        if stage.match != "interpreter":
+    def serves(match: str) -> bool:
+        counsellors = [m for m in staff if counsels(m, call, match, bridge)]
+        if match != "interpreter":
             return bool(counsellors)
         interpreters = [m for m in staff if interprets(m, call, bridge)]
         return call.language != bridge and bool(counsellors) and bool(interpreters)
@@ -255,7 +278,7 @@ def reference_verdict(
     if not reached:
         return Verdict(call.call_id, None, offer_callback=True, give_up=False)
     for index in range(reached[0], len(policy.stages)):
-        if serves(policy.stages[index]):
+        if any(serves(match) for match in reference_matches(policy, index)):
             callback = policy.stages[reached[0]].offer_callback
             callback = callback or policy.stages[index].offer_callback
             return Verdict(call.call_id, index, offer_callback=callback, give_up=False)
@@ -287,25 +310,28 @@ def reference_decide(
         index = reference_verdict(c, staff, now, policy).stage
         if index is None:
             continue
-        match = policy.stages[index].match
         free = sorted(
             (m for m in staff if m.is_available and m.staff_id not in taken),
             key=lambda m: (m.idle_since, m.staff_id),
         )
-        counsellor = next((m for m in free if counsels(m, c, match, bridge)), None)
-        if counsellor is None:
-            continue
-        interpreter = None
-        if match == "interpreter":
-            interpreter = next(
-                (m for m in free if m is not counsellor and interprets(m, c, bridge)), None
-            )
-            if interpreter is None:
+        for match in reference_matches(policy, index):
+            if match == "interpreter" and c.language == bridge:
                 continue
-            taken.add(interpreter.staff_id)
-        taken.add(counsellor.staff_id)
-        interpreter_id = None if interpreter is None else interpreter.staff_id
-        matches.append(Match(c.call_id, counsellor.staff_id, interpreter_id, index))
+            counsellor = next((m for m in free if counsels(m, c, match, bridge)), None)
+            if counsellor is None:
+                continue
+            interpreter = None
+            if match == "interpreter":
+                interpreter = next(
+                    (m for m in free if m is not counsellor and interprets(m, c, bridge)), None
+                )
+                if interpreter is None:
+                    continue
+                taken.add(interpreter.staff_id)
+            taken.add(counsellor.staff_id)
+            interpreter_id = None if interpreter is None else interpreter.staff_id
+            matches.append(Match(c.call_id, counsellor.staff_id, interpreter_id, index))
+            break
     return matches
 
 
@@ -373,6 +399,9 @@ def test_router_decide_agrees_with_the_rules_written_out(seed: int) -> None:
     assert decide(calls, staff, NOW, policy) == reference_decide(calls, staff, NOW, policy)
     for c in calls:
         assert stage_for(c, staff, NOW, policy) == reference_verdict(c, staff, NOW, policy)
+    assert stages_for(calls, staff, NOW, policy) == {
+        c.call_id: reference_verdict(c, staff, NOW, policy) for c in calls
+    }
 
 
 def test_router_free_queue_passes_over_taken_but_keeps_the_one_set_aside() -> None:

@@ -243,3 +243,54 @@ def test_routing_counsellor_who_does_not_press_1_is_skipped(line: Line) -> None:
     line.when(leg, lambda c: c.ended_at, "the call to end")
     assert line.sandbox.exchange.settle(30)
     all_answered(leg)
+
+
+@pytest.mark.slow
+def test_routing_with_redis_stopped_the_ivr_still_answers(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Redis dies while a caller waits: they are put through to the duty line. A caller
+    after that still gets every answer and the duty line. Nothing is lost."""
+    from helpline import create_app
+    from helpline.embedded import EmbeddedRedis
+    from tests.conftest import _empty_tables, make_settings
+
+    duty = "+905550000183"
+    server = EmbeddedRedis(tmp_path / "redis", persist=False)
+    settings = make_settings(database_url, server.url, tmp_path / "instance", DUTY_LINE_NUMBER=duty)
+    app = create_app(settings, {"TESTING": True})
+    app.extensions["helpline.clock"] = lambda: OPEN
+    transport = FlaskTransport(app, settings.public_base_url)
+    sandbox = SandboxServer(settings, port=0, speed=SPEED, transport=transport).start()
+    sandbox.exchange.set_phone(duty, Behaviour("answer", after=2, talk=20))
+    with app.app_context():
+        engine = db.engine
+    factory = Factory(sa.orm.Session(engine))
+    line = Line(app, factory, sandbox, tmp_path / "no-worker.log")
+    line.worker_log.write_text("(no worker in this test)")
+    try:
+        line.on_duty("counsellor.ar", "+905550000501", languages=("ar",))
+        waiting = line.call("+905321110005", ARABIC_VIOLENCE)
+        line.when(waiting, lambda c: c.queued_at, "the caller to wait")
+        server.stop()  # Redis is gone while the caller waits
+        first = line.when(waiting, lambda c: c.ended_at, "the waiting caller's call to end")
+        later = line.call("+905321110006", "press 1; press 2; press 1; wait 200")
+        second = line.when(later, lambda c: c.ended_at, "the later call to end")
+        assert sandbox.exchange.settle(30)
+        for leg in (waiting, later):
+            all_answered(leg)
+        first_events = line.events(first)
+        leave = [e for e in first_events if e.kind == "queue_leave"]
+        assert [e.data["reason"] for e in leave] == ["unavailable"]
+        dialled = [e.data["status"] for e in first_events if e.kind == "dial_result"]
+        assert dialled == ["completed"]
+        second_events = line.events(second)
+        steps = [e.data for e in second_events if e.kind == "ivr_step"]
+        assert {"node": "hand_off", "action": "hand_off", "result": "routing_unavailable"} in steps
+        assert [e.data["status"] for e in second_events if e.kind == "dial_result"] == ["completed"]
+        assert "ended" in kinds(second_events)
+    finally:
+        sandbox.stop()
+        factory.session.close()
+        _empty_tables(app)
+        server.stop()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from helpline.ivr.engine import PromptRef
 from helpline.routing.policy import Policy
-from helpline.routing.router import StaffMember, WaitingCall, stage_for
+from helpline.routing.router import StaffMember, WaitingCall, stages_for
 
 POSITIONS = tuple(str(n) for n in range(1, 10))
 WAIT_MINUTES = ("2", "5", "10", "15")
@@ -116,6 +116,7 @@ def standings(
     result: dict[int, Standing] = {}
     bridge = policy.bridge_language
     servers: dict[str, int] = {}
+    verdicts = stages_for(ordered, staff, now, policy)
     for call in ordered:
         ahead[call.language] = ahead.get(call.language, 0) + 1
         if call.language not in servers:
@@ -124,8 +125,7 @@ def standings(
                 1 for m in staff if m.is_interpreter and {call.language, bridge} <= m.languages
             )
             servers[call.language] = speaking + interpreters
-        verdict = stage_for(call, staff, now, policy)
         result[call.call_id] = Standing(
-            ahead[call.language], servers[call.language], verdict.offer_callback
+            ahead[call.language], servers[call.language], verdicts[call.call_id].offer_callback
         )
     return result

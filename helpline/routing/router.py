@@ -5,10 +5,13 @@ is a list of proposed matches that a reservation must still confirm atomically (
 reservation.py). Rules:
 
 - Callers are served by priority (higher first), then by arrival.
-- Each caller's stage follows from their wait and the policy's widening targets. A
-  stage whose match nobody on duty could ever satisfy (nobody with that skill is logged
-  in, whatever their state) is skipped at once rather than waited out.
-- Among eligible staff, the one idle longest goes first.
+- Each caller's stage follows from their wait and the policy's widening targets. A stage
+  widens: it takes whoever its own match or an earlier stage's would take (an Arabic
+  caller at the interpreter stage still goes to a free Arabic counsellor). A stage that
+  nobody on duty could ever satisfy (nobody with those skills is logged in, whatever
+  their state) is skipped at once rather than waited out.
+- The closest fit first (the topic skill, then the language, then a counsellor with an
+  interpreter); within it, the one idle longest.
 - The interpreter stage reserves a counsellor in the bridge language and an interpreter
   for the caller's language together, or neither.
 - Nobody is proposed for two callers in one decision.
@@ -27,7 +30,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence, Set
 from operator import attrgetter
 
-from helpline.routing.policy import Policy, Stage
+from helpline.routing.policy import MATCHES, Policy
 
 # A skill: ("counsel", language), ("counsel", language, topic) or ("interpret", language).
 Skill = tuple[str, ...]
@@ -107,22 +110,28 @@ def _logged_in(table: Mapping[Profile, tuple[Skill, ...]]) -> set[Skill]:
     return {skill for skills in table.values() for skill in skills}
 
 
-def _counsellor_skill(call: WaitingCall, stage: Stage, bridge: str) -> Skill:
-    if stage.match == "language_and_topic" and call.topic is not None:
+def _counsellor_skill(call: WaitingCall, match: str, bridge: str) -> Skill:
+    if match == "language_and_topic" and call.topic is not None:
         return ("counsel", call.language, call.topic)
-    if stage.match in ("language_and_topic", "language"):
+    if match in ("language_and_topic", "language"):
         return ("counsel", call.language)
     return ("counsel", bridge)
 
 
-def _stage_possible(stage: Stage, call: WaitingCall, logged_in: Set[Skill], bridge: str) -> bool:
-    """Could anyone logged in ever satisfy this stage (busy or not)?"""
-    if _counsellor_skill(call, stage, bridge) not in logged_in:
+def _possible(match: str, call: WaitingCall, logged_in: Set[Skill], bridge: str) -> bool:
+    """Could anyone logged in ever satisfy this match (busy or not)?"""
+    if _counsellor_skill(call, match, bridge) not in logged_in:
         return False
-    if stage.match == "interpreter":
+    if match == "interpreter":
         # A bridge-language caller needs no interpreter.
         return call.language != bridge and ("interpret", call.language) in logged_in
     return True
+
+
+def _matches_up_to(policy: Policy, index: int) -> tuple[str, ...]:
+    """What stage `index` takes: its match and every earlier stage's, closest fit first."""
+    wanted = {stage.match for stage in policy.stages[: index + 1]}
+    return tuple(match for match in MATCHES if match in wanted)
 
 
 def _verdict(call: WaitingCall, logged_in: Set[Skill], now: dt.datetime, policy: Policy) -> Verdict:
@@ -135,7 +144,10 @@ def _verdict(call: WaitingCall, logged_in: Set[Skill], now: dt.datetime, policy:
     offer_callback = policy.stages[current].offer_callback
     for index in range(current, len(policy.stages)):
         stage = policy.stages[index]
-        if _stage_possible(stage, call, logged_in, policy.bridge_language):
+        if any(
+            _possible(match, call, logged_in, policy.bridge_language)
+            for match in _matches_up_to(policy, index)
+        ):
             return Verdict(call.call_id, index, offer_callback or stage.offer_callback, False)
     return Verdict(call.call_id, None, True, False)
 
@@ -146,6 +158,14 @@ def stage_for(
     """The stage a caller is at: by wait, skipping stages nobody on duty can serve."""
     logged_in = _logged_in(_skill_table(staff, policy.bridge_language))
     return _verdict(call, logged_in, now, policy)
+
+
+def stages_for(
+    calls: Sequence[WaitingCall], staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
+) -> dict[int, Verdict]:
+    """`stage_for` of many callers at once, indexing the staff once."""
+    logged_in = _logged_in(_skill_table(staff, policy.bridge_language))
+    return {call.call_id: _verdict(call, logged_in, now, policy) for call in calls}
 
 
 class _Free:
@@ -214,17 +234,20 @@ def decide(
         verdict = _verdict(call, logged_in, now, policy)
         if verdict.stage is None:
             continue
-        stage = policy.stages[verdict.stage]
-        counsellor = free.get(_counsellor_skill(call, stage, bridge), nobody).first(taken)
-        if counsellor is None:
-            continue
-        interpreter: int | None = None
-        if stage.match == "interpreter":
-            skill = ("interpret", call.language)
-            interpreter = free.get(skill, nobody).first(taken, besides=counsellor)
-            if interpreter is None:
-                continue  # both or neither
-            taken.add(interpreter)
-        taken.add(counsellor)
-        matches.append(Match(call.call_id, counsellor, interpreter, verdict.stage))
+        for match in _matches_up_to(policy, verdict.stage):
+            if match == "interpreter" and call.language == bridge:
+                continue
+            counsellor = free.get(_counsellor_skill(call, match, bridge), nobody).first(taken)
+            if counsellor is None:
+                continue
+            interpreter: int | None = None
+            if match == "interpreter":
+                skill = ("interpret", call.language)
+                interpreter = free.get(skill, nobody).first(taken, besides=counsellor)
+                if interpreter is None:
+                    continue  # both or neither
+                taken.add(interpreter)
+            taken.add(counsellor)
+            matches.append(Match(call.call_id, counsellor, interpreter, verdict.stage))
+            break
     return matches
