@@ -415,3 +415,47 @@ def test_router_free_queue_passes_over_taken_but_keeps_the_one_set_aside() -> No
     assert queue.first({1, 2}) == 7
     assert queue.first({1, 2, 7}, besides=8) is None
     assert queue.first({1, 2, 7}) == 8
+
+
+def test_reserve_offers_a_call_to_one_counsellor_at_a_time(reservations: Reservations) -> None:
+    """While a call's offer rings, no second offer can be made for the same call."""
+    _available(reservations.redis, 1, 2)
+    assert reservations.reserve(100, [1], hold_seconds=20, now=1000.0, offer="a")
+    assert not reservations.reserve(100, [2], hold_seconds=20, now=1005.0, offer="b")
+    assert reservations.reserve(100, [2], hold_seconds=20, now=1021.0, offer="b")  # lapsed
+
+
+def test_confirm_needs_the_same_offer_and_connects_the_call(reservations: Reservations) -> None:
+    _available(reservations.redis, 1, 2)
+    assert reservations.reserve(100, [1, 2], hold_seconds=60, offer="a")
+    assert not reservations.confirm(100, [1], offer="stale", connects=True)
+    assert reservations.confirm(100, [1], offer="a", connects=True)
+    assert reservations.offer_of(100)["state"] == "connected"
+    assert reservations.confirm(100, [2], offer="a")  # the interpreter, later
+    assert not reservations.reserve(100, [3], hold_seconds=20, offer="c")  # connected
+
+
+def test_an_interpreter_joins_only_a_connected_call(reservations: Reservations) -> None:
+    _available(reservations.redis, 1, 2)
+    assert not reservations.reserve(100, [2], hold_seconds=20, offer="i", joining=True)
+    assert reservations.reserve(100, [1], hold_seconds=20, offer="a")
+    assert reservations.confirm(100, [1], offer="a", connects=True)
+    assert reservations.reserve(100, [2], hold_seconds=20, offer="i", joining=True)
+    assert reservations.offer_of(100)["interpreter"] == "2"
+    with pytest.raises(ValueError, match="alone"):
+        reservations.reserve(100, [1, 2], hold_seconds=20, joining=True)
+
+
+def test_withdraw_releases_the_offer_or_refuses_once_accepted(reservations: Reservations) -> None:
+    """A caller leaving the queue frees who was being rung, and no offer can follow; a
+    caller whose counsellor already accepted cannot leave (they are being connected)."""
+    _available(reservations.redis, 1, 2, 3)
+    assert reservations.reserve(100, [1, 2], hold_seconds=60, offer="a")
+    assert reservations.withdraw(100) == 2
+    assert reservations.redis.hget("helpline:staff:1", "state") == b"available"
+    assert not reservations.confirm(100, [1], offer="a", connects=True)
+    assert not reservations.reserve(100, [3], hold_seconds=60, offer="b")
+    assert reservations.reserve(200, [3], hold_seconds=60, offer="c")
+    assert reservations.confirm(200, [3], offer="c", connects=True)
+    assert reservations.withdraw(200) is None
+    assert reservations.withdraw(300) == 0  # never offered: nothing to release

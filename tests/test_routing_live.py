@@ -8,8 +8,13 @@ from worker.py dials them. Every webhook is signed and must be answered with 200
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import datetime as dt
+import itertools
+import random
+import shutil
 import subprocess
 import sys
 import time
@@ -18,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask import Flask
 
 from helpline.config import Settings
 from helpline.extensions import db, get_redis
-from helpline.models import Call, CallEvent, Staff
+from helpline.models import Call, CallbackRequest, CallEvent, Staff
 from helpline.routing import presence
 from helpline.telephony.emulator.legs import Leg
 from helpline.telephony.emulator.phones import Behaviour
@@ -36,8 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OPEN = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)  # Monday 14:00 in Istanbul
 SPEED = 50.0
 # Arabic (2), do not remember (2), violence (3), then wait in the queue.
-ARABIC_VIOLENCE = "press 2; press 2; press 3; wait 3000"
-PASHTO_PSYCHOSOCIAL = "press 4; press 2; press 1; wait 3000"
+ARABIC_VIOLENCE = "press 2; press 2; press 3"
+PASHTO_PSYCHOSOCIAL = "press 4; press 2; press 1"
 ACCEPTS = Behaviour("answer", after=3, talk=150, keys="1")
 SILENT = Behaviour("answer", after=3, talk=150, keys="")  # picks up, never presses 1
 
@@ -81,8 +87,19 @@ class Line:
                 return found
             time.sleep(0.05)
         self.factory.session.rollback()
-        log = self.worker_log.read_text(errors="replace")[-4000:]
-        pytest.fail(f"timed out waiting for {what}; worker log:\n{log}")
+        log = self.worker_log.read_text(errors="replace")[-2000:]
+        legs = self.worker_log.parent / "legs.txt"  # every leg's transcript, to debug by
+        timelines = [
+            f"call {event.call_id}: {event.kind} staff={event.staff_id} {event.data}"
+            for event in self.factory.session.scalars(sa.select(CallEvent).order_by(CallEvent.id))
+            if event.kind not in ("branch", "prompt_played", "key_pressed")
+        ]
+        legs.write_text(
+            "\n\n".join(leg.transcript.render() for leg in self.sandbox.exchange.list_legs())
+            + "\n\n"
+            + "\n".join(timelines)
+        )
+        pytest.fail(f"timed out waiting for {what} (transcripts in {legs}); worker log:\n{log}")
 
     def record(self, leg: Leg) -> Call:
         return self.factory.session.scalars(sa.select(Call).where(Call.call_sid == leg.sid)).one()
@@ -107,8 +124,11 @@ class Line:
         )
 
 
-@pytest.fixture
-def line(app: Flask, settings: Settings, factory: Factory, tmp_path: Path) -> Iterator[Line]:
+@contextlib.contextmanager
+def live_line(
+    app: Flask, settings: Settings, factory: Factory, tmp_path: Path, workers: int = 1
+) -> Iterator[Line]:
+    """The sandbox over HTTP in front of the app, and RQ workers as real processes."""
     app.extensions["helpline.clock"] = lambda: OPEN  # the counselling hours are open
     sandbox = SandboxServer(
         settings,
@@ -116,6 +136,9 @@ def line(app: Flask, settings: Settings, factory: Factory, tmp_path: Path) -> It
         speed=SPEED,
         transport=FlaskTransport(app, settings.public_base_url),
     ).start()
+    # Callers are patient: once their script is done they wait, silent, until the line
+    # ends the call (a scripted caller otherwise hangs up after a few silent rounds).
+    sandbox.exchange.limits = dataclasses.replace(sandbox.exchange.limits, patience=10**6)
     env = child_environ(
         **settings_environ(
             settings,
@@ -123,25 +146,40 @@ def line(app: Flask, settings: Settings, factory: Factory, tmp_path: Path) -> It
             TWILIO_AUTH_TOKEN=settings.twilio_auth_token or "",
             TWILIO_API_BASE_URL=sandbox.url,
             PUBLIC_BASE_URL=settings.public_base_url,
+            IVR_FLOWS_PATH=str(settings.ivr_flows_path),
         )
     )
     worker_log = tmp_path / "worker.log"
+    processes: list[subprocess.Popen[bytes]] = []
     with worker_log.open("w") as out:
-        worker = subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py")], env=env, stdout=out, stderr=out
-        )
+        for _ in range(workers):
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, str(ROOT / "worker.py")], env=env, stdout=out, stderr=out
+                )
+            )
     try:
         ready = Line(app, factory, sandbox, worker_log)
-        ready.until(lambda: "Listening on" in worker_log.read_text(), "the worker to start")
+        ready.until(
+            lambda: worker_log.read_text().count("Listening on") >= workers, "the workers to start"
+        )
         yield ready
     finally:
         sandbox.stop()
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(10)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+@pytest.fixture
+def line(app: Flask, settings: Settings, factory: Factory, tmp_path: Path) -> Iterator[Line]:
+    with live_line(app, settings, factory, tmp_path) as running:
+        yield running
 
 
 def all_answered(leg: Leg) -> None:
@@ -294,3 +332,173 @@ def test_routing_with_redis_stopped_the_ivr_still_answers(
         factory.session.close()
         _empty_tables(app)
         server.stop()
+
+
+# The line's mix: Turkish, Arabic, Farsi and English counsellors; Pashto and Kurmanji
+# interpreters (who speak Turkish, the bridge language).
+CROWD_STAFF = [
+    ("tr1", ("counsellor",), ("tr",)),
+    ("tr2", ("counsellor",), ("tr",)),
+    ("tr3", ("counsellor",), ("tr",)),
+    ("tr4", ("counsellor",), ("tr",)),
+    ("ar1", ("counsellor",), ("ar", "tr")),
+    ("ar2", ("counsellor",), ("ar", "tr")),
+    ("fa1", ("counsellor",), ("fa", "tr")),
+    ("en1", ("counsellor",), ("en", "tr")),
+    ("ps1", ("interpreter",), ("ps", "tr")),
+    ("ku1", ("interpreter",), ("ku", "tr")),
+]
+KEYS = {"tr": "1", "ar": "2", "fa": "3", "ps": "4", "ku": "5", "en": "6"}
+CROWD_LANGUAGES = ["tr"] * 18 + ["ar"] * 12 + ["fa"] * 6 + ["ps"] * 6 + ["ku"] * 4 + ["en"] * 4
+TOPICS = ("psychosocial", "child_protection", "violence", "elderly_disability", "social_assistance")
+# Short stages, in real seconds, so that a test sees every one of them.
+FAST_ROUTING = """schema: 1
+stages:
+  - {until: 3, match: language_and_topic}
+  - {until: 6, match: language}
+  - {until: 12, match: interpreter}
+  - {until: 20, match: interpreter, offer_callback: true}
+max_wait: 40
+bridge_language: tr
+priorities: {emergency: 10, violence: 3, child_protection: 3}
+wrap_up_seconds: 1
+offer_timeout_seconds: 20
+no_answer_limit: 3
+announce_seconds: 30
+"""
+
+
+def _fast_flows(tmp_path: Path) -> Path:
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "ivr_flows", flows, ignore=shutil.ignore_patterns("audio"))
+    (flows / "audio").symlink_to(ROOT / "ivr_flows" / "audio")
+    (flows / "routing.yaml").write_text(FAST_ROUTING)
+    return flows
+
+
+def _overlapping(spans: list[tuple[dt.datetime, dt.datetime, str]]) -> str:
+    """The transcripts of two legs to one phone that overlap in time, or nothing."""
+    for earlier, later in itertools.pairwise(sorted(spans)):
+        if later[0] < earlier[1]:
+            return f"{earlier[2]}\n\n{later[2]}"
+    return ""
+
+
+@pytest.mark.slow
+def test_routing_fifty_callers_and_ten_staff(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """50 callers in six languages and 10 staff, two worker processes: higher priorities
+    go first, nobody is ever rung for two calls at once, and every caller is answered,
+    asked for a callback, or leaves a message."""
+    from helpline import create_app
+    from tests.conftest import _empty_tables, make_settings
+
+    settings = make_settings(
+        database_url, redis_url, tmp_path / "instance", IVR_FLOWS_PATH=str(_fast_flows(tmp_path))
+    )
+    app = create_app(settings, {"TESTING": True})
+    with app.app_context():
+        engine = db.engine
+    factory = Factory(sa.orm.Session(engine))
+    rng = random.Random(183)
+    try:
+        with live_line(app, settings, factory, tmp_path, workers=2) as line:
+            quick = Behaviour("answer", after=3, talk=100, keys="1")
+            staff = {
+                name: line.on_duty(
+                    name, f"+9055500007{n:02d}", quick, roles, languages, topics=TOPICS
+                )
+                for n, (name, roles, languages) in enumerate(CROWD_STAFF)
+            }
+            legs: list[Leg] = []
+            for n, language in enumerate(rng.sample(CROWD_LANGUAGES, len(CROWD_LANGUAGES))):
+                topic = rng.randint(1, 5)
+                patience = rng.randint(300, 1500)  # sandbox seconds before asking to be called
+                script = f"press {KEYS[language]}; press 2; press {topic}; wait {patience}; "
+                script += "press 1; press 1"
+                legs.append(line.call(f"+9053211200{n:02d}", script))
+                time.sleep(0.05)
+            for leg in legs:
+                line.when(leg, lambda c: c.ended_at, "every call to end")
+            assert line.sandbox.exchange.settle(60)
+            phone_legs = {
+                number: [
+                    (leg.created, leg.end_time or leg.created, leg.transcript.render())
+                    for leg in line.sandbox.exchange.list_legs()
+                    if leg.setup.to == number
+                ]
+                for number in (f"+9055500007{n:02d}" for n in range(len(CROWD_STAFF)))
+            }
+            for leg in legs:
+                all_answered(leg)
+        for spans in phone_legs.values():
+            both = _overlapping(spans)
+            assert not both, f"a staff phone was rung for two calls at once:\n{both}"
+        calls = [line.record(leg) for leg in legs]
+        requested = set(factory.session.scalars(sa.select(CallbackRequest.call_id)).all())
+        outcomes: collections.Counter[str] = collections.Counter()
+        for call in calls:
+            if call.counsellor_id is not None:
+                assert call.outcome == "answered"
+                outcomes["answered"] += 1
+            elif call.id in requested:
+                outcomes["callback"] += 1
+            else:
+                assert call.outcome == "voicemail", (call.language, call.outcome)
+                outcomes["voicemail"] += 1
+        assert outcomes["answered"] >= 20, outcomes
+        assert any(call.interpreter_id == staff["ps1"].id for call in calls)
+        _assert_priorities(factory, calls)
+    finally:
+        factory.session.close()
+        _empty_tables(app)
+        redis.Redis.from_url(redis_url).flushdb()
+
+
+def _assert_priorities(factory: Factory, calls: list[Call]) -> None:
+    """No caller was passed over for a lower-priority caller of the same language by a
+    counsellor who speaks it (one second of slack for a decision already under way)."""
+    first_reserved: dict[int, tuple[dt.datetime, int, int | None]] = {}
+    for event in factory.session.scalars(
+        sa.select(CallEvent).where(CallEvent.kind == "reserved").order_by(CallEvent.id)
+    ):
+        first_reserved.setdefault(
+            event.call_id, (event.occurred_at, event.staff_id or 0, event.data["interpreter_id"])
+        )
+    slack = dt.timedelta(seconds=1)
+    for b in calls:
+        if b.id not in first_reserved or first_reserved[b.id][2] is not None:
+            continue
+        at = first_reserved[b.id][0]
+        for a in calls:
+            if a.language != b.language or a.priority <= b.priority or a.queued_at is None:
+                continue
+            a_reserved = first_reserved.get(a.id, (None,))[0]
+            waiting_then = a.queued_at < at - slack and (a.dequeued_at or at) >= at
+            if waiting_then and (a_reserved is None or a_reserved > at):
+                pytest.fail(
+                    f"a priority {a.priority} caller waited while a priority "
+                    f"{b.priority} caller of the same language was served"
+                )
+
+
+@pytest.mark.slow
+def test_routing_counsellor_who_hangs_up_before_the_caller_arrives(line: Line) -> None:
+    """A counsellor accepts, then leaves before the caller reaches the room: the caller
+    is not left alone in it, but waits again in the same place for the next counsellor."""
+    hasty = line.on_duty("counsellor.ar1", "+905550000401", Behaviour("answer", after=3,
+                         talk=12, keys="1"), languages=("ar",))  # fmt: skip
+    time.sleep(0.05)
+    steady = line.on_duty("counsellor.ar2", "+905550000402", languages=("ar",))
+    leg = line.call("+905321110004", ARABIC_VIOLENCE)
+    queued = line.when(leg, lambda c: c.queued_at, "the caller to queue").queued_at
+    call = line.when(leg, lambda c: c.counsellor_id == steady.id, "the second counsellor")
+    assert call.queued_at == queued
+    events = line.events(call)
+    requeued = [e for e in events if e.kind == "requeued"]
+    assert [e.staff_id for e in requeued] == [hasty.id]
+    line.when(leg, lambda c: c.ended_at, "the call to end")
+    assert line.sandbox.exchange.settle(30)
+    all_answered(leg)
+    assert line.record(leg).outcome == "answered"

@@ -72,6 +72,7 @@ class CallEventKind(enum.StrEnum):
     OFFER_TIMEOUT = "offer_timeout"
     OFFER_FAILED = "offer_failed"
     CONNECTED = "connected"
+    REQUEUED = "requeued"
     ROOM_EVENT = "room_event"
     ROOM_ENDED = "room_ended"
     STAFF_JOINED = "staff_joined"
@@ -167,6 +168,7 @@ class CallbackStatus(enum.StrEnum):
 
 class CallbackOutcome(enum.StrEnum):
     CONNECTED = "connected"
+    REQUEUED = "requeued"
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     NOT_SAFE_NOW = "not_safe_now"

@@ -3,7 +3,8 @@
 - `ring_staff`: call a member of staff from the helpline's number. Their leg runs the
   whisper at /voice/offer; its status callback at /voice/offer/status tells how it ended.
 - `move_caller`: take a waiting caller out of the queue into the call's conference room
-  (/voice/connect); Twilio then posts the Enqueue action with QueueResult=redirected.
+  (/voice/connect); Twilio then posts the Enqueue action with QueueResult=redirected. Or
+  back from the room into the queue (/voice/requeue), when the counsellor left first.
 - `end_leg`: hang up a staff leg that is no longer wanted (the caller hung up).
 
 Every URL carries the call, the member of staff, their role and the offer id; Twilio signs
@@ -57,9 +58,13 @@ def ring_staff(client: Client, settings: Settings, leg: Leg, to: str, timeout: i
     return str(call.sid)
 
 
-def move_caller(client: Client, settings: Settings, call_sid: str, call_id: int) -> None:
+def move_caller(
+    client: Client, settings: Settings, call_sid: str, call_id: int, *, requeue: bool = False
+) -> None:
+    """Into the call's room (/voice/connect), or back into the queue (/voice/requeue)."""
+    path = "requeue" if requeue else "connect"
     client.calls(call_sid).update(
-        url=f"{settings.public_base_url}/voice/connect?{urlencode({'c': call_id})}", method="POST"
+        url=f"{settings.public_base_url}/voice/{path}?{urlencode({'c': call_id})}", method="POST"
     )
 
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 
 import redis
+import sqlalchemy as sa
 
 from helpline.models import Call, CallEvent, Staff, utcnow
 from helpline.models.base import DbSession
@@ -31,12 +32,17 @@ from helpline.models.enums import CallEventKind, EventSource, PresenceState
 from helpline.routing import announce, presence
 from helpline.routing.legs import COUNSELLOR, INTERPRETER, Leg
 from helpline.routing.policy import Policy
-from helpline.routing.reservation import CALL_KEY, CALL_TTL_SECONDS, Reservations
+from helpline.routing.reservation import (
+    CALL_KEY,
+    CALL_TTL_SECONDS,
+    LEGS_KEY,
+    LINGER_SECONDS,
+    Reservations,
+)
 from helpline.routing.router import Match, StaffMember, WaitingCall, decide
 from helpline.routing.waiting import list_waiting
 
 DECLINED_KEY = "helpline:call:{}:declined"  # who declined this call lately
-LEGS_KEY = "helpline:call:{}:legs"  # staff id -> the CallSid of the leg that rang them
 WAIT_KEY = "helpline:call:{}:wait"  # where a waiting caller stands (position, serving)
 ANNOUNCED_KEY = "helpline:call:{}:announced"  # what they were last told
 WAIT_TTL_SECONDS = 3600
@@ -267,6 +273,17 @@ def plan_interpreter(
     return None
 
 
+def still_offered(connection: redis.Redis, leg: Leg) -> bool:
+    """Is this member of staff still held for this offer (and not just finishing one)?"""
+    live = presence.live_state(connection, leg.staff_id)
+    return (
+        live.get("state") == "reserved"
+        and live.get("call") == str(leg.call_id)
+        and live.get("offer") == leg.offer
+        and live.get("lingering") != "1"
+    )
+
+
 def offered(session: DbSession, connection: redis.Redis, leg: Leg, call_sid: str) -> None:
     """The staff phone is ringing (REST accepted the call)."""
     key = LEGS_KEY.format(leg.call_id)
@@ -311,15 +328,20 @@ def accept(session: DbSession, reservations: Reservations, leg: Leg) -> Accepted
     return Accepted(call, interpreter)
 
 
-def _release(reservations: Reservations, leg: Leg) -> int:
-    """Give back what this leg holds: a counsellor's refusal frees the interpreter too."""
-    staff_ids = [leg.staff_id]
-    if leg.role == COUNSELLOR:
+def _release(reservations: Reservations, leg: Leg, *, on_the_line: bool = False) -> int:
+    """Give back what this leg holds: a counsellor's refusal frees the interpreter too.
+
+    A member of staff still on the line (they refused at the whisper) is not rung again
+    before their leg has ended.
+    """
+    linger = LINGER_SECONDS if on_the_line else 0
+    released = reservations.release(leg.call_id, [leg.staff_id], offer=leg.offer, linger=linger)
+    if leg.role == COUNSELLOR and released:
         live = reservations.offer_of(leg.call_id)
         interpreter = live.get("interpreter")
         if interpreter and live.get("offer") == leg.offer and live.get("state") == "offering":
-            staff_ids.append(int(interpreter))
-    return reservations.release(leg.call_id, staff_ids, offer=leg.offer)
+            released += reservations.release(leg.call_id, [int(interpreter)], offer=leg.offer)
+    return released
 
 
 def refuse(
@@ -330,12 +352,14 @@ def refuse(
     leg: Leg,
     *,
     answered: bool,
+    on_the_line: bool = False,
 ) -> bool:
     """Declined (pressed another key) or not answered; False if nothing was held any more.
 
     A refusal keeps them from this call for a while; a miss counts towards not-ready.
+    `on_the_line`: their phone is still connected (they refused at the whisper).
     """
-    if not _release(reservations, leg):
+    if not _release(reservations, leg, on_the_line=on_the_line):
         return False
     connection.sadd(DECLINED_KEY.format(leg.call_id), leg.staff_id)
     connection.expire(DECLINED_KEY.format(leg.call_id), DECLINED_TTL_SECONDS)
@@ -366,13 +390,19 @@ def leg_ended(
     leg: Leg,
     status: str | None,
 ) -> str:
-    """A staff leg is over: `missed` (the offer rang out), `wrap_up` (after the call) or ``."""
+    """A staff leg is over: `missed` (the offer rang out), `wrap_up` (after the call),
+    `requeue` (after the call, but the caller never reached the room), `free` (after a
+    refusal at the whisper) or ``."""
     live = presence.live_state(connection, leg.staff_id)
     mine = live.get("call") == str(leg.call_id) and live.get("offer") == leg.offer
+    if mine and live.get("lingering") == "1":
+        reservations.hung_up(leg.call_id, leg.staff_id, offer=leg.offer)
+        return "free"
     if mine and live.get("state") == "reserved":
         refuse(session, connection, reservations, policy, leg, answered=False)
         return "missed"
     if mine and live.get("state") == PresenceState.BUSY:
+        requeue = leg.role == COUNSELLOR and not caller_joined(session, leg.call_id)
         presence.set_state(
             connection,
             session,
@@ -388,8 +418,36 @@ def leg_ended(
             leg.staff_id,
             {"role": leg.role, "status": status},
         )
-        return "wrap_up"
+        return "requeue" if requeue else "wrap_up"
     return ""
+
+
+def caller_joined(session: DbSession, call_id: int) -> bool:
+    """Has the caller reached the call's room (its join is on the timeline)?"""
+    events = session.scalars(
+        sa.select(CallEvent.data).where(
+            CallEvent.call_id == call_id, CallEvent.kind == CallEventKind.ROOM_EVENT
+        )
+    )
+    return any(
+        data.get("participant") == "caller" and data.get("event") == "participant-join"
+        for data in events
+    )
+
+
+def requeue(session: DbSession, reservations: Reservations, call_id: int) -> Call | None:
+    """The counsellor left before the caller reached the room: wait again, same place.
+
+    None if the call is over or was never connected.
+    """
+    call = session.get(Call, call_id)
+    if call is None or call.ended_at is not None or call.counsellor_id is None:
+        return None
+    event(session, call_id, CallEventKind.REQUEUED, call.counsellor_id)
+    call.counsellor_id = call.interpreter_id = None
+    call.answered_at = call.dequeued_at = None
+    reservations.forget(call_id)
+    return call
 
 
 def end_wrap_up(session: DbSession, connection: redis.Redis, staff_id: int, since: str) -> bool:
@@ -404,12 +462,13 @@ def end_wrap_up(session: DbSession, connection: redis.Redis, staff_id: int, sinc
 
 
 def abandon(session: DbSession, reservations: Reservations, call: Call) -> list[int]:
-    """The caller hung up: give back an offer still open; the staff ids released."""
+    """The caller stopped waiting (hung up, or left the queue): no offer stands for them.
+
+    Gives back an offer still ringing; returns the staff ids released.
+    """
     live = reservations.offer_of(call.id)
-    if live.get("state") != "offering":
+    if not reservations.withdraw(call.id):
         return []
     staff_ids = [int(live[k]) for k in ("counsellor", "interpreter") if live.get(k)]
-    if staff_ids and reservations.release(call.id, staff_ids, offer=live.get("offer", "")):
-        event(session, call.id, CallEventKind.OFFER_TIMEOUT, staff_ids[0], {"caller": "hung up"})
-        return staff_ids
-    return []
+    event(session, call.id, CallEventKind.OFFER_TIMEOUT, staff_ids[0], {"caller": "left"})
+    return staff_ids

@@ -6,7 +6,9 @@ reserved, busy, wrap_up, break, offline), `since` (when the state began, epoch s
 are reserved for or in), `offer` (the offer's random id) and `reserved_until`.
 
 A call's live offer is the hash `helpline:call:<id>`: `state` (offering, or connected once
-its counsellor accepted), `offer`, `until`, `counsellor` and `interpreter`.
+its counsellor accepted, or left once the caller stopped waiting), `offer`, `until`,
+`counsellor` and `interpreter`. Accepting and leaving are both atomic, so a caller who
+presses 1 for a callback at the instant a counsellor accepts gets exactly one of them.
 
 A reservation takes every staff member it names (a counsellor, or a counsellor and an
 interpreter) only if all of them are available at that instant and the call has no other
@@ -25,13 +27,15 @@ import redis
 KEY = "helpline:staff:{}"
 CALL_KEY = "helpline:call:{}"
 CALL_TTL_SECONDS = 6 * 3600  # a call's live hash outlives any conversation, then goes
+LEGS_KEY = "helpline:call:{}:legs"  # staff id -> the CallSid of the leg that rang them
+LINGER_SECONDS = 30  # at most, after an offer ended while their phone was on the line
 
 _RESERVE = """
 local now = tonumber(ARGV[2])
 local call_state = redis.call('HGET', KEYS[1], 'state')
 if ARGV[5] == '1' then
   if call_state ~= 'connected' then return 0 end
-elseif call_state == 'connected' then
+elseif call_state == 'connected' or call_state == 'left' then
   return 0
 elseif call_state == 'offering' then
   if tonumber(redis.call('HGET', KEYS[1], 'until') or '0') > now then return 0 end
@@ -48,7 +52,7 @@ end
 local until_ = tostring(now + tonumber(ARGV[3]))
 for i = 2, #KEYS do
   redis.call('HSET', KEYS[i], 'state', 'reserved', 'call', ARGV[1], 'offer', ARGV[4],
-             'since', ARGV[2], 'reserved_until', until_)
+             'since', ARGV[2], 'reserved_until', until_, 'lingering', '0')
 end
 if ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'interpreter', ARGV[6], 'interpreter_offer', ARGV[4])
@@ -63,12 +67,21 @@ return 1
 
 _RELEASE = """
 local released = 0
+local linger = tonumber(ARGV[4])
 for i = 2, #KEYS do
   local state = redis.call('HGET', KEYS[i], 'state')
   if state == 'reserved' and redis.call('HGET', KEYS[i], 'call') == ARGV[1]
-     and redis.call('HGET', KEYS[i], 'offer') == ARGV[3] then
-    redis.call('HSET', KEYS[i], 'state', 'available', 'since', ARGV[2], 'call', '', 'offer', '')
-    redis.call('HDEL', KEYS[i], 'reserved_until')
+     and redis.call('HGET', KEYS[i], 'offer') == ARGV[3]
+     and redis.call('HGET', KEYS[i], 'lingering') ~= '1' then
+    if linger > 0 then
+      -- Their phone is still on the line: nobody may ring it until the leg ends.
+      redis.call('HSET', KEYS[i], 'lingering', '1',
+                 'reserved_until', tostring(tonumber(ARGV[2]) + linger))
+    else
+      redis.call('HSET', KEYS[i], 'state', 'available', 'since', ARGV[2], 'call', '',
+                 'offer', '')
+      redis.call('HDEL', KEYS[i], 'reserved_until')
+    end
     released = released + 1
   end
 end
@@ -83,7 +96,8 @@ _CONFIRM = """
 for i = 2, #KEYS do
   local state = redis.call('HGET', KEYS[i], 'state')
   if state ~= 'reserved' or redis.call('HGET', KEYS[i], 'call') ~= ARGV[1]
-     or redis.call('HGET', KEYS[i], 'offer') ~= ARGV[3] then
+     or redis.call('HGET', KEYS[i], 'offer') ~= ARGV[3]
+     or redis.call('HGET', KEYS[i], 'lingering') == '1' then
     return 0
   end
 end
@@ -103,6 +117,54 @@ return 1
 """
 
 
+_HUNG_UP = """
+local key = KEYS[1]
+if redis.call('HGET', key, 'state') == 'reserved' and redis.call('HGET', key, 'call') == ARGV[1]
+   and redis.call('HGET', key, 'offer') == ARGV[3] and redis.call('HGET', key, 'lingering') == '1'
+then
+  redis.call('HSET', key, 'state', 'available', 'since', ARGV[2], 'call', '', 'offer', '',
+             'lingering', '0')
+  redis.call('HDEL', key, 'reserved_until')
+  return 1
+end
+return 0
+"""
+
+_WITHDRAW = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'connected' then return -1 end
+local released = 0
+if state == 'offering' then
+  local offer = redis.call('HGET', KEYS[1], 'offer')
+  for _, role in ipairs({'counsellor', 'interpreter'}) do
+    local id = redis.call('HGET', KEYS[1], role)
+    if id and id ~= '' then
+      local key = ARGV[3] .. id
+      if redis.call('HGET', key, 'state') == 'reserved'
+         and redis.call('HGET', key, 'call') == ARGV[1]
+         and redis.call('HGET', key, 'offer') == offer then
+        if redis.call('HEXISTS', KEYS[2], id) == 1 then
+          -- Their phone rings or is on the line: free once that leg ends (or lapses).
+          redis.call('HSET', key, 'lingering', '1',
+                     'reserved_until', tostring(tonumber(ARGV[2]) + tonumber(ARGV[5])))
+        else
+          redis.call('HSET', key, 'state', 'available', 'since', ARGV[2], 'call', '',
+                     'offer', '')
+          redis.call('HDEL', key, 'reserved_until')
+        end
+        released = released + 1
+      end
+    end
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'state', 'left')
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return released
+"""
+LEFT_TTL_SECONDS = 3600
+
+
 class Reservations:
     """The atomic operations on staff: reserve, confirm (they answered), release."""
 
@@ -111,6 +173,8 @@ class Reservations:
         self._reserve = connection.register_script(_RESERVE)
         self._release = connection.register_script(_RELEASE)
         self._confirm = connection.register_script(_CONFIRM)
+        self._withdraw = connection.register_script(_WITHDRAW)
+        self._hung_up = connection.register_script(_HUNG_UP)
 
     @staticmethod
     def keys(call_id: int, staff_ids: Sequence[int]) -> list[str]:
@@ -161,12 +225,49 @@ class Reservations:
         )
 
     def release(
-        self, call_id: int, staff_ids: Sequence[int], now: float | None = None, *, offer: str = ""
+        self,
+        call_id: int,
+        staff_ids: Sequence[int],
+        now: float | None = None,
+        *,
+        offer: str = "",
+        linger: float = 0,
     ) -> int:
-        """Give back a reservation (declined, no answer); returns how many were released."""
+        """Give back a reservation (declined, no answer); returns how many were released.
+
+        With `linger`, the staff phone is still on the line (they declined at the
+        whisper): they stay unbookable until `hung_up` or for `linger` seconds at most.
+        """
         moment = time.time() if now is None else now
         keys = self.keys(call_id, staff_ids)
-        return int(self._release(keys=keys, args=[call_id, moment, offer]))
+        return int(self._release(keys=keys, args=[call_id, moment, offer, linger]))
+
+    def hung_up(self, call_id: int, staff_id: int, now: float | None = None, *, offer: str) -> bool:
+        """Their leg ended after a refusal: free to be offered calls again."""
+        moment = time.time() if now is None else now
+        return bool(self._hung_up(keys=[KEY.format(staff_id)], args=[call_id, moment, offer]))
+
+    def withdraw(self, call_id: int, now: float | None = None) -> int | None:
+        """The caller leaves the queue: no offer may be made or confirmed for them any more.
+
+        Releases an open offer's staff (returns how many); None if a counsellor has
+        already accepted, so the caller is being connected and cannot leave.
+        """
+        moment = time.time() if now is None else now
+        keys = [CALL_KEY.format(call_id), LEGS_KEY.format(call_id)]
+        args: list[str | float] = [
+            call_id,
+            moment,
+            KEY.format(""),
+            LEFT_TTL_SECONDS,
+            LINGER_SECONDS,
+        ]
+        result = int(self._withdraw(keys=keys, args=args))
+        return None if result < 0 else result
+
+    def forget(self, call_id: int) -> None:
+        """The call is not connected any more (it waits again): drop its live offer."""
+        self.redis.delete(CALL_KEY.format(call_id))
 
     def offer_of(self, call_id: int) -> dict[str, str]:
         """The call's live offer (empty when none)."""

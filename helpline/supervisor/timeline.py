@@ -36,6 +36,7 @@ LABELS = {
     "offer_timeout": "Offer not answered",
     "offer_failed": "Staff phone could not be rung",
     "connected": "Caller connected to the room",
+    "requeued": "Back in the queue (the counsellor left first)",
     "room_event": "Conference room",
     "room_ended": "Conversation ended",
     "staff_joined": "Staff joined",

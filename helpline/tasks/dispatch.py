@@ -73,6 +73,10 @@ def enqueue_connect_caller(call_id: int) -> None:
     _enqueue(connect_caller, call_id)
 
 
+def enqueue_requeue_caller(call_id: int) -> None:
+    _enqueue(requeue_caller, call_id)
+
+
 def enqueue_end_legs(call_sids: list[str]) -> None:
     if call_sids:
         _enqueue(end_legs, call_sids)
@@ -101,6 +105,8 @@ def dispatch_calls() -> int:
 
 def _ring(leg: Leg) -> int:
     """Ring one leg; on failure give the reservation back and try the next candidate."""
+    if not offers.still_offered(get_redis(), leg):
+        return 0  # the caller left meanwhile
     staff = db.session.get(Staff, leg.staff_id)
     number = staff.phone_encrypted if staff is not None else None
     sid: str | None = None
@@ -138,9 +144,6 @@ def _ring(leg: Leg) -> int:
 
 def ring_leg(call_id: int, staff_id: int, role: str, offer: str) -> int:
     """Ring one member of staff for an offer reserved for them."""
-    state = live.reservations().offer_of(call_id)
-    if not state:
-        return 0
     return _ring(Leg(call_id, staff_id, role, offer))
 
 
@@ -158,11 +161,22 @@ def connect_caller(call_id: int) -> bool:
     call = db.session.get(Call, call_id)
     if call is None or call.ended_at is not None:
         return False
+    return _move(call, requeue=False)
+
+
+def requeue_caller(call_id: int) -> bool:
+    """Put a caller whose counsellor left before they arrived back in the queue."""
+    call = offers.requeue(db.session, live.reservations(), call_id)
+    db.session.commit()
+    return call is not None and _move(call, requeue=True)
+
+
+def _move(call: Call, *, requeue: bool) -> bool:
     client = rest_client(settings())
     try:
-        move_caller(client, settings(), call.call_sid, call.id)
+        move_caller(client, settings(), call.call_sid, call.id, requeue=requeue)
     except TwilioException as error:
-        log.warning("moving the caller of call %s failed: %s", call_id, type(error).__name__)
+        log.warning("moving the caller of call %s failed: %s", call.id, type(error).__name__)
         return False
     finally:
         client.http_client.session.close()

@@ -31,6 +31,7 @@ from helpline.tasks.dispatch import (
     enqueue_connect_caller,
     enqueue_dispatch,
     enqueue_finish_wrap_up,
+    enqueue_requeue_caller,
     enqueue_ring_leg,
 )
 from helpline.voice.common import EMPTY, safe, twiml
@@ -74,15 +75,6 @@ def _say(voice: StaffVoice, text: str, hang_up: bool = True) -> VoiceResponse:
     return response
 
 
-def _is_offered(leg: Leg) -> bool:
-    live_state = presence.live_state(get_redis(), leg.staff_id)
-    return (
-        live_state.get("state") == "reserved"
-        and live_state.get("call") == str(leg.call_id)
-        and live_state.get("offer") == leg.offer
-    )
-
-
 @bp.post("/offer")
 @allow(PUBLIC)
 @twilio_signed
@@ -94,7 +86,7 @@ def offer() -> Response:
         return _hang_up()
     voice = _voice(leg)
     call = db.session.get(Call, leg.call_id)
-    if call is None or call.ended_at is not None or not _is_offered(leg):
+    if call is None or call.ended_at is not None or not offers.still_offered(get_redis(), leg):
         return twiml(str(_say(voice, voice.texts["gone"])))
     text = voice.offer(
         role=leg.role,
@@ -165,7 +157,13 @@ def answer() -> Response:
             enqueue_ring_leg(accepted.interpreter)
         return twiml(str(_join(voice, leg)))
     refused = offers.refuse(
-        db.session, get_redis(), live.reservations(), live.policy(), leg, answered=not timed_out
+        db.session,
+        get_redis(),
+        live.reservations(),
+        live.policy(),
+        leg,
+        answered=not timed_out,
+        on_the_line=True,
     )
     db.session.commit()
     if refused:
@@ -190,9 +188,11 @@ def status() -> Response:
         db.session, connection, live.reservations(), policy, leg, params.call_status
     )
     db.session.commit()
-    if what == "missed":
+    if what in ("missed", "free"):
         _next_candidate(leg)
-    elif what == "wrap_up":
+    elif what in ("wrap_up", "requeue"):
         since = presence.live_state(connection, leg.staff_id).get("since", "")
         enqueue_finish_wrap_up(leg.staff_id, since, policy.wrap_up_seconds)
+        if what == "requeue":
+            enqueue_requeue_caller(leg.call_id)
     return twiml(EMPTY)

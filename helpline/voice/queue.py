@@ -8,6 +8,8 @@
   emergency key: the duty line).
 - `/voice/connect`: a counsellor accepted; the routing job moved the caller here, into
   the call's conference room.
+- `/voice/requeue`: the counsellor left the room before the caller reached it; the
+  caller waits again, keeping their place.
 - `/voice/room`: the room's status callbacks, for the timeline.
 
 All are signed, thin and always TwiML; decisions are the engine's and the router's.
@@ -77,9 +79,17 @@ def _hold_round(prompts: tuple[engine.PromptRef, ...]) -> str:
     return str(response)
 
 
+def _may_leave(call: Call) -> bool:
+    """Atomically end any offer for the caller; False if a counsellor already accepted."""
+    try:
+        return live.reservations().withdraw(call.id) is not None
+    except redis.RedisError:
+        return True  # routing is gone: nobody can be connecting them
+
+
 def _leave(call: Call, flow: Flow, state: engine.State, reason: str) -> Response:
     step = engine.leave_queue(flow, state, reason, calls.facts_for(call, now()))
-    if step is None:
+    if step is None or not _may_leave(call):
         return twiml(_hold_round(()))
     calls.apply_step(db.session, call, step, flow.id)
     db.session.commit()
@@ -139,11 +149,12 @@ def hold() -> Response:
     call, state, flow = found
     params = VoiceParams.parse(request.form)
     step = engine.hold_key(flow, state, params.digits or "", calls.facts_for(call, now()))
+    leaving = isinstance(step.action, engine.Leave)
+    if leaving and not _may_leave(call):
+        return twiml(_hold_round(()))  # a counsellor accepted: they are being connected
     calls.apply_step(db.session, call, step, flow.id)
     db.session.commit()
-    if isinstance(step.action, engine.Leave):
-        return twiml(renderer().render(step))
-    return twiml(_hold_round(()))
+    return twiml(renderer().render(step) if leaving else _hold_round(()))
 
 
 def _call_from_args() -> Call | None:
@@ -190,6 +201,27 @@ def connect() -> Response:
         status_callback_method="POST",
     )
     return twiml(str(response))
+
+
+@bp.post("/requeue")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def requeue() -> Response:
+    """The counsellor left before the caller arrived: back to waiting, in the same place."""
+    call = _call_from_args()
+    params = VoiceParams.parse(request.form)
+    if call is None or call.ivr_state is None or params.call_sid != call.call_sid:
+        return twiml(renderer().fallback(None))
+    state = engine.State.from_json(call.ivr_state)
+    flow = registry().find(db.session, state.flow, state.version)
+    if flow is None:
+        return twiml(renderer().fallback(call.language))
+    step = engine.replay(flow, registry().catalog.schedules, state, calls.facts_for(call, now()))
+    calls.apply_step(db.session, call, step, flow.id)
+    db.session.commit()
+    enqueue_dispatch()
+    return twiml(renderer().render(step))
 
 
 @bp.post("/room")
