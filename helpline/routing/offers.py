@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from helpline.models import Call, CallEvent, Staff, utcnow
 from helpline.models.base import DbSession
 from helpline.models.enums import CallEventKind, EventSource, PresenceState
-from helpline.routing import announce, presence
+from helpline.routing import announce, presence, rebuild
 from helpline.routing.legs import COUNSELLOR, INTERPRETER, Leg
 from helpline.routing.policy import Policy
 from helpline.routing.reservation import (
@@ -40,7 +40,7 @@ from helpline.routing.reservation import (
     Reservations,
 )
 from helpline.routing.router import Match, StaffMember, WaitingCall, decide
-from helpline.routing.waiting import list_waiting
+from helpline.routing.waiting import after_rebuild, list_waiting
 
 DECLINED_KEY = "helpline:call:{}:declined"  # who declined this call lately
 WAIT_KEY = "helpline:call:{}:wait"  # where a waiting caller stands (position, serving)
@@ -186,7 +186,9 @@ def plan(
     now: dt.datetime | None = None,
 ) -> list[Planned]:
     """Reserve staff for as many waiting callers as can be served now (call commit after)."""
-    moment = now or utcnow()
+    moment = now or utcnow()  # before anything is read: the decision's instant
+    if rebuild.ensure(session, connection) is not None:
+        after_rebuild()
     waiting = list_waiting(session, policy)
     if not waiting:
         return []
@@ -214,7 +216,12 @@ def plan(
             match.call_id,
             CallEventKind.RESERVED,
             match.counsellor_id,
-            {"stage": stage, "interpreter_id": match.interpreter_id, "offer": offer},
+            {
+                "stage": stage,
+                "interpreter_id": match.interpreter_id,
+                "offer": offer,
+                "decided_at": moment.isoformat(),  # when the waiting callers were read
+            },
         )
         planned.append(Planned(match, offer))
     return planned
@@ -391,8 +398,8 @@ def leg_ended(
     status: str | None,
 ) -> str:
     """A staff leg is over: `missed` (the offer rang out), `wrap_up` (after the call),
-    `requeue` (after the call, but the caller never reached the room), `free` (after a
-    refusal at the whisper) or ``."""
+    `requeue` (a counsellor after the call: the caller waits again if they never met in
+    the room), `free` (after a refusal at the whisper) or ``."""
     live = presence.live_state(connection, leg.staff_id)
     mine = live.get("call") == str(leg.call_id) and live.get("offer") == leg.offer
     if mine and live.get("lingering") == "1":
@@ -402,7 +409,7 @@ def leg_ended(
         refuse(session, connection, reservations, policy, leg, answered=False)
         return "missed"
     if mine and live.get("state") == PresenceState.BUSY:
-        requeue = leg.role == COUNSELLOR and not caller_joined(session, leg.call_id)
+        requeue = leg.role == COUNSELLOR  # the job looks whether the caller was left alone
         presence.set_state(
             connection,
             session,
@@ -422,17 +429,35 @@ def leg_ended(
     return ""
 
 
-def caller_joined(session: DbSession, call_id: int) -> bool:
-    """Has the caller reached the call's room (its join is on the timeline)?"""
-    events = session.scalars(
-        sa.select(CallEvent.data).where(
-            CallEvent.call_id == call_id, CallEvent.kind == CallEventKind.ROOM_EVENT
+def talked(session: DbSession, call_id: int) -> bool:
+    """Were the caller and their counsellor in the room together? The caller's join on the
+    timeline, after the counsellor's last acceptance, before the counsellor left."""
+    since = 0
+    joined: int | None = None
+    left: int | None = None
+    rows = session.execute(
+        sa.select(CallEvent.id, CallEvent.kind, CallEvent.data)
+        .where(
+            CallEvent.call_id == call_id,
+            CallEvent.kind.in_(
+                [
+                    CallEventKind.OFFER_ACCEPTED,
+                    CallEventKind.ROOM_EVENT,
+                    CallEventKind.PARTICIPANT_LEFT,
+                ]
+            ),
         )
+        .order_by(CallEvent.id)
     )
-    return any(
-        data.get("participant") == "caller" and data.get("event") == "participant-join"
-        for data in events
-    )
+    for event_id, kind, data in rows:
+        if data.get("role") == COUNSELLOR and kind == CallEventKind.OFFER_ACCEPTED:
+            since, joined, left = event_id, None, None
+        elif kind == CallEventKind.ROOM_EVENT and joined is None and event_id > since:
+            if data.get("participant") == "caller" and data.get("event") == "participant-join":
+                joined = event_id
+        elif kind == CallEventKind.PARTICIPANT_LEFT and data.get("role") == COUNSELLOR:
+            left = event_id
+    return joined is not None and (left is None or joined < left)
 
 
 def requeue(session: DbSession, reservations: Reservations, call_id: int) -> Call | None:
@@ -443,6 +468,8 @@ def requeue(session: DbSession, reservations: Reservations, call_id: int) -> Cal
     call = session.get(Call, call_id)
     if call is None or call.ended_at is not None or call.counsellor_id is None:
         return None
+    if call.ivr_state is None or call.ivr_state.get("is_done") or talked(session, call_id):
+        return None  # they did talk, or the call is over
     event(session, call_id, CallEventKind.REQUEUED, call.counsellor_id)
     call.counsellor_id = call.interpreter_id = None
     call.answered_at = call.dequeued_at = None

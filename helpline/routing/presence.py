@@ -44,7 +44,8 @@ class PresenceError(ValueError):
     """A state that cannot be set; the message is safe to show."""
 
 
-def _skills(staff: Staff) -> dict[str, str]:
+def skills(staff: Staff) -> dict[str, str]:
+    """What routing needs to know of a member of staff, as live-hash fields."""
     return {
         "roles": ",".join(sorted(r.value for r in staff.roles & ROUTED_ROLES)),
         "languages": ",".join(staff.languages),
@@ -80,7 +81,7 @@ def set_state(
             fields["misses"] = 0
     staff = session.get(Staff, staff_id)
     if staff is not None:
-        fields.update(_skills(staff))
+        fields.update(skills(staff))
     flat = [str(v) for pair in fields.items() for v in pair]
     if not connection.eval(_SET, 1, key, "1" if system else "0", *flat):
         raise PresenceError("You are in a call or being offered one; finish it first.")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from helpline.ivr.engine import QUEUE_BUSY, QUEUE_DOWN, QUEUE_OPEN
 from helpline.models import Call, utcnow
 from helpline.models.base import DbSession
-from helpline.routing import presence
+from helpline.routing import presence, rebuild
 from helpline.routing.policy import Policy
 from helpline.routing.router import WaitingCall, stage_for
 
@@ -40,12 +40,17 @@ def list_waiting(session: DbSession, policy: Policy) -> list[WaitingCall]:
     ]
 
 
-def queue_status(connection: redis.Redis, policy: Policy) -> Callable[[str, str | None], str]:
+def queue_status(
+    session: DbSession, connection: redis.Redis, policy: Policy
+) -> Callable[[str, str | None], str]:
     """For the IVR: open if anyone logged in could ever take such a call, busy if nobody,
-    down if Redis cannot be reached. Asked only when a caller reaches the queue."""
+    down if Redis cannot be reached. Asked only when a caller reaches the queue; a Redis
+    that restarted empty gets its live state back first (rebuild.py)."""
 
     def status(language: str, topic: str | None) -> str:
         try:
+            if rebuild.ensure(session, connection) is not None:
+                after_rebuild()
             duty = presence.on_duty(connection)
         except redis.RedisError:
             return QUEUE_DOWN
@@ -55,6 +60,13 @@ def queue_status(connection: redis.Redis, policy: Policy) -> Callable[[str, str 
         return QUEUE_OPEN if verdict.stage is not None else QUEUE_BUSY
 
     return status
+
+
+def after_rebuild() -> None:
+    """Live state came back from the database: ask the provider about the calls too."""
+    from helpline.tasks.maintenance import enqueue_reconcile_calls
+
+    enqueue_reconcile_calls()
 
 
 def waited(call: Call, now: dt.datetime | None = None) -> int:

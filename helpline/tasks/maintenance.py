@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
+import redis
 from rq import Retry
+from twilio.base.exceptions import TwilioException
 
 from helpline.auth import sessions
 from helpline.extensions import db, get_queue
+from helpline.models import Call, utcnow
+from helpline.routing import live, offers, rebuild
+from helpline.telephony.client import rest_client
+from helpline.voice.params import TERMINAL_STATUSES
+from helpline.web import settings
+
+log = logging.getLogger(__name__)
 
 
 def purge_login_sessions() -> int:
@@ -20,3 +31,40 @@ def enqueue_purge_login_sessions() -> str:
         purge_login_sessions, job_id="maintenance-purge-login-sessions", retry=Retry(max=3)
     )
     return str(job.id)
+
+
+def reconcile_calls() -> int:
+    """Ask the telephony provider about every call the database thinks is live, and end
+    those that are over (their status callback was lost, or came while Redis was down).
+    Returns how many were ended."""
+    from helpline.voice import calls
+
+    client = rest_client(settings())
+    ended = 0
+    try:
+        for call_id, call_sid in rebuild.live_call_sids(db.session):
+            try:
+                status = client.calls(call_sid).fetch().status
+            except TwilioException:
+                continue  # unknown to the provider: leave it for a person to look at
+            if str(status) not in TERMINAL_STATUSES:
+                continue
+            call = db.session.get(Call, call_id)
+            if call is None:
+                continue
+            calls.end_call(db.session, call, utcnow())
+            offers.abandon(db.session, live.reservations(), call)
+            db.session.commit()
+            ended += 1
+    finally:
+        client.http_client.session.close()
+    return ended
+
+
+def enqueue_reconcile_calls() -> None:
+    try:
+        get_queue("maintenance").enqueue(
+            reconcile_calls, job_id="maintenance-reconcile-calls", retry=Retry(max=2)
+        )
+    except redis.RedisError:
+        log.warning("reconciling calls with the provider not enqueued: Redis unreachable")

@@ -46,7 +46,7 @@ def _flow_for(call: Call) -> tuple[Any, engine.State | None]:
 def _facts(call: Call) -> engine.Facts:
     # `helpline flows test` and `simulate` play the IVR alone and stand in for routing.
     status = current_app.extensions.get("helpline.queue_status") or waiting.queue_status(
-        get_redis(), live.policy()
+        db.session, get_redis(), live.policy()
     )
     return calls.facts_for(call, now(), status)
 

@@ -1,0 +1,141 @@
+"""Rebuild routing's live state in Redis from the database, after Redis lost it.
+
+Redis holds the live truth, but it may restart empty (the line's Redis keeps nothing on
+disk). The database has everything needed to start again:
+
+- each member of staff's last presence change (state, when, why), with their skills;
+- who is in a call: calls answered and not ended name their counsellor and interpreter,
+  who are busy, and whose calls are connected;
+- the waiting callers need nothing in Redis: they are read from the database anyway.
+
+`helpline:live:built` marks a Redis that has live state. `ensure` rebuilds once when the
+mark is missing (one process at a time, under a short lock); the IVR asks before it
+decides whether a caller can queue, and the dispatcher before each decision. What the
+database cannot know, the telephony provider can: `reconcile` asks the REST API about
+calls the database still thinks are live, and ends those that are over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+
+import redis
+import sqlalchemy as sa
+from redis.typing import EncodableT
+
+from helpline.models import Call, PresenceChange, Staff, utcnow
+from helpline.models.base import DbSession
+from helpline.models.enums import PresenceState
+from helpline.routing import presence
+from helpline.routing.reservation import CALL_KEY, CALL_TTL_SECONDS, KEY
+
+BUILT_KEY = "helpline:live:built"
+LOCK_KEY = "helpline:live:rebuilding"
+LOCK_SECONDS = 30
+LIVE_WINDOW = dt.timedelta(hours=6)  # calls older than this are not live, whatever they say
+
+
+@dataclasses.dataclass(frozen=True)
+class Rebuilt:
+    staff: int  # live hashes written (staff not offline)
+    busy: int  # of them, in a call
+    connected_calls: int
+
+
+def _epoch(moment: dt.datetime) -> float:
+    return moment.timestamp()
+
+
+def _live_calls(session: DbSession) -> list[Call]:
+    return list(
+        session.scalars(
+            sa.select(Call).where(
+                Call.answered_at.is_not(None),
+                Call.ended_at.is_(None),
+                Call.started_at > utcnow() - LIVE_WINDOW,
+            )
+        )
+    )
+
+
+def rebuild(session: DbSession, connection: redis.Redis) -> Rebuilt:
+    """Write the live state the database implies, leaving alone what Redis already has."""
+    latest = (
+        sa.select(PresenceChange.staff_id, sa.func.max(PresenceChange.id).label("last"))
+        .group_by(PresenceChange.staff_id)
+        .subquery()
+    )
+    changes = session.scalars(
+        sa.select(PresenceChange).join(latest, PresenceChange.id == latest.c.last)
+    ).all()
+    in_call: dict[int, int] = {}
+    calls = _live_calls(session)
+    for call in calls:
+        for staff_id in (call.counsellor_id, call.interpreter_id):
+            if staff_id is not None:
+                in_call[staff_id] = call.id
+    staff_by_id = {
+        s.id: s
+        for s in session.scalars(
+            sa.select(Staff).where(Staff.id.in_([c.staff_id for c in changes]))
+        )
+    }
+    written = busy = 0
+    pipe = connection.pipeline(transaction=False)
+    for change in changes:
+        staff = staff_by_id.get(change.staff_id)
+        if staff is None or not staff.is_active or change.state == PresenceState.OFFLINE:
+            continue
+        key = KEY.format(change.staff_id)
+        if connection.exists(key):
+            continue  # set since the restart: newer than anything here
+        since = _epoch(change.changed_at)
+        fields: dict[EncodableT, EncodableT] = {
+            "state": change.state,
+            "since": since,
+            "idle_since": since,
+            "reason": change.reason or "",
+            "call": "",
+            "offer": "",
+        }
+        fields.update(presence.skills(staff).items())
+        if change.staff_id in in_call:
+            fields.update(state=PresenceState.BUSY, call=in_call[change.staff_id])
+            busy += 1
+        pipe.hset(key, mapping=fields)
+        pipe.sadd(presence.ONLINE_KEY, change.staff_id)
+        written += 1
+    for call in calls:
+        key = CALL_KEY.format(call.id)
+        pipe.hsetnx(key, "state", "connected")
+        pipe.hsetnx(key, "counsellor", str(call.counsellor_id or ""))
+        pipe.hsetnx(key, "interpreter", str(call.interpreter_id or ""))
+        pipe.expire(key, CALL_TTL_SECONDS)
+    pipe.set(BUILT_KEY, str(time.time()))
+    pipe.execute()
+    return Rebuilt(written, busy, len(calls))
+
+
+def ensure(session: DbSession, connection: redis.Redis) -> Rebuilt | None:
+    """Rebuild if Redis has no live state; None when there was nothing to do (or another
+    process is rebuilding right now)."""
+    if connection.exists(BUILT_KEY):
+        return None
+    if not connection.set(LOCK_KEY, "1", nx=True, ex=LOCK_SECONDS):
+        return None
+    try:
+        return rebuild(session, connection)
+    finally:
+        connection.delete(LOCK_KEY)
+
+
+def live_call_sids(session: DbSession) -> list[tuple[int, str]]:
+    """Calls the database thinks are still going on: (id, CallSid)."""
+    rows = session.execute(
+        sa.select(Call.id, Call.call_sid).where(
+            Call.ended_at.is_(None), Call.started_at > utcnow() - LIVE_WINDOW
+        )
+    ).all()
+    return [(row.id, row.call_sid) for row in rows]
