@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
-from helpline.extensions import get_redis
-from helpline.models import Call, Staff
-from helpline.routing import offers, presence
+from helpline.extensions import db, get_redis
+from helpline.models import Call, CallEvent, Staff
+from helpline.routing import offers, operations, presence
 from helpline.routing.conference import COACH, LISTEN, supervisor_label
 from helpline.routing.legs import room_name
 from helpline.routing.operations import OperationError
@@ -226,4 +227,23 @@ def test_operations_refuse_a_call_that_is_not_connected_or_the_wrong_person(
         "Only the call's counsellor or a supervisor may do that.",
         "Only a supervisor may do that.",
         "Listen or coach.",
+    ]
+
+
+def test_operations_record_an_operation_once_however_often_its_job_runs(
+    app: Flask, factory: Factory
+) -> None:
+    """A job run again (RQ retries, a redelivery) does not record its operation twice."""
+    counsellor = factory.staff("counsellor.c", password=None)
+    call = factory.call(counsellor_id=counsellor.id)
+    with app.app_context():
+        done = [
+            operations.record(db.session, get_redis(), call.id, "hold", counsellor.id, "op1")
+            for _ in range(2)
+        ]
+        db.session.commit()
+    assert done == [True, False]
+    events = factory.session.scalars(sa.select(CallEvent).where(CallEvent.call_id == call.id))
+    assert [(e.kind, e.staff_id, e.data) for e in events] == [
+        ("hold", counsellor.id, {"operation": "op1"})
     ]
