@@ -31,6 +31,7 @@ from helpline.embedded import EmbeddedRedis
 from helpline.extensions import db
 from helpline.models import Base
 from tests.factories import Factory
+from tests.live import Line, live_line
 
 ENCRYPTION_KEYS = (Fernet.generate_key().decode(), Fernet.generate_key().decode())
 BLIND_INDEX_KEY = secrets.token_urlsafe(48)
@@ -169,3 +170,10 @@ def factory(app: Flask) -> Iterator[Factory]:
     session = Session(engine)
     yield Factory(session)
     session.close()
+
+
+@pytest.fixture
+def line(app: Flask, settings: Settings, factory: Factory, tmp_path: Path) -> Iterator[Line]:
+    """The live line (tests/live.py): the sandbox over HTTP and one RQ worker process."""
+    with live_line(app, settings, factory, tmp_path) as running:
+        yield running

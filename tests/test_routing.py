@@ -459,3 +459,23 @@ def test_withdraw_releases_the_offer_or_refuses_once_accepted(reservations: Rese
     assert reservations.confirm(200, [3], offer="c", connects=True)
     assert reservations.withdraw(200) is None
     assert reservations.withdraw(300) == 0  # never offered: nothing to release
+
+
+def test_reserve_transfer_needs_a_connected_call_and_one_transfer_at_a_time(
+    reservations: Reservations,
+) -> None:
+    """A warm transfer reserves one available counsellor for a connected call, only while
+    no other transfer of it rings; a refusal or an acceptance lets the next one ring."""
+    _available(reservations.redis, 1, 2, 3)
+    assert not reservations.reserve_transfer(100, 2, hold_seconds=20, now=1000.0, offer="t")
+    assert reservations.reserve(100, [1], hold_seconds=20, now=1000.0, offer="a")
+    assert reservations.confirm(100, [1], offer="a", connects=True)
+    assert reservations.reserve_transfer(100, 2, hold_seconds=20, now=1001.0, offer="t")
+    assert reservations.offer_of(100)["transfer"] == "2"
+    assert not reservations.reserve_transfer(100, 3, hold_seconds=20, now=1002.0, offer="u")
+    assert reservations.release(100, [2], now=1003.0, offer="t") == 1
+    assert reservations.offer_of(100)["state"] == "connected"
+    assert reservations.reserve_transfer(100, 3, hold_seconds=20, now=1004.0, offer="u")
+    assert reservations.confirm(100, [3], now=1005.0, offer="u")
+    assert reservations.redis.hget("helpline:staff:3", "state") == b"busy"
+    assert reservations.reserve_transfer(100, 2, hold_seconds=20, now=1006.0, offer="v")

@@ -9,191 +9,37 @@ from worker.py dials them. Every webhook is signed and must be answered with 200
 from __future__ import annotations
 
 import collections
-import contextlib
-import dataclasses
 import datetime as dt
 import itertools
 import random
 import shutil
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 import sqlalchemy as sa
-from flask import Flask
 
-from helpline.config import Settings
 from helpline.extensions import db, get_redis
-from helpline.models import Call, CallbackRequest, CallEvent, Staff
+from helpline.models import Call, CallbackRequest, CallEvent
 from helpline.routing import presence
 from helpline.telephony.emulator.legs import Leg
 from helpline.telephony.emulator.phones import Behaviour
 from helpline.telephony.emulator.server import SandboxServer
 from helpline.telephony.transport import FlaskTransport
-from tests.cli_env import child_environ, settings_environ
 from tests.factories import Factory
-
-ROOT = Path(__file__).resolve().parent.parent
-OPEN = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)  # Monday 14:00 in Istanbul
-SPEED = 50.0
-# Arabic (2), do not remember (2), violence (3), then wait in the queue.
-ARABIC_VIOLENCE = "press 2; press 2; press 3"
-PASHTO_PSYCHOSOCIAL = "press 4; press 2; press 1"
-ACCEPTS = Behaviour("answer", after=3, talk=150, keys="1")
-SILENT = Behaviour("answer", after=3, talk=150, keys="")  # picks up, never presses 1
-
-
-@dataclasses.dataclass
-class Line:
-    app: Flask
-    factory: Factory
-    sandbox: SandboxServer
-    worker_log: Path
-
-    def on_duty(
-        self,
-        username: str,
-        phone: str,
-        behaviour: Behaviour = ACCEPTS,
-        roles: tuple[str, ...] = ("counsellor",),
-        languages: tuple[str, ...] = ("tr",),
-        topics: tuple[str, ...] = ("psychosocial",),
-    ) -> Staff:
-        """A member of staff whose phone behaves so, made available as the console does."""
-        staff = self.factory.staff(
-            username, roles=roles, languages=languages, topics=topics, phone=phone, password=None
-        )
-        self.sandbox.exchange.set_phone(phone, behaviour)
-        with self.app.app_context():
-            presence.set_state(get_redis(), db.session, staff.id, "available", reason="console")
-            db.session.commit()
-        return staff
-
-    def call(self, number: str, script: str) -> Leg:
-        return self.sandbox.exchange.place_call(number, script=script)
-
-    def until(self, condition: Callable[[], Any], what: str, seconds: float = 60) -> Any:
-        """Wait for the condition (a bound for failure, not a measure of speed)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.factory.session.expire_all()
-            found = condition()
-            if found:
-                return found
-            time.sleep(0.05)
-        self.factory.session.rollback()
-        log = self.worker_log.read_text(errors="replace")[-2000:]
-        legs = self.worker_log.parent / "legs.txt"  # every leg's transcript, to debug by
-        timelines = [
-            f"call {event.call_id}: {event.kind} staff={event.staff_id} {event.data}"
-            for event in self.factory.session.scalars(sa.select(CallEvent).order_by(CallEvent.id))
-            if event.kind not in ("branch", "prompt_played", "key_pressed")
-        ]
-        legs.write_text(
-            "\n\n".join(leg.transcript.render() for leg in self.sandbox.exchange.list_legs())
-            + "\n\n"
-            + "\n".join(timelines)
-        )
-        pytest.fail(f"timed out waiting for {what} (transcripts in {legs}); worker log:\n{log}")
-
-    def record(self, leg: Leg) -> Call:
-        return self.factory.session.scalars(sa.select(Call).where(Call.call_sid == leg.sid)).one()
-
-    def when(
-        self, leg: Leg, holds: Callable[[Call], object], what: str, seconds: float = 60
-    ) -> Call:
-        """The leg's call once `holds` is true of it."""
-
-        def check() -> Call | None:
-            call = self.factory.session.scalars(
-                sa.select(Call).where(Call.call_sid == leg.sid)
-            ).one_or_none()
-            return call if call is not None and holds(call) else None
-
-        found: Call = self.until(check, what, seconds)
-        return found
-
-    def events(self, call: Call) -> list[CallEvent]:
-        return list(
-            self.factory.session.scalars(
-                sa.select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.id)
-            )
-        )
-
-
-@contextlib.contextmanager
-def live_line(
-    app: Flask, settings: Settings, factory: Factory, tmp_path: Path, workers: int = 1
-) -> Iterator[Line]:
-    """The sandbox over HTTP in front of the app, and RQ workers as real processes."""
-    app.extensions["helpline.clock"] = lambda: OPEN  # the counselling hours are open
-    sandbox = SandboxServer(
-        settings,
-        port=0,
-        speed=SPEED,
-        transport=FlaskTransport(app, settings.public_base_url),
-    ).start()
-    # Callers are patient: once their script is done they wait, silent, until the line
-    # ends the call (a scripted caller otherwise hangs up after a few silent rounds).
-    sandbox.exchange.limits = dataclasses.replace(sandbox.exchange.limits, patience=10**6)
-    env = child_environ(
-        **settings_environ(
-            settings,
-            TWILIO_ACCOUNT_SID=settings.twilio_account_sid or "",
-            TWILIO_AUTH_TOKEN=settings.twilio_auth_token or "",
-            TWILIO_API_BASE_URL=sandbox.url,
-            PUBLIC_BASE_URL=settings.public_base_url,
-            IVR_FLOWS_PATH=str(settings.ivr_flows_path),
-        )
-    )
-    worker_log = tmp_path / "worker.log"
-    processes: list[subprocess.Popen[bytes]] = []
-    with worker_log.open("w") as out:
-        for _ in range(workers):
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, str(ROOT / "worker.py")], env=env, stdout=out, stderr=out
-                )
-            )
-    try:
-        ready = Line(app, factory, sandbox, worker_log)
-        ready.until(
-            lambda: worker_log.read_text().count("Listening on") >= workers, "the workers to start"
-        )
-        yield ready
-    finally:
-        sandbox.stop()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-
-
-@pytest.fixture
-def line(app: Flask, settings: Settings, factory: Factory, tmp_path: Path) -> Iterator[Line]:
-    with live_line(app, settings, factory, tmp_path) as running:
-        yield running
-
-
-def all_answered(leg: Leg) -> None:
-    """Every request the sandbox made for this leg was accepted (no 403, no error)."""
-    requests = leg.transcript.requests()
-    assert requests, leg.transcript.render()
-    assert {request.status for request in requests} == {200}, leg.transcript.render()
-    assert leg.transcript.errors() == [], leg.transcript.render()
-
-
-def kinds(events: list[CallEvent]) -> list[str]:
-    return [event.kind for event in events]
+from tests.live import (
+    ARABIC_VIOLENCE,
+    OPEN,
+    PASHTO_PSYCHOSOCIAL,
+    ROOT,
+    SILENT,
+    SPEED,
+    Line,
+    all_answered,
+    kinds,
+    live_line,
+)
 
 
 @pytest.mark.slow

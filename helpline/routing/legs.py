@@ -22,6 +22,8 @@ from helpline.config import Settings
 from helpline.telephony.client import helpline_number
 
 COUNSELLOR, INTERPRETER = "counsellor", "interpreter"
+TRANSFER = "transfer"  # a counsellor rung to take over a connected call (a warm transfer)
+ROLES = (COUNSELLOR, INTERPRETER, TRANSFER)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Leg:
 
     call_id: int
     staff_id: int
-    role: str  # counsellor | interpreter
+    role: str  # counsellor | interpreter | transfer
     offer: str
 
     def query(self) -> str:

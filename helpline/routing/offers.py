@@ -95,7 +95,7 @@ def event(
     )
 
 
-def _declined(connection: redis.Redis, call_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+def declined_lately(connection: redis.Redis, call_ids: Sequence[int]) -> dict[int, frozenset[int]]:
     pipe = connection.pipeline(transaction=False)
     for call_id in call_ids:
         pipe.smembers(DECLINED_KEY.format(call_id))
@@ -198,7 +198,7 @@ def plan(
     waiting = [call for call in waiting if call.call_id not in offered]
     if not waiting or not duty.members:
         return []
-    declined = _declined(connection, [call.call_id for call in waiting])
+    declined = declined_lately(connection, [call.call_id for call in waiting])
     planned: list[Planned] = []
     for match in _matches(waiting, duty.members, declined, moment, policy):
         staff_ids = [match.counsellor_id] + (
@@ -251,7 +251,7 @@ def plan_interpreter(
         return None
     if reservations.offer_of(call_id).get("state") != "connected":
         return None
-    declined = _declined(connection, [call_id])[call_id]
+    declined = declined_lately(connection, [call_id])[call_id]
     wanted = {call.language, policy.bridge_language}
     free = sorted(
         (
@@ -329,7 +329,7 @@ def accept(session: DbSession, reservations: Reservations, leg: Leg) -> Accepted
         staff = session.get(Staff, leg.staff_id)
         if staff is not None and staff.site_id is not None and call.site_id is None:
             call.site_id = staff.site_id
-    else:
+    elif leg.role == INTERPRETER:
         call.interpreter_id = leg.staff_id
     event(session, leg.call_id, CallEventKind.OFFER_ACCEPTED, leg.staff_id, {"role": leg.role})
     return Accepted(call, interpreter)

@@ -14,7 +14,9 @@ A reservation takes every staff member it names (a counsellor, or a counsellor a
 interpreter) only if all of them are available at that instant and the call has no other
 offer open, across any number of web and worker processes; otherwise it takes nothing.
 An unconfirmed reservation lapses at `reserved_until`. An interpreter added to a call
-already connected (`joining`) needs the call connected instead of free.
+already connected (`joining`) needs the call connected instead of free; so does the
+counsellor a warm transfer rings (`reserve_transfer`), and only while no other transfer
+of that call rings (`transfer`, `transfer_offer`, `transfer_until` on the call's hash).
 """
 
 from __future__ import annotations
@@ -33,8 +35,12 @@ LINGER_SECONDS = 30  # at most, after an offer ended while their phone was on th
 _RESERVE = """
 local now = tonumber(ARGV[2])
 local call_state = redis.call('HGET', KEYS[1], 'state')
-if ARGV[5] == '1' then
+if ARGV[5] == '1' or ARGV[5] == '2' then
   if call_state ~= 'connected' then return 0 end
+  if ARGV[5] == '2'
+     and tonumber(redis.call('HGET', KEYS[1], 'transfer_until') or '0') > now then
+    return 0
+  end
 elseif call_state == 'connected' or call_state == 'left' then
   return 0
 elseif call_state == 'offering' then
@@ -56,6 +62,9 @@ for i = 2, #KEYS do
 end
 if ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'interpreter', ARGV[6], 'interpreter_offer', ARGV[4])
+elseif ARGV[5] == '2' then
+  redis.call('HSET', KEYS[1], 'transfer', ARGV[6], 'transfer_offer', ARGV[4],
+             'transfer_until', until_)
 else
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'state', 'offering', 'offer', ARGV[4], 'until', until_,
@@ -88,6 +97,8 @@ end
 if redis.call('HGET', KEYS[1], 'state') == 'offering'
    and redis.call('HGET', KEYS[1], 'offer') == ARGV[3] then
   redis.call('DEL', KEYS[1])
+elseif redis.call('HGET', KEYS[1], 'transfer_offer') == ARGV[3] then
+  redis.call('HDEL', KEYS[1], 'transfer_until')
 end
 return released
 """
@@ -108,6 +119,8 @@ if ARGV[4] == '1' then
   end
   redis.call('HSET', KEYS[1], 'state', 'connected')
   redis.call('HDEL', KEYS[1], 'until')
+elseif redis.call('HGET', KEYS[1], 'transfer_offer') == ARGV[3] then
+  redis.call('HDEL', KEYS[1], 'transfer_until')
 end
 for i = 2, #KEYS do
   redis.call('HSET', KEYS[i], 'state', 'busy', 'since', ARGV[2], 'misses', '0')
@@ -197,11 +210,40 @@ class Reservations:
         staff_ids is the counsellor first, then the interpreter if any; with `joining`,
         only an interpreter for a call already connected.
         """
-        moment = time.time() if now is None else now
         if joining and len(staff_ids) != 1:
             raise ValueError("an interpreter joins alone")
+        return self._run_reserve(
+            call_id, staff_ids, hold_seconds, now, offer, "1" if joining else "0"
+        )
+
+    def reserve_transfer(
+        self,
+        call_id: int,
+        staff_id: int,
+        hold_seconds: float,
+        now: float | None = None,
+        *,
+        offer: str,
+    ) -> bool:
+        """Take one counsellor for a warm transfer of a connected call; True when taken.
+
+        Only if they are available, the call is connected and no other transfer of it
+        is ringing (one lapses with its reservation).
+        """
+        return self._run_reserve(call_id, [staff_id], hold_seconds, now, offer, "2")
+
+    def _run_reserve(
+        self,
+        call_id: int,
+        staff_ids: Sequence[int],
+        hold_seconds: float,
+        now: float | None,
+        offer: str,
+        mode: str,  # 0: a new offer, 1: an interpreter joining, 2: a transfer
+    ) -> bool:
+        moment = time.time() if now is None else now
         roles = [str(staff_ids[0]), str(staff_ids[1]) if len(staff_ids) > 1 else ""]
-        args = [call_id, moment, hold_seconds, offer, "1" if joining else "0", *roles]
+        args: list[str | float] = [call_id, moment, hold_seconds, offer, mode, *roles]
         result = self._reserve(keys=self.keys(call_id, staff_ids), args=[*args, CALL_TTL_SECONDS])
         return bool(result)
 

@@ -53,7 +53,7 @@ def enqueue_dispatch() -> bool:
     return True
 
 
-def _enqueue(job: Callable[..., object], *args: object, **kwargs: object) -> None:
+def enqueue_job(job: Callable[..., object], *args: object, **kwargs: object) -> None:
     """Enqueue after a commit; a Redis failure is logged, never raised into a webhook."""
     try:
         get_queue("dispatch").enqueue(job, *args, retry=Retry(max=2, interval=1), **kwargs)
@@ -62,24 +62,24 @@ def _enqueue(job: Callable[..., object], *args: object, **kwargs: object) -> Non
 
 
 def enqueue_ring_leg(leg: Leg) -> None:
-    _enqueue(ring_leg, leg.call_id, leg.staff_id, leg.role, leg.offer)
+    enqueue_job(ring_leg, leg.call_id, leg.staff_id, leg.role, leg.offer)
 
 
 def enqueue_add_interpreter(call_id: int) -> None:
-    _enqueue(add_interpreter, call_id)
+    enqueue_job(add_interpreter, call_id)
 
 
 def enqueue_connect_caller(call_id: int) -> None:
-    _enqueue(connect_caller, call_id)
+    enqueue_job(connect_caller, call_id)
 
 
 def enqueue_requeue_caller(call_id: int) -> None:
-    _enqueue(requeue_caller, call_id)
+    enqueue_job(requeue_caller, call_id)
 
 
 def enqueue_end_legs(call_sids: list[str]) -> None:
     if call_sids:
-        _enqueue(end_legs, call_sids)
+        enqueue_job(end_legs, call_sids)
 
 
 def enqueue_finish_wrap_up(staff_id: int, since: str, seconds: int) -> None:

@@ -4,7 +4,8 @@
   caller's language, topic and wait; they press 1 to accept (so a voicemail cannot
   "answer"), 2 to decline.
 - `/voice/offer/answer`: the key, or none. Accepted: into the call's room, and the caller
-  is brought in (and the interpreter rung) by the dispatch jobs. Declined or silent: the
+  is brought in (and the interpreter rung) by the dispatch jobs; a counsellor taking
+  over in a warm transfer (role `transfer`) is handed the call. Declined or silent: the
   reservation is given back and the caller, who kept their place, goes to the next one.
 - `/voice/offer/status`: the leg's status callback. An offer that rang out is a miss; a
   member of staff whose call ended goes to wrap-up.
@@ -24,8 +25,9 @@ from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Call, Staff
 from helpline.routing import live, offers, presence, waiting
-from helpline.routing.legs import COUNSELLOR, INTERPRETER, Leg, room_name
+from helpline.routing.legs import COUNSELLOR, INTERPRETER, ROLES, TRANSFER, Leg, room_name
 from helpline.routing.whisper import StaffVoice
+from helpline.tasks.calls import enqueue_hand_over_call
 from helpline.tasks.dispatch import (
     enqueue_add_interpreter,
     enqueue_connect_caller,
@@ -51,7 +53,7 @@ def _leg() -> Leg | None:
     role, offer = args.get("r", ""), args.get("o", "")
     if not (call_id.isdigit() and staff_id.isdigit() and len(call_id) < 19 and len(staff_id) < 19):
         return None
-    if role not in (COUNSELLOR, INTERPRETER) or not OFFER_ID.match(offer):
+    if role not in ROLES or not OFFER_ID.match(offer):
         return None
     return Leg(int(call_id), int(staff_id), role, offer)
 
@@ -116,7 +118,7 @@ def _join(voice: StaffVoice, leg: Leg) -> VoiceResponse:
     response.dial().conference(
         room_name(leg.call_id),
         start_conference_on_enter=True,
-        end_conference_on_exit=leg.role == COUNSELLOR,
+        end_conference_on_exit=leg.role in (COUNSELLOR, TRANSFER),
         beep=False,
         wait_url="",
         status_callback=f"{base}/voice/room?c={leg.call_id}",
@@ -127,7 +129,12 @@ def _join(voice: StaffVoice, leg: Leg) -> VoiceResponse:
 
 
 def _next_candidate(leg: Leg) -> None:
-    """After a refusal: the next counsellor for the waiting caller, or another interpreter."""
+    """After a refusal: the next counsellor for the waiting caller, or another interpreter.
+
+    A transfer nobody took leaves the call with its counsellor, who may ask again.
+    """
+    if leg.role == TRANSFER:
+        return
     if leg.role == INTERPRETER:
         enqueue_add_interpreter(leg.call_id)
     else:
@@ -153,6 +160,8 @@ def answer() -> Response:
             return twiml(str(_say(voice, voice.texts["gone"])))
         if leg.role == COUNSELLOR:
             enqueue_connect_caller(leg.call_id)
+        elif leg.role == TRANSFER:
+            enqueue_hand_over_call(leg.call_id, leg.staff_id)
         if accepted.interpreter is not None:
             enqueue_ring_leg(accepted.interpreter)
         return twiml(str(_join(voice, leg)))

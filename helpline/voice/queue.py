@@ -11,6 +11,9 @@
 - `/voice/requeue`: the counsellor left the room before the caller reached it; the
   caller waits again, keeping their place.
 - `/voice/room`: the room's status callbacks, for the timeline.
+- `/voice/held`: the HoldUrl of a caller put on hold in the room (routing/conference.py):
+  the hold music, looped. A TwiML document, since the sandbox (like a conference
+  waitUrl) runs only TwiML there.
 
 All are signed, thin and always TwiML; decisions are the engine's and the router's.
 """
@@ -240,3 +243,14 @@ def room() -> Response:
         offers.event(db.session, call.id, CallEventKind.ROOM_EVENT, data=data)
         db.session.commit()
     return twiml(EMPTY)
+
+
+@bp.post("/held")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def held() -> Response:
+    """The hold music, until the caller is taken off hold."""
+    response = VoiceResponse()
+    response.play(f"{settings().public_base_url}/voice/audio/shared/{HOLD_MUSIC}", loop=0)
+    return twiml(str(response))
