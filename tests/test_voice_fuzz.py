@@ -23,9 +23,27 @@ from helpline.config import Settings
 from helpline.models import CallEvent
 from tests.factories import Factory
 
-REQUESTS = 1200
+REQUESTS = 2000
 SEED = 183
-PATHS = ("/voice/incoming", "/voice/step", "/voice/status", "/voice/recording", "/voice/fallback")
+PATHS = (
+    "/voice/incoming",
+    "/voice/step",
+    "/voice/status",
+    "/voice/recording",
+    "/voice/fallback",
+    # Waiting, the room, and the staff legs of live routing.
+    "/voice/wait",
+    "/voice/hold",
+    "/voice/connect",
+    "/voice/requeue",
+    "/voice/room",
+    "/voice/held",
+    "/voice/offer",
+    "/voice/offer/answer",
+    "/voice/offer/status",
+)
+# Webhooks whose URLs carry routing's ids.
+WITH_IDS = frozenset(PATHS[7:])
 NAMES = (
     "CallSid",
     "AccountSid",
@@ -49,6 +67,8 @@ NAMES = (
     "FinishedOnKey",
     "SpeechResult",
     "QueueResult",
+    "QueueTime",
+    "StatusCallbackEvent",
     "Junk",
 )
 
@@ -93,6 +113,21 @@ def _value(rng: random.Random, sids: list[str]) -> str:
     return ""
 
 
+def _routing_query(rng: random.Random) -> str:
+    """The ids routing puts in its URLs (call, staff, role, offer), right and wrong."""
+    if rng.random() < 0.2:
+        return ""
+    values = {
+        "c": rng.choice(("1", "2", "0", "-1", "abc", "9" * 30, "")),
+        "s": rng.choice(("1", "2", "x", "")),
+        "r": rng.choice(("counsellor", "interpreter", "transfer", "boss", "")),
+        "o": rng.choice((secrets.token_hex(8), "ZZ", "0" * 40, "")),
+    }
+    if rng.random() < 0.3:
+        values["e"] = "timeout"
+    return urlencode(values)
+
+
 def _query(rng: random.Random) -> str:
     if rng.random() < 0.2:
         return ""
@@ -119,6 +154,8 @@ def test_fuzzed_webhooks_never_fail_and_need_signatures(
     for number in range(REQUESTS):
         path = rng.choice(PATHS)
         query = _query(rng) if path == "/voice/step" else ""
+        if path in WITH_IDS:
+            query = _routing_query(rng)
         params = {
             name: _value(rng, sids) for name in rng.sample(NAMES, rng.randrange(0, len(NAMES)))
         }

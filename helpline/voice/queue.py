@@ -167,17 +167,25 @@ def _call_from_args() -> Call | None:
     return db.session.get(Call, int(raw))
 
 
+def _moved_caller() -> tuple[Call, engine.State] | None:
+    """The call named in the URL, if this request is its caller's leg (moved by REST)."""
+    call = _call_from_args()
+    params = VoiceParams.parse(request.form)
+    if call is None or call.ivr_state is None or params.call_sid != call.call_sid:
+        return None
+    return call, engine.State.from_json(call.ivr_state)
+
+
 @bp.post("/connect")
 @allow(PUBLIC)
 @twilio_signed
 @safe
 def connect() -> Response:
     """The caller, out of the queue, joins the call's room where the counsellor waits."""
-    call = _call_from_args()
-    params = VoiceParams.parse(request.form)
-    if call is None or call.ivr_state is None or params.call_sid != call.call_sid:
+    moved = _moved_caller()
+    if moved is None:
         return twiml(renderer().fallback(None))
-    state = engine.State.from_json(call.ivr_state)
+    call, state = moved
     language = call.language or state.language
     with_interpreter = bool(live.reservations().offer_of(call.id).get("interpreter"))
     offers.event(
@@ -212,11 +220,10 @@ def connect() -> Response:
 @safe
 def requeue() -> Response:
     """The counsellor left before the caller arrived: back to waiting, in the same place."""
-    call = _call_from_args()
-    params = VoiceParams.parse(request.form)
-    if call is None or call.ivr_state is None or params.call_sid != call.call_sid:
+    moved = _moved_caller()
+    if moved is None:
         return twiml(renderer().fallback(None))
-    state = engine.State.from_json(call.ivr_state)
+    call, state = moved
     flow = registry().find(db.session, state.flow, state.version)
     if flow is None:
         return twiml(renderer().fallback(call.language))
