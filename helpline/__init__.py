@@ -30,6 +30,7 @@ def create_app(
     from helpline.supervisor.views import bp as supervisor_bp
     from helpline.voice.offers import bp as voice_offers_bp
     from helpline.voice.queue import bp as voice_queue_bp
+    from helpline.voice.staffline import bp as voice_staff_bp
     from helpline.voice.views import bp as voice_bp
 
     settings = settings or Settings.from_env()
@@ -73,5 +74,6 @@ def create_app(
     app.register_blueprint(records_bp)
     app.register_blueprint(voice_queue_bp)
     app.register_blueprint(voice_offers_bp)
+    app.register_blueprint(voice_staff_bp)
     security.install(app, settings)
     return app

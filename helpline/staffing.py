@@ -200,3 +200,14 @@ def set_password(session: DbSession, staff: Staff, password: str, by: audit.Acto
         target_id=staff.id,
         details={"sessions_ended": ended},
     )
+
+
+def find_by_phone(session: DbSession, raw: str | None) -> Staff | None:
+    """The active member of staff whose registered phone this is (by blind index)."""
+    e164 = privacy.try_normalise_number(raw)
+    if e164 is None:
+        return None
+    index = privacy.keyring().blind_index(e164)
+    return session.scalars(
+        sa.select(Staff).where(Staff.phone_index == index, Staff.is_active.is_(True))
+    ).first()

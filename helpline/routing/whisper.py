@@ -17,7 +17,18 @@ from helpline.ivr.loader import STAFF_PROMPTS_FILE
 from helpline.ivr.yamlsource import LineMap, load_schema_1
 
 FILE = STAFF_PROMPTS_FILE
-TEXTS = ("offer", "interpreter_offer", "accepted", "declined", "gone", "no_topic")
+TEXTS = (
+    "offer",
+    "interpreter_offer",
+    "accepted",
+    "declined",
+    "gone",
+    "no_topic",
+    "presence_menu",
+    "presence_set",
+    "presence_refused",
+)
+PHONE_STATES = ("available", "break", "offline")  # keys 1, 2, 3 of the presence menu
 
 
 class WhisperError(ValueError):
@@ -31,6 +42,10 @@ class StaffVoice:
     texts: Mapping[str, str]
     language_names: Mapping[str, str]
     topic_names: Mapping[str, str]
+    state_names: Mapping[str, str]
+
+    def presence_set(self, state: str) -> str:
+        return self.texts["presence_set"].format(state=self.state_names.get(state, state))
 
     def offer(self, *, role: str, language: str, topic: str | None, waited_seconds: int) -> str:
         """The whisper for a counsellor (`offer`) or an interpreter (`interpreter_offer`)."""
@@ -90,7 +105,17 @@ def load_staff_prompts(root: Path) -> StaffPrompts:
             texts=texts,
             language_names=_strings(spec.get("languages"), where),
             topic_names=_strings(spec.get("topics"), where),
+            state_names=_strings(spec.get("states"), where),
         )
+        unnamed = [state for state in PHONE_STATES if state not in voices[str(code)].state_names]
+        if unnamed:
+            raise WhisperError(
+                f"{where}: language {code!r} needs `states:` for {', '.join(unnamed)}"
+            )
+        try:
+            voices[str(code)].presence_set("available")
+        except (KeyError, IndexError, ValueError):
+            raise WhisperError(f"{where}: `presence_set` may use only {{state}}") from None
     default = str(data.get("default", ""))
     if default not in voices:
         raise WhisperError(

@@ -16,13 +16,14 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import safe_join
 
+from helpline import staffing
 from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
 from helpline.models import Call
 from helpline.models.enums import CallEventKind, EventSource
 from helpline.routing import live, waiting
-from helpline.voice import calls, routing
+from helpline.voice import calls, routing, staffline
 from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
@@ -75,6 +76,10 @@ def incoming() -> Response:
     params = VoiceParams.parse(request.form)
     if params.call_sid is None:
         return twiml(renderer().fallback(None))
+    if request.args.get("as") != "caller":
+        staff = staffline.routed_staff(staffing.find_by_phone(db.session, params.caller))
+        if staff is not None:  # a counsellor or interpreter calling to set their presence
+            return staffline.menu(staff)
     call = calls.start_call(db.session, params, params.call_sid)
     flow, state = _flow_for(call)
     if state is not None and flow is not None:  # Twilio redelivered the first webhook
@@ -138,6 +143,8 @@ def status() -> Response:
     params = VoiceParams.parse(request.form)
     if params.call_sid is not None:
         call = calls.find_call(db.session, params.call_sid)
+        if call is None and staffing.find_by_phone(db.session, params.caller) is not None:
+            return twiml(EMPTY)  # staff setting their presence by phone: not a helpline call
         if call is None:  # a status for a call we never saw start: keep it anyway
             call = calls.start_call(db.session, params, params.call_sid)
         calls.apply_status(db.session, call, params)
