@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Response, current_app, request
+from twilio.twiml.voice_response import Gather, VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from helpline.extensions import db
 from helpline.ivr.registry import FlowRegistry
 from helpline.ivr.twiml import Renderer, Urls
+from helpline.routing.whisper import StaffVoice
 from helpline.web import settings
 
 log = logging.getLogger(__name__)
@@ -52,3 +54,23 @@ def safe(view: F) -> F:
             return twiml(renderer().fallback(None))
 
     return wrapper  # type: ignore[return-value]
+
+
+def say_to_staff(voice: StaffVoice, text: str, *, hang_up: bool = True) -> VoiceResponse:
+    """Words to a member of staff in their console language (then, by default, goodbye)."""
+    response = VoiceResponse()
+    response.say(text, voice=voice.voice, language=voice.language)
+    if hang_up:
+        response.hangup()
+    return response
+
+
+def ask_staff(voice: StaffVoice, text: str, action: str, timeout: int) -> VoiceResponse:
+    """A one-key question to a member of staff; the key goes to `action`."""
+    response = VoiceResponse()
+    gather = Gather(
+        input="dtmf", num_digits=1, timeout=timeout, finish_on_key="", action=action, method="POST"
+    )
+    gather.say(text, voice=voice.voice, language=voice.language)
+    response.append(gather)
+    return response

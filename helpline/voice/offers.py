@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, request
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db, get_redis
@@ -36,7 +36,7 @@ from helpline.tasks.dispatch import (
     enqueue_requeue_caller,
     enqueue_ring_leg,
 )
-from helpline.voice.common import EMPTY, safe, twiml
+from helpline.voice.common import EMPTY, ask_staff, safe, say_to_staff, twiml
 from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.web import settings
@@ -69,14 +69,6 @@ def _voice(leg: Leg) -> StaffVoice:
     return live.whispers().for_language(staff.ui_language if staff else None)
 
 
-def _say(voice: StaffVoice, text: str, hang_up: bool = True) -> VoiceResponse:
-    response = VoiceResponse()
-    response.say(text, voice=voice.voice, language=voice.language)
-    if hang_up:
-        response.hangup()
-    return response
-
-
 @bp.post("/offer")
 @allow(PUBLIC)
 @twilio_signed
@@ -89,7 +81,7 @@ def offer() -> Response:
     voice = _voice(leg)
     call = db.session.get(Call, leg.call_id)
     if call is None or call.ended_at is not None or not offers.still_offered(get_redis(), leg):
-        return twiml(str(_say(voice, voice.texts["gone"])))
+        return twiml(str(say_to_staff(voice, voice.texts["gone"])))
     text = voice.offer(
         role=leg.role,
         language=call.language or live.policy().bridge_language,
@@ -97,24 +89,14 @@ def offer() -> Response:
         waited_seconds=waiting.waited(call),
     )
     answer = f"{settings().public_base_url}/voice/offer/answer?{leg.query()}"
-    response = VoiceResponse()
-    gather = Gather(
-        input="dtmf",
-        num_digits=1,
-        timeout=WHISPER_TIMEOUT,
-        finish_on_key="",
-        action=answer,
-        method="POST",
-    )
-    gather.say(text, voice=voice.voice, language=voice.language)
-    response.append(gather)
+    response = ask_staff(voice, text, answer, WHISPER_TIMEOUT)
     response.redirect(f"{answer}&e=timeout", method="POST")
     return twiml(str(response))
 
 
 def _join(voice: StaffVoice, leg: Leg) -> VoiceResponse:
     base = settings().public_base_url
-    response = _say(voice, voice.texts["accepted"], hang_up=False)
+    response = say_to_staff(voice, voice.texts["accepted"], hang_up=False)
     response.dial().conference(
         room_name(leg.call_id),
         start_conference_on_enter=True,
@@ -157,7 +139,7 @@ def answer() -> Response:
         accepted = offers.accept(db.session, live.reservations(), leg)
         db.session.commit()
         if accepted is None:
-            return twiml(str(_say(voice, voice.texts["gone"])))
+            return twiml(str(say_to_staff(voice, voice.texts["gone"])))
         if leg.role == COUNSELLOR:
             enqueue_connect_caller(leg.call_id)
         elif leg.role == TRANSFER:
@@ -178,7 +160,7 @@ def answer() -> Response:
     if refused:
         _next_candidate(leg)
     text = voice.texts["declined" if refused and not timed_out else "gone"]
-    return twiml(str(_say(voice, text)))
+    return twiml(str(say_to_staff(voice, text)))
 
 
 @bp.post("/offer/status")

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, Response, request
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Staff
 from helpline.routing import live, presence
-from helpline.routing.whisper import PHONE_STATES, StaffVoice
+from helpline.routing.whisper import PHONE_STATES
 from helpline.tasks.dispatch import enqueue_dispatch
-from helpline.voice.common import renderer, safe, twiml
+from helpline.voice.common import ask_staff, renderer, safe, say_to_staff, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.web import settings
@@ -34,28 +34,13 @@ def routed_staff(staff: Staff | None) -> Staff | None:
     return staff if staff is not None and staff.roles & presence.ROUTED_ROLES else None
 
 
-def _say(voice: StaffVoice, text: str) -> Response:
-    response = VoiceResponse()
-    response.say(text, voice=voice.voice, language=voice.language)
-    response.hangup()
-    return twiml(str(response))
-
-
 def menu(staff: Staff) -> Response:
     """The presence menu, for /voice/incoming."""
     voice = live.whispers().for_language(staff.ui_language)
     base = settings().public_base_url
-    response = VoiceResponse()
-    gather = Gather(
-        input="dtmf",
-        num_digits=1,
-        timeout=MENU_TIMEOUT,
-        finish_on_key="",
-        action=f"{base}/voice/staff/presence",
-        method="POST",
+    response = ask_staff(
+        voice, voice.texts["presence_menu"], f"{base}/voice/staff/presence", MENU_TIMEOUT
     )
-    gather.say(voice.texts["presence_menu"], voice=voice.voice, language=voice.language)
-    response.append(gather)
     response.hangup()
     return twiml(str(response))
 
@@ -85,11 +70,11 @@ def set_presence() -> Response:
         presence.set_state(get_redis(), db.session, staff.id, state, reason="phone")
     except presence.PresenceError:
         db.session.rollback()
-        return _say(voice, voice.texts["presence_refused"])
+        return twiml(str(say_to_staff(voice, voice.texts["presence_refused"])))
     except redis.RedisError:
         db.session.rollback()
         return twiml(renderer().fallback(staff.ui_language))
     db.session.commit()
     if state == "available":
         enqueue_dispatch()
-    return _say(voice, voice.presence_set(state))
+    return twiml(str(say_to_staff(voice, voice.presence_set(state))))
