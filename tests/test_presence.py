@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 
 from helpline.models import PresenceChange
@@ -70,3 +71,34 @@ def test_supervisors_have_no_presence_control(client: FlaskClient, factory: Fact
         post_form(client, "/supervisor/", "/console/presence", {"state": "available"}).status_code
         == 403
     )
+
+
+def test_missed_offers_make_a_counsellor_not_ready_with_a_notice(
+    app: Flask, client: FlaskClient, factory: Factory, redis_url: str
+) -> None:
+    """Offers that ring out `no_answer_limit` times in a row put the counsellor on a break
+    (reason missed_offers), and their console says why; answering one resets the count."""
+    from helpline.extensions import db, get_redis
+    from helpline.routing import live, offers, presence
+    from helpline.routing.legs import COUNSELLOR, Leg
+
+    staff = factory.staff("ayse")
+    call = factory.call(language="tr")
+    with app.app_context():
+        connection, reservations, policy = get_redis(), live.reservations(), live.policy()
+        presence.set_state(connection, db.session, staff.id, "available", reason="console")
+        for attempt in range(1, policy.no_answer_limit + 1):
+            offer = f"a{attempt}"
+            assert reservations.reserve(call.id, [staff.id], 60, offer=offer)
+            leg = Leg(call.id, staff.id, COUNSELLOR, offer)
+            assert offers.leg_ended(db.session, connection, reservations, policy, leg, "no-answer")
+            expected = "break" if attempt == policy.no_answer_limit else "available"
+            assert presence.live_state(connection, staff.id)["state"] == expected
+        db.session.commit()
+    login(client, "ayse")
+    page = client.get("/console/").get_data(as_text=True)
+    assert "went unanswered several times in a row" in page
+    reasons = factory.session.scalars(
+        sa.select(PresenceChange.reason).where(PresenceChange.staff_id == staff.id)
+    ).all()
+    assert reasons[-1] == "missed_offers"

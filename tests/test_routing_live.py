@@ -284,7 +284,11 @@ def test_routing_fifty_callers_and_ten_staff(
             both = _overlapping(spans)
             assert not both, f"a staff phone was rung for two calls at once:\n{both}"
         calls = [line.record(leg) for leg in legs]
-        requested = set(factory.session.scalars(sa.select(CallbackRequest.call_id)).all())
+        callbacks = factory.session.scalars(sa.select(CallbackRequest)).all()
+        requested = {request.call_id for request in callbacks}
+        queued_at = {call.id: call.queued_at for call in calls}
+        for request in callbacks:  # asked for while waiting: their place is kept
+            assert request.queue_entered_at == queued_at[request.call_id]
         outcomes: collections.Counter[str] = collections.Counter()
         for call in calls:
             if call.counsellor_id is not None:
