@@ -288,6 +288,7 @@ def test_routing_fifty_callers_and_ten_staff(
         requested = {request.call_id for request in callbacks}
         queued_at = {call.id: call.queued_at for call in calls}
         for request in callbacks:  # asked for while waiting: their place is kept
+            assert request.call_id is not None
             assert request.queue_entered_at == queued_at[request.call_id]
         outcomes: collections.Counter[str] = collections.Counter()
         for call in calls:
