@@ -8,6 +8,7 @@ empty development database, and gunicorn serves the app until Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -88,6 +89,32 @@ def _start_sandbox(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the telephony sandbox did not start in time")
 
 
+# Demo counsellors and interpreters accept what they are offered (1 at the whisper) and
+# talk for three minutes, so a trainer calling from the practice phone sees routing end
+# to end. The control API (`POST /sandbox/api/phones`) changes how a phone behaves.
+DEMO_PHONE = {"kind": "answer", "after": 4, "talk": 180, "keys": "1"}
+
+
+def _register_demo_phones(port: int) -> int:
+    """Give the sandbox the demo staff's phones; returns how many."""
+    from helpline.demo import STAFF
+
+    registered = 0
+    for spec in STAFF:
+        if not spec.phone or not {"counsellor", "interpreter"} & set(spec.roles):
+            continue
+        body = json.dumps({"number": spec.phone, "behaviour": DEMO_PHONE}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/sandbox/api/phones",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - our own sandbox
+            registered += 1
+    return registered
+
+
 def run_all(
     settings: Settings,
     *,
@@ -136,6 +163,8 @@ def run_all(
             env["TWILIO_API_BASE_URL"] = settings.twilio_api_base_url
         if settings.uses_sandbox:
             sandbox = _start_sandbox(env, sandbox_port)
+            if demo and not settings.is_production:
+                _register_demo_phones(sandbox_port)
         if with_worker:
             # Its own session: Ctrl-C reaches gunicorn, which stops; then we stop the
             # worker with one SIGTERM, letting a running job finish.

@@ -138,6 +138,11 @@ def test_helpline_run_serves_the_console_on_embedded_defaults(tmp_path: Path) ->
             heard = [str(e.get("detail") or "") for e in events["events"]]
         assert any("/voice/incoming [voice] 200" in h for h in heard), heard
         assert any("/voice/step?n=choose_language" in h and " 200" in h for h in heard), heard
+        # The demo counsellors' and interpreters' phones are there to be rung.
+        phones = json.loads(urllib.request.urlopen(f"{sandbox}/phones", timeout=10).read())
+        kinds = {phone["behaviour"]["kind"] for phone in phones["phones"]}
+        assert len(phones["phones"]) == 5
+        assert kinds == {"answer"}
     finally:
         process.send_signal(signal.SIGINT)
         try:
