@@ -430,9 +430,11 @@ def leg_ended(
 
 
 def talked(session: DbSession, call_id: int) -> bool:
-    """Were the caller and their counsellor in the room together? The caller's join on the
-    timeline, after the counsellor's last acceptance, before the counsellor left."""
-    since = 0
+    """Were the caller and their counsellor in the room together? Read from the room's
+    events after the counsellor's last acceptance: the caller joined while staff were in
+    the room. Without room events for the staff, the caller's join before the counsellor's
+    leg ended counts."""
+    present, staff_seen = 0, False
     joined: int | None = None
     left: int | None = None
     rows = session.execute(
@@ -450,14 +452,20 @@ def talked(session: DbSession, call_id: int) -> bool:
         .order_by(CallEvent.id)
     )
     for event_id, kind, data in rows:
-        if data.get("role") == COUNSELLOR and kind == CallEventKind.OFFER_ACCEPTED:
-            since, joined, left = event_id, None, None
-        elif kind == CallEventKind.ROOM_EVENT and joined is None and event_id > since:
-            if data.get("participant") == "caller" and data.get("event") == "participant-join":
-                joined = event_id
+        who, what = data.get("participant"), data.get("event")
+        if kind == CallEventKind.OFFER_ACCEPTED and data.get("role") == COUNSELLOR:
+            present, staff_seen, joined, left = 0, False, None, None
+        elif kind == CallEventKind.ROOM_EVENT and who == "staff" and what == "participant-join":
+            staff_seen, present = True, present + 1
+        elif kind == CallEventKind.ROOM_EVENT and who == "staff" and what == "participant-leave":
+            staff_seen, present = True, max(present - 1, 0)
+        elif kind == CallEventKind.ROOM_EVENT and who == "caller" and what == "participant-join":
+            if staff_seen and present > 0:
+                return True
+            joined = event_id if joined is None else joined
         elif kind == CallEventKind.PARTICIPANT_LEFT and data.get("role") == COUNSELLOR:
             left = event_id
-    return joined is not None and (left is None or joined < left)
+    return not staff_seen and joined is not None and (left is None or joined < left)
 
 
 def requeue(session: DbSession, reservations: Reservations, call_id: int) -> Call | None:
