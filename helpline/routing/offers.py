@@ -52,7 +52,8 @@ WHISPER_SECONDS = 30  # time to hear the whisper and press a key, beyond the rin
 
 @dataclasses.dataclass(frozen=True)
 class Planned:
-    """A reservation made: ring `first` now; the interpreter once the counsellor accepts."""
+    """A reservation made: ring `first` now. The interpreter (if any) is rung once the
+    counsellor accepts, from the call's live offer (`accept`)."""
 
     match: Match
     offer: str
@@ -60,13 +61,6 @@ class Planned:
     @property
     def first(self) -> Leg:
         return Leg(self.match.call_id, self.match.counsellor_id, COUNSELLOR, self.offer)
-
-    @property
-    def interpreter(self) -> Leg | None:
-        staff_id = self.match.interpreter_id
-        return (
-            None if staff_id is None else Leg(self.match.call_id, staff_id, INTERPRETER, self.offer)
-        )
 
 
 def hold_seconds(policy: Policy, with_interpreter: bool) -> int:
