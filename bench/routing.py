@@ -119,14 +119,16 @@ def scenario(seed: int, policy: Policy, staff: int = STAFF, callers: int = CALLE
     for call_id in range(1, callers + 1):
         topic = None if rng.random() < 0.05 else _pick(rng, topics)
         is_emergency = rng.random() < 0.03
+        age_group = "child" if rng.random() < 0.1 else None  # callers who said under 18
         waited = rng.uniform(0, policy.max_wait + 60)  # every stage, and some past the last
         calls.append(
             WaitingCall(
                 call_id=call_id,
                 language=_pick(rng, languages),
                 topic=topic,
-                priority=policy.priority_of(topic, is_emergency),
+                priority=policy.priority_of(topic, is_emergency, age_group),
                 queued_at=now - dt.timedelta(seconds=waited),
+                age_group=age_group,
             )
         )
     rng.shuffle(calls)

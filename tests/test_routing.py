@@ -13,7 +13,15 @@ import pytest
 import redis
 
 from helpline.config import DEFAULT_FLOWS_PATH
-from helpline.routing.policy import MATCHES, Policy, PolicyError, Stage, load_policy
+from helpline.ivr.model import AGE_GROUPS
+from helpline.routing.policy import (
+    MATCHES,
+    AgeRule,
+    Policy,
+    PolicyError,
+    Stage,
+    load_policy,
+)
 from helpline.routing.reservation import Reservations
 from helpline.routing.router import (
     Match,
@@ -31,9 +39,15 @@ NOW = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
 
 
 def call(
-    call_id: int, language: str, waited: int, topic: str | None = None, priority: int = 0
+    call_id: int,
+    language: str,
+    waited: int,
+    topic: str | None = None,
+    priority: int = 0,
+    age_group: str | None = None,
 ) -> WaitingCall:
-    return WaitingCall(call_id, language, topic, priority, NOW - dt.timedelta(seconds=waited))
+    queued_at = NOW - dt.timedelta(seconds=waited)
+    return WaitingCall(call_id, language, topic, priority, queued_at, age_group)
 
 
 def member(staff_id: int, languages: str, *, topics: str = "", interpreter: bool = False,
@@ -129,6 +143,66 @@ def both(staff_id: int, languages: str, idle: int = 0) -> StaffMember:
             [member(10, "tr"), member(11, "ar")],
             [Match(1, 11, None, 2)],
         ),
+        # A child caller goes to a counsellor with the child-protection skill, even one
+        # idle for less time.
+        (
+            [call(1, "ar", 5, "psychosocial", age_group="child")],
+            [
+                member(10, "ar", topics="psychosocial", idle=900),
+                member(11, "ar", topics="psychosocial,child_protection", idle=10),
+            ],
+            [Match(1, 11, None, 0)],
+        ),
+        # ... waits for that counsellor while the age rule holds (90 s) ...
+        (
+            [call(1, "ar", 40, "psychosocial", age_group="child")],
+            [
+                member(10, "ar", topics="psychosocial"),
+                member(11, "ar", topics="child_protection", available=False),
+            ],
+            [],
+        ),
+        # ... and then takes any Arabic counsellor.
+        (
+            [call(1, "ar", 95, "psychosocial", age_group="child")],
+            [
+                member(10, "ar", topics="psychosocial"),
+                member(11, "ar", topics="child_protection", available=False),
+            ],
+            [Match(1, 10, None, 2)],
+        ),
+        # Nobody with the skill logged in: the age rule is dropped at once.
+        (
+            [call(1, "ar", 5, "psychosocial", age_group="child")],
+            [member(10, "ar", topics="psychosocial")],
+            [Match(1, 10, None, 0)],
+        ),
+        # The child-protection counsellor speaks only Turkish: with an interpreter.
+        (
+            [call(1, "ps", 5, age_group="child")],
+            [
+                member(10, "tr", idle=900),
+                member(11, "tr", topics="child_protection", idle=10),
+                member(20, "ps,tr", interpreter=True),
+            ],
+            [Match(1, 11, 20, 2)],
+        ),
+        # An adult caller has no age rule; the child is served first (the policy gives
+        # children priority 3).
+        (
+            [
+                call(1, "tr", 50, age_group="adult"),
+                call(
+                    2,
+                    "tr",
+                    5,
+                    priority=POLICY.priority_of(None, age_group="child"),
+                    age_group="child",
+                ),
+            ],
+            [member(10, "tr", topics="child_protection")],
+            [Match(2, 10, None, 0)],
+        ),
         # ... and the closest fit first: the Arabic counsellor before an interpreter pair.
         (
             [call(1, "ar", 200)],
@@ -145,6 +219,19 @@ def test_router_decides(
     calls: list[WaitingCall], staff: list[StaffMember], expected: list[Match]
 ) -> None:
     assert decide(calls, staff, NOW, POLICY) == expected
+
+
+def test_policy_priority_of_takes_the_higher_of_topic_and_age_group() -> None:
+    """A caller's priority is their topic's or their age group's, whichever is higher;
+    an emergency outranks both."""
+    assert POLICY.priority_of(None, age_group="child") == 3
+    assert POLICY.priority_of("psychosocial", age_group="adult") == 0
+    assert POLICY.priority_of("psychosocial", age_group="child") == 3
+    assert POLICY.priority_of("violence", age_group=None) == 3
+    assert POLICY.priority_of(None, is_emergency=True, age_group="child") == 10
+    assert POLICY.age_skill("child", 89) == "child_protection"
+    assert POLICY.age_skill("child", 90) is None
+    assert POLICY.age_skill("adult", 0) is None
 
 
 def test_callback_is_offered_late_and_voicemail_at_the_maximum_wait() -> None:
@@ -172,6 +259,16 @@ def test_policy_loads_and_refuses_bad_files(tmp_path: Path) -> None:
         load_policy(bad)
     bad.write_text("schema: 1\nstages:\n  - {until: 30, match: telepathy}\n")
     with pytest.raises(PolicyError, match=r"routing\.yaml:3"):
+        load_policy(bad)
+    stages = "schema: 1\nstages:\n  - {until: 30, match: language}\n"
+    bad.write_text(stages + "age_groups:\n  toddler: {skill: x, until: 5}\n")
+    with pytest.raises(PolicyError, match=r"routing\.yaml:5: unknown age group 'toddler'"):
+        load_policy(bad)
+    bad.write_text(stages + "age_groups:\n  child: {until: 5}\n")
+    with pytest.raises(PolicyError, match=r"routing\.yaml:5: an age group has `skill:`"):
+        load_policy(bad)
+    bad.write_text(stages + "age_groups:\n  child: {skill: x, until: 0}\n")
+    with pytest.raises(PolicyError, match=r"`until:` must be a whole number >= 1"):
         load_policy(bad)
 
 
@@ -261,11 +358,18 @@ def reference_matches(policy: Policy, index: int) -> list[str]:
 def reference_verdict(
     call: WaitingCall, staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
 ) -> Verdict:
-    """The rules of router.py's docstring, read literally: every stage against all staff."""
+    return reference_verdict_and_age(call, staff, now, policy)[0]
+
+
+def reference_verdict_and_age(
+    call: WaitingCall, staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
+) -> tuple[Verdict, str | None]:
+    """The rules of router.py's docstring, read literally: every stage against all staff,
+    first with the age group's skill (while it applies), then without it."""
     bridge = policy.bridge_language
 
-    def serves(match: str) -> bool:
-        counsellors = [m for m in staff if counsels(m, call, match, bridge)]
+    def serves(match: str, age: str | None) -> bool:
+        counsellors = [m for m in staff if counsels(m, call, match, bridge, age)]
         if match != "interpreter":
             return bool(counsellors)
         interpreters = [m for m in staff if interprets(m, call, bridge)]
@@ -273,20 +377,25 @@ def reference_verdict(
 
     waited = (now - call.queued_at).total_seconds()
     if waited >= policy.max_wait:
-        return Verdict(call.call_id, None, offer_callback=True, give_up=True)
+        return Verdict(call.call_id, None, offer_callback=True, give_up=True), None
     reached = [i for i, stage in enumerate(policy.stages) if waited < stage.until]
     if not reached:
-        return Verdict(call.call_id, None, offer_callback=True, give_up=False)
-    for index in range(reached[0], len(policy.stages)):
-        if any(serves(match) for match in reference_matches(policy, index)):
-            callback = policy.stages[reached[0]].offer_callback
-            callback = callback or policy.stages[index].offer_callback
-            return Verdict(call.call_id, index, offer_callback=callback, give_up=False)
-    return Verdict(call.call_id, None, offer_callback=True, give_up=False)
+        return Verdict(call.call_id, None, offer_callback=True, give_up=False), None
+    rule = policy.age_groups.get(call.age_group or "")
+    requirements = [rule.skill, None] if rule is not None and waited < rule.until else [None]
+    for age in requirements:
+        for index in range(reached[0], len(policy.stages)):
+            if any(serves(match, age) for match in reference_matches(policy, index)):
+                callback = policy.stages[reached[0]].offer_callback
+                callback = callback or policy.stages[index].offer_callback
+                return Verdict(call.call_id, index, offer_callback=callback, give_up=False), age
+    return Verdict(call.call_id, None, offer_callback=True, give_up=False), None
 
 
-def counsels(member: StaffMember, call: WaitingCall, match: str, bridge: str) -> bool:
-    if not member.is_counsellor:
+def counsels(
+    member: StaffMember, call: WaitingCall, match: str, bridge: str, age: str | None = None
+) -> bool:
+    if not member.is_counsellor or (age is not None and age not in member.topics):
         return False
     if match == "interpreter":
         return bridge in member.languages
@@ -307,7 +416,8 @@ def reference_decide(
     taken: set[int] = set()
     matches: list[Match] = []
     for c in sorted(waiting, key=lambda c: (-c.priority, c.queued_at, c.call_id)):
-        index = reference_verdict(c, staff, now, policy).stage
+        verdict, age = reference_verdict_and_age(c, staff, now, policy)
+        index = verdict.stage
         if index is None:
             continue
         free = sorted(
@@ -317,7 +427,7 @@ def reference_decide(
         for match in reference_matches(policy, index):
             if match == "interpreter" and c.language == bridge:
                 continue
-            counsellor = next((m for m in free if counsels(m, c, match, bridge)), None)
+            counsellor = next((m for m in free if counsels(m, c, match, bridge, age)), None)
             if counsellor is None:
                 continue
             interpreter = None
@@ -344,7 +454,10 @@ def random_policy(rng: random.Random) -> Policy:
         Stage(until, rng.choice(MATCHES), offer_callback=rng.random() < 0.3) for until in untils
     )
     max_wait = untils[-1] + rng.choice((0, 1, 200))
-    return Policy(stages, max_wait, rng.choice(("tr", "tr", "ar")), priorities={})
+    ages = {}
+    if rng.random() < 0.7:
+        ages["child"] = AgeRule(rng.choice(TOPICS), rng.choice((*untils, max_wait + 1)), 3)
+    return Policy(stages, max_wait, rng.choice(("tr", "tr", "ar")), priorities={}, age_groups=ages)
 
 
 def random_scenario(
@@ -371,6 +484,7 @@ def random_scenario(
             )
         )
     edges = [s.until for s in policy.stages] + [policy.max_wait]
+    edges += [rule.until for rule in policy.age_groups.values()]
     waits = [*edges, *(e - 1 for e in edges), 0, 5, 45, 150, 400, 1000]
     calls = [
         WaitingCall(
@@ -379,6 +493,7 @@ def random_scenario(
             rng.choice((None, *TOPICS)),
             rng.choice((0, 0, 1, 3, 10)),
             NOW - dt.timedelta(seconds=rng.choice(waits)),
+            rng.choice((None, None, *AGE_GROUPS)),
         )
         for call_id in rng.sample(range(1, 10_000), rng.randint(0, 40))
     ]
@@ -390,8 +505,8 @@ def test_router_decide_agrees_with_the_rules_written_out(seed: int) -> None:
     """decide and stage_for give what the documented rules give, read naively, for any mix.
 
     Random staff (counsellors, interpreters, both), languages, topics, availability and
-    tied idle times; callers of every priority at every stage's edge; the line's policy
-    and others.
+    tied idle times; callers of every priority and age group at every stage's edge and
+    age rule's end; the line's policy and others, with and without an age rule.
     """
     rng = random.Random(seed)
     policy = random_policy(rng)

@@ -107,6 +107,14 @@ def test_staff_prompts_load_and_speak_the_offer() -> None:
     )
     assert "Kurmanci" in turkish
     assert "belirtilmedi" in turkish
+    young = english.offer(
+        role="counsellor", language="ar", topic=None, waited_seconds=5, age_group="child"
+    )
+    assert young.startswith("The caller is under 18. ALO 183 call. A caller speaking Arabic")
+    adult = english.offer(
+        role="counsellor", language="ar", topic=None, waited_seconds=5, age_group="adult"
+    )
+    assert adult.startswith("ALO 183 call.")
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,32 @@ def test_routing_arabic_caller_reaches_an_arabic_speaking_counsellor(line: Line)
 
 
 @pytest.mark.slow
+def test_routing_caller_under_18_reaches_a_child_protection_counsellor(line: Line) -> None:
+    """An Arabic caller who says they are under 18 (key 6) and chooses violence goes to
+    the Arabic counsellor with the child-protection skill, though another Arabic
+    counsellor with the violence skill has been idle longer; the whisper says so."""
+    longer_idle = line.on_duty(
+        "counsellor.ar", "+905550000111", languages=("ar", "tr"), topics=("violence",)
+    )
+    trained = line.on_duty(
+        "counsellor.ar2",
+        "+905550000112",
+        languages=("ar", "tr"),
+        topics=("violence", "child_protection"),
+    )
+    leg = line.call("+905321110011", "press 2; press 2; press 6; press 3")
+    call = line.when(leg, lambda c: c.ended_at, "the call to end")
+    assert line.sandbox.exchange.settle(30)
+    all_answered(leg)
+    assert (call.age_group, call.topic) == ("child", "violence")
+    assert call.counsellor_id == trained.id != longer_idle.id
+    events = line.events(call)
+    assert "age_group_selected" in kinds(events)
+    reserved = [e for e in events if e.kind == "reserved"]
+    assert [e.staff_id for e in reserved] == [trained.id]
+
+
+@pytest.mark.slow
 def test_routing_pashto_caller_gets_a_counsellor_and_an_interpreter_in_one_room(
     line: Line,
 ) -> None:

@@ -468,6 +468,8 @@ class _Walk:
                 self.effects.append(Consent(kind, granted))
             if "topic" in choice.assign:
                 self.log("topic_selected", topic=choice.assign["topic"])
+            if "age_group" in choice.assign:
+                self.log("age_group_selected", age_group=choice.assign["age_group"])
             return self.enter(choice.goto, f"key {key}")
         self.log("input_invalid", node=node.id, attempt=state.retries + 1)
         return self._retry(node, "invalid_input", node.input.on_invalid if node.input else "")

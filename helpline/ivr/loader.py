@@ -301,6 +301,9 @@ class _FlowReader:
                 )
             elif not isinstance(val, (str, int)) or isinstance(val, bool):
                 self.problem(spec.line_of(name), f"variable {name!r} takes text or a number")
+            elif name == "age_group" and val not in model.AGE_GROUPS:
+                known = ", ".join(model.AGE_GROUPS)
+                self.problem(spec.line_of(name), f"`age_group` is one of {known}, not {val!r}")
             else:
                 result[str(name)] = val
         return result

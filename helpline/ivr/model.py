@@ -29,7 +29,10 @@ INPUT_TYPES = frozenset({"language_menu", "menu", "consent", "callback_request"}
 TERMINAL_TYPES = frozenset({"hangup", "dial"})
 KEYS = frozenset("0123456789*#")
 GLOBAL_KEY_NAMES = ("emergency", "repeat", "back", "change_language")
-VARIABLES = frozenset({"topic", "priority", "callback_reason"})
+VARIABLES = frozenset({"topic", "priority", "callback_reason", "age_group"})
+# What `age_group` may be set to: callers under 18, and those who are not (routing.yaml
+# gives each a rule); a caller who does not answer has none.
+AGE_GROUPS = ("child", "adult")
 CONSENT_KINDS = frozenset({"remember_language", "callback", "recording", "follow_up"})
 NAMED_NUMBERS = frozenset({"duty_line"})
 

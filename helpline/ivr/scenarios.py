@@ -1,8 +1,8 @@
 """Scenario tests for flows: ivr_flows/tests/*.yaml, run by pytest and `helpline flows test`.
 
 A scenario gives the caller's number, the time, the caller's script (keys and waits), and
-what must come of it: the prompts heard in order, the menus passed, the language, topic
-and outcome recorded, whether a callback was requested, and how the call ended. It plays
+what must come of it: the prompts heard in order, the menus passed, the language, topic,
+age group and outcome recorded, whether a callback was requested, and how the call ended. It plays
 the call through the real webhooks with the telephony simulator, in-process.
 """
 
@@ -29,7 +29,9 @@ from helpline.telephony.transport import FlaskTransport
 # A scenario plays the IVR alone: routing is stood in for, as nobody on duty (busy) or
 # unreachable (down). Live routing is tested end to end in tests/test_routing_live.py.
 ROUTING_STATES = ("busy", "down")
-EXPECTATIONS = frozenset({"hears", "path", "language", "topic", "outcome", "callback", "end"})
+EXPECTATIONS = frozenset(
+    {"hears", "path", "language", "topic", "age_group", "outcome", "callback", "end"}
+)
 ENDS = {
     EndReason.TWIML_HANGUP: "hangup",
     EndReason.CALLER_HANGUP: "caller",
@@ -225,7 +227,7 @@ def run_scenario(app: Flask, scenario: Scenario) -> Result:
         if call is None:
             failures.append("no call was recorded")
         else:
-            for field in ("language", "topic", "outcome"):
+            for field in ("language", "topic", "age_group", "outcome"):
                 if field in expect and getattr(call, field) != expect[field]:
                     failures.append(
                         f"{field}: expected {expect[field]!r}, got {getattr(call, field)!r}"

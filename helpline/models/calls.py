@@ -107,6 +107,8 @@ class Call(Base):
 
     language: Mapped[str | None] = mapped_column(sa.String(8))
     topic: Mapped[str | None] = mapped_column(sa.String(32))
+    # What the caller said of their age in the IVR (`child`: under 18, or `adult`).
+    age_group: Mapped[str | None] = mapped_column(sa.String(8))
     priority: Mapped[int] = mapped_column(default=0)
     flow_id: Mapped[str | None] = mapped_column(sa.String(64))
     flow_version: Mapped[str | None] = mapped_column(sa.String(64))

@@ -58,6 +58,7 @@ class CallEventKind(enum.StrEnum):
     DIAL_RESULT = "dial_result"
     LANGUAGE_SELECTED = "language_selected"
     TOPIC_SELECTED = "topic_selected"
+    AGE_GROUP_SELECTED = "age_group_selected"
     CONSENT_RECORDED = "consent_recorded"
     EMERGENCY_TRANSFER = "emergency_transfer"
     QUEUED = "queued"

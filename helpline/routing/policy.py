@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from helpline.ivr.model import AGE_GROUPS
 from helpline.ivr.yamlsource import LineMap, load_schema_1
 
 MATCHES = ("language_and_topic", "language", "interpreter")
@@ -22,6 +23,16 @@ class Stage:
 
 
 @dataclasses.dataclass(frozen=True)
+class AgeRule:
+    """What an age group needs: a counsellor with `skill` (a topic skill) while the caller
+    has waited less than `until` seconds, and at least `priority`."""
+
+    skill: str
+    until: int
+    priority: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class Policy:
     stages: tuple[Stage, ...]
     max_wait: int
@@ -31,11 +42,20 @@ class Policy:
     offer_timeout_seconds: int = 20
     no_answer_limit: int = 3
     announce_seconds: int = 30
+    age_groups: dict[str, AgeRule] = dataclasses.field(default_factory=dict)
 
-    def priority_of(self, topic: str | None, is_emergency: bool = False) -> int:
+    def priority_of(
+        self, topic: str | None, is_emergency: bool = False, age_group: str | None = None
+    ) -> int:
         if is_emergency:
             return self.priorities.get("emergency", 10)
-        return self.priorities.get(topic or "", 0)
+        rule = self.age_groups.get(age_group or "")
+        return max(self.priorities.get(topic or "", 0), rule.priority if rule else 0)
+
+    def age_skill(self, age_group: str | None, waited: float) -> str | None:
+        """The skill a caller of this age group needs after waiting this long, if any."""
+        rule = self.age_groups.get(age_group or "")
+        return rule.skill if rule is not None and waited < rule.until else None
 
 
 def _int(data: LineMap, key: str, default: int, path: Path, low: int = 0) -> int:
@@ -77,4 +97,31 @@ def load_policy(path: Path) -> Policy:
         offer_timeout_seconds=_int(data, "offer_timeout_seconds", 20, path, low=5),
         no_answer_limit=_int(data, "no_answer_limit", 3, path, low=1),
         announce_seconds=_int(data, "announce_seconds", 30, path, low=10),
+        age_groups=_age_groups(data, path),
     )
+
+
+def _age_groups(data: LineMap, path: Path) -> dict[str, AgeRule]:
+    raw = data.get("age_groups")
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineMap):
+        raise PolicyError(f"{path}:{data.line_of('age_groups')}: `age_groups:` is a mapping")
+    rules: dict[str, AgeRule] = {}
+    for group, spec in raw.items():
+        line = raw.line_of(group)
+        if group not in AGE_GROUPS:
+            raise PolicyError(
+                f"{path}:{line}: unknown age group {group!r} (known: {', '.join(AGE_GROUPS)})"
+            )
+        skill = spec.get("skill") if isinstance(spec, LineMap) else None
+        if not isinstance(spec, LineMap) or not isinstance(skill, str) or not skill:
+            raise PolicyError(
+                f"{path}:{line}: an age group has `skill:` (a topic), `until:` and `priority:`"
+            )
+        rules[str(group)] = AgeRule(
+            skill=skill,
+            until=_int(spec, "until", 0, path, low=1),
+            priority=_int(spec, "priority", 0, path),
+        )
+    return rules

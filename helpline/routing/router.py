@@ -14,10 +14,16 @@ reservation.py). Rules:
   interpreter); within it, the one idle longest.
 - The interpreter stage reserves a counsellor in the bridge language and an interpreter
   for the caller's language together, or neither.
+- Age: a caller whose age group has a rule in the policy (callers under 18) needs, while
+  they have waited less than the rule's `until`, a counsellor who also has the rule's
+  skill (a topic skill, such as child protection) at every stage. Like a stage, the
+  requirement is dropped at once when no counsellor logged in has it for any stage the
+  caller could still reach.
 - Nobody is proposed for two callers in one decision.
 
 Speed: `decide` indexes the staff once per decision, by skill (a counsellor's language,
-language and topic; an interpreter's language, with the bridge language), and keeps the
+language and topic, and with an age group's skill; an interpreter's language, with the
+bridge language), and keeps the
 free staff of each skill in longest-idle order, passing over those taken meanwhile. A
 decision costs O(S log S + C log C + K) for S staff, C callers and K (skill, available
 member) pairs, instead of O(C x S).
@@ -32,7 +38,8 @@ from operator import attrgetter
 
 from helpline.routing.policy import MATCHES, Policy
 
-# A skill: ("counsel", language), ("counsel", language, topic) or ("interpret", language).
+# A skill: ("counsel", language), ("counsel", language, topic), ("counsel", language,
+# topic, age_skill) or ("interpret", language). An age skill is a topic skill.
 Skill = tuple[str, ...]
 # What a member of staff can do: is_counsellor, is_interpreter, languages, topics.
 Profile = tuple[bool, bool, frozenset[str], frozenset[str]]
@@ -45,6 +52,7 @@ class WaitingCall:
     topic: str | None
     priority: int
     queued_at: dt.datetime
+    age_group: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,13 +84,17 @@ class Verdict:
     give_up: bool  # past max_wait: voicemail and a callback
 
 
-def _skills_of(member: StaffMember, bridge: str) -> Iterator[Skill]:
+def _skills_of(member: StaffMember, bridge: str, age_skills: Set[str]) -> Iterator[Skill]:
     """Every skill a member of staff has: what the stages below ask for."""
     if member.is_counsellor:
+        both = age_skills & member.topics
         for language in member.languages:
             yield ("counsel", language)
             for topic in member.topics:
                 yield ("counsel", language, topic)
+                for age_skill in both:
+                    if age_skill != topic:
+                        yield ("counsel", language, topic, age_skill)
     if member.is_interpreter and bridge in member.languages:
         for language in member.languages:
             yield ("interpret", language)
@@ -92,17 +104,19 @@ def _profile(member: StaffMember) -> Profile:
     return (member.is_counsellor, member.is_interpreter, member.languages, member.topics)
 
 
-def _skill_table(staff: Sequence[StaffMember], bridge: str) -> dict[Profile, tuple[Skill, ...]]:
+def _skill_table(staff: Sequence[StaffMember], policy: Policy) -> dict[Profile, tuple[Skill, ...]]:
     """The skills of each kind of member logged in.
 
     There are few kinds however many members, so each skill is made once, not once per
     member: a decision allocates little, which keeps garbage-collection pauses out of it.
     """
+    bridge = policy.bridge_language
+    age_skills = frozenset(rule.skill for rule in policy.age_groups.values())
     table: dict[Profile, tuple[Skill, ...]] = {}
     for member in staff:
         profile = _profile(member)
         if profile not in table:
-            table[profile] = tuple(_skills_of(member, bridge))
+            table[profile] = tuple(_skills_of(member, bridge, age_skills))
     return table
 
 
@@ -110,17 +124,21 @@ def _logged_in(table: Mapping[Profile, tuple[Skill, ...]]) -> set[Skill]:
     return {skill for skills in table.values() for skill in skills}
 
 
-def _counsellor_skill(call: WaitingCall, match: str, bridge: str) -> Skill:
+def _counsellor_skill(call: WaitingCall, match: str, bridge: str, age: str | None) -> Skill:
+    """The skill a counsellor needs for this match, with the age skill `age` if one."""
     if match == "language_and_topic" and call.topic is not None:
-        return ("counsel", call.language, call.topic)
-    if match in ("language_and_topic", "language"):
-        return ("counsel", call.language)
-    return ("counsel", bridge)
+        if age is None or age == call.topic:
+            return ("counsel", call.language, call.topic)
+        return ("counsel", call.language, call.topic, age)
+    language = call.language if match in ("language_and_topic", "language") else bridge
+    return ("counsel", language) if age is None else ("counsel", language, age)
 
 
-def _possible(match: str, call: WaitingCall, logged_in: Set[Skill], bridge: str) -> bool:
+def _possible(
+    match: str, call: WaitingCall, logged_in: Set[Skill], bridge: str, age: str | None
+) -> bool:
     """Could anyone logged in ever satisfy this match (busy or not)?"""
-    if _counsellor_skill(call, match, bridge) not in logged_in:
+    if _counsellor_skill(call, match, bridge, age) not in logged_in:
         return False
     if match == "interpreter":
         # A bridge-language caller needs no interpreter.
@@ -134,38 +152,54 @@ def _matches_up_to(policy: Policy, index: int) -> tuple[str, ...]:
     return tuple(match for match in MATCHES if match in wanted)
 
 
-def _verdict(call: WaitingCall, logged_in: Set[Skill], now: dt.datetime, policy: Policy) -> Verdict:
-    waited = (now - call.queued_at).total_seconds()
-    if waited >= policy.max_wait:
-        return Verdict(call.call_id, None, True, True)
-    current = next((i for i, s in enumerate(policy.stages) if waited < s.until), None)
-    if current is None:
-        return Verdict(call.call_id, None, True, False)
-    offer_callback = policy.stages[current].offer_callback
+def _first_stage(
+    call: WaitingCall, current: int, logged_in: Set[Skill], policy: Policy, age: str | None
+) -> int | None:
+    """The first stage from `current` on that someone logged in could serve."""
     for index in range(current, len(policy.stages)):
-        stage = policy.stages[index]
         if any(
-            _possible(match, call, logged_in, policy.bridge_language)
+            _possible(match, call, logged_in, policy.bridge_language, age)
             for match in _matches_up_to(policy, index)
         ):
-            return Verdict(call.call_id, index, offer_callback or stage.offer_callback, False)
-    return Verdict(call.call_id, None, True, False)
+            return index
+    return None
+
+
+def _verdict(
+    call: WaitingCall, logged_in: Set[Skill], now: dt.datetime, policy: Policy
+) -> tuple[Verdict, str | None]:
+    """The caller's verdict, and the age skill their counsellor needs now (if any)."""
+    waited = (now - call.queued_at).total_seconds()
+    if waited >= policy.max_wait:
+        return Verdict(call.call_id, None, True, True), None
+    current = next((i for i, s in enumerate(policy.stages) if waited < s.until), None)
+    if current is None:
+        return Verdict(call.call_id, None, True, False), None
+    age = policy.age_skill(call.age_group, waited)
+    index = None if age is None else _first_stage(call, current, logged_in, policy, age)
+    if index is None:
+        age = None
+        index = _first_stage(call, current, logged_in, policy, None)
+    if index is None:
+        return Verdict(call.call_id, None, True, False), None
+    offer_callback = policy.stages[current].offer_callback or policy.stages[index].offer_callback
+    return Verdict(call.call_id, index, offer_callback, False), age
 
 
 def stage_for(
     call: WaitingCall, staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
 ) -> Verdict:
     """The stage a caller is at: by wait, skipping stages nobody on duty can serve."""
-    logged_in = _logged_in(_skill_table(staff, policy.bridge_language))
-    return _verdict(call, logged_in, now, policy)
+    logged_in = _logged_in(_skill_table(staff, policy))
+    return _verdict(call, logged_in, now, policy)[0]
 
 
 def stages_for(
     calls: Sequence[WaitingCall], staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
 ) -> dict[int, Verdict]:
     """`stage_for` of many callers at once, indexing the staff once."""
-    logged_in = _logged_in(_skill_table(staff, policy.bridge_language))
-    return {call.call_id: _verdict(call, logged_in, now, policy) for call in calls}
+    logged_in = _logged_in(_skill_table(staff, policy))
+    return {call.call_id: _verdict(call, logged_in, now, policy)[0] for call in calls}
 
 
 class _Free:
@@ -221,7 +255,7 @@ def decide(
 ) -> list[Match]:
     """Propose matches for as many waiting callers as the available staff allow."""
     bridge = policy.bridge_language
-    table = _skill_table(staff, bridge)
+    table = _skill_table(staff, policy)
     logged_in, free = _logged_in(table), _free_staff(staff, table)
     nobody = _Free()
     taken: set[int] = set()
@@ -231,19 +265,20 @@ def decide(
     order.sort(key=attrgetter("queued_at"))
     order.sort(key=attrgetter("priority"), reverse=True)  # reverse keeps ties in order
     for call in order:
-        verdict = _verdict(call, logged_in, now, policy)
+        verdict, age = _verdict(call, logged_in, now, policy)
         if verdict.stage is None:
             continue
         for match in _matches_up_to(policy, verdict.stage):
             if match == "interpreter" and call.language == bridge:
                 continue
-            counsellor = free.get(_counsellor_skill(call, match, bridge), nobody).first(taken)
+            skill = _counsellor_skill(call, match, bridge, age)
+            counsellor = free.get(skill, nobody).first(taken)
             if counsellor is None:
                 continue
             interpreter: int | None = None
             if match == "interpreter":
-                skill = ("interpret", call.language)
-                interpreter = free.get(skill, nobody).first(taken, besides=counsellor)
+                helper = ("interpret", call.language)
+                interpreter = free.get(helper, nobody).first(taken, besides=counsellor)
                 if interpreter is None:
                     continue  # both or neither
                 taken.add(interpreter)

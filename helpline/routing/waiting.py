@@ -22,9 +22,9 @@ from helpline.routing.router import WaitingCall, stage_for
 
 
 def list_waiting(session: DbSession, policy: Policy) -> list[WaitingCall]:
-    """Every caller waiting now, with the priority the policy gives their topic."""
+    """Every caller waiting now, with the priority the policy gives their topic and age."""
     rows = session.execute(
-        sa.select(Call.id, Call.language, Call.topic, Call.priority, Call.queued_at)
+        sa.select(Call.id, Call.language, Call.topic, Call.age_group, Call.priority, Call.queued_at)
         .where(Call.queued_at.is_not(None), Call.dequeued_at.is_(None), Call.ended_at.is_(None))
         .order_by(Call.queued_at, Call.id)
     ).all()
@@ -33,8 +33,9 @@ def list_waiting(session: DbSession, policy: Policy) -> list[WaitingCall]:
             call_id=row.id,
             language=row.language or policy.bridge_language,
             topic=row.topic,
-            priority=max(row.priority or 0, policy.priority_of(row.topic)),
+            priority=max(row.priority or 0, policy.priority_of(row.topic, age_group=row.age_group)),
             queued_at=row.queued_at,
+            age_group=row.age_group,
         )
         for row in rows
     ]

@@ -24,6 +24,7 @@ TEXTS = (
     "declined",
     "gone",
     "no_topic",
+    "young_caller",
     "presence_menu",
     "presence_set",
     "presence_refused",
@@ -47,14 +48,24 @@ class StaffVoice:
     def presence_set(self, state: str) -> str:
         return self.texts["presence_set"].format(state=self.state_names.get(state, state))
 
-    def offer(self, *, role: str, language: str, topic: str | None, waited_seconds: int) -> str:
-        """The whisper for a counsellor (`offer`) or an interpreter (`interpreter_offer`)."""
+    def offer(
+        self,
+        *,
+        role: str,
+        language: str,
+        topic: str | None,
+        waited_seconds: int,
+        age_group: str | None = None,
+    ) -> str:
+        """The whisper for a counsellor (`offer`) or an interpreter (`interpreter_offer`),
+        saying first that the caller is under 18 when they said so."""
         template = self.texts["interpreter_offer" if role == "interpreter" else "offer"]
-        return template.format(
+        text = template.format(
             language=self.language_names.get(language, language),
             topic=self.topic_names.get(topic or "", self.texts["no_topic"]),
             minutes=max(1, math.ceil(waited_seconds / 60)),
         )
+        return f"{self.texts['young_caller']} {text}" if age_group == "child" else text
 
 
 @dataclasses.dataclass(frozen=True)

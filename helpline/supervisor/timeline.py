@@ -22,6 +22,7 @@ LABELS = {
     "dial_result": "Dial result",
     "language_selected": "Language selected",
     "topic_selected": "Topic selected",
+    "age_group_selected": "Age group given",
     "consent_recorded": "Consent recorded",
     "emergency_transfer": "Put through to the duty line",
     "queued": "Queued",

@@ -151,6 +151,9 @@ def apply_step(session: DbSession, call: Call, step: engine.Step, flow_id: str) 
     priority = state.vars.get("priority")
     if isinstance(priority, int):
         call.priority = priority
+    age_group = state.vars.get("age_group")
+    if isinstance(age_group, str):
+        call.age_group = age_group
     for event in step.events:
         add_event(session, call, event.kind, EventSource.IVR, dict(event.data))
         if event.kind == CallEventKind.LANGUAGE_SELECTED:

@@ -87,6 +87,7 @@ def offer() -> Response:
         language=call.language or live.policy().bridge_language,
         topic=call.topic,
         waited_seconds=waiting.waited(call),
+        age_group=call.age_group,
     )
     answer = f"{settings().public_base_url}/voice/offer/answer?{leg.query()}"
     response = ask_staff(voice, text, answer, WHISPER_TIMEOUT)
