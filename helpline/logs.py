@@ -7,11 +7,25 @@ import re
 
 # Seven or more digits, possibly separated by spaces, dots, dashes or brackets.
 _NUMBER = re.compile(r"\+?\(?\d(?:[\s.\-()]*\d){6,}")
+# An ISO date, perhaps with a time, standing alone (no digit follows it): Twilio's API
+# version 2010-04-01 in a REST URL, or a timestamp. Kept, so that logs stay readable; a
+# number that merely starts like a date is followed by more digits and is still redacted.
+_DATE = re.compile(
+    r"(?<![\d+])(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?"
+    r"(?![\s.\-()]*\d)"
+)
 REDACTED = "[redacted-number]"
 
 
 def redact(text: str) -> str:
-    return _NUMBER.sub(REDACTED, text)
+    """The text with every phone-number-like run of digits replaced, dates kept."""
+    kept, start = [], 0
+    for date in _DATE.finditer(text):
+        kept += [_NUMBER.sub(REDACTED, text[start : date.start()]), date.group()]
+        start = date.end()
+    kept.append(_NUMBER.sub(REDACTED, text[start:]))
+    return "".join(kept)
 
 
 class RedactingFilter(logging.Filter):

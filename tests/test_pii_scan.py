@@ -292,3 +292,27 @@ def test_log_redaction_is_a_last_line_of_defence() -> None:
     assert "caller [redacted-number] said hello" in text
     assert "111 22 33" not in text
     assert "ValueError: bad number [redacted-number]" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Twilio's REST URLs carry the API version, a date: it stays readable.
+        ("POST /2010-04-01/Accounts/AC1/Calls.json", "POST /2010-04-01/Accounts/AC1/Calls.json"),
+        ("at 2026-12-04T17:10:20+00:00 done", "at 2026-12-04T17:10:20+00:00 done"),
+        ("due 2026-12-04 17:10:20.5 then", "due 2026-12-04 17:10:20.5 then"),
+        # A number that starts like a date goes on with digits: still redacted.
+        ("call 2010-04-01 23 45 now", "call [redacted-number] now"),
+        ("call 2010-04-0123 now", "call [redacted-number] now"),
+        ("dial +2010-04-01 now", "dial [redacted-number] now"),
+        # A date next to a number: the date stays, the number goes.
+        ("2026-12-04 +90 532 111 22 33", "2026-12-04 [redacted-number]"),
+        ("caller 0532 111 22 33", "caller [redacted-number]"),
+    ],
+)
+def test_log_redaction_keeps_dates_and_redacts_numbers(text: str, expected: str) -> None:
+    """ISO dates (and date-times) standing alone survive redaction; digit runs that only
+    begin like a date, or stand beside one, do not."""
+    from helpline import logs
+
+    assert logs.redact(text) == expected
