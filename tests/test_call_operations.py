@@ -180,15 +180,25 @@ def test_operations_warm_transfer_keeps_the_caller_when_the_first_counsellor_lea
 @pytest.mark.slow
 def test_operations_transfer_to_a_language_rings_a_counsellor_who_speaks_it(line: Line) -> None:
     """A transfer to a language reserves the longest-idle counsellor who speaks it, never
-    the call's own counsellor; with nobody free who does, it is refused at once."""
+    the call's own counsellor; with nobody free who does, it is refused at once. Once
+    handed over, the call's language is the one transferred to."""
     call, first, leg = _connected(line)
     with pytest.raises(OperationError, match="Nobody free speaks"):
         _operate(line, "enqueue_transfer", call.id, first.id, language="ar")
     arabic = line.on_duty("counsellor.ar", "+905550000603", STAYS, languages=("ar", "tr"))
     _operate(line, "enqueue_transfer", call.id, first.id, language="ar")
-    line.when(leg, lambda c: c.counsellor_id == arabic.id, "the hand-over")
+    moved = line.when(leg, lambda c: c.counsellor_id == arabic.id, "the hand-over")
     reserved = [e for e in line.events(call) if e.kind == "reserved" and e.staff_id == arabic.id]
     assert reserved[0].data["language"] == "ar"
+    # The caller speaks Arabic after all: the call's language follows the transfer.
+    assert moved.language == "ar"
+    transferred = [e for e in line.events(call) if e.kind == "transferred"]
+    assert [(e.data["from_language"], e.data["language"]) for e in transferred] == [("tr", "ar")]
+    # The whisper says it is a transfer, and names the language transferred to.
+    rung = [x for x in line.sandbox.exchange.list_legs() if x.phone_number == "+905550000603"]
+    whispers = [h.text for x in rung for h in x.transcript.heard() if h.kind == "say"]
+    transfer = "ALO 183 aktarma çağrısı. Bir danışman, Arapça konuşan bir arayanı size aktarıyor"
+    assert any(text.startswith(transfer) for text in whispers), whispers
     _operate(line, "enqueue_end_call", call.id, arabic.id)
     line.when(leg, lambda c: c.ended_at, "the call to end")
     assert line.sandbox.exchange.settle(30)

@@ -115,6 +115,11 @@ def test_staff_prompts_load_and_speak_the_offer() -> None:
         role="counsellor", language="ar", topic=None, waited_seconds=5, age_group="adult"
     )
     assert adult.startswith("ALO 183 call.")
+    transfer = english.offer(role="transfer", language="ar", topic="violence", waited_seconds=900)
+    assert transfer == (
+        "ALO 183 transfer. A counsellor is handing over a caller speaking Arabic, topic: "
+        "violence. To accept, press 1. To decline, press 2."
+    )
 
 
 @pytest.mark.parametrize(

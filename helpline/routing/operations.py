@@ -22,8 +22,9 @@ from __future__ import annotations
 import secrets
 
 import redis
+import sqlalchemy as sa
 
-from helpline.models import Call, Staff
+from helpline.models import Call, CallEvent, Staff
 from helpline.models.base import DbSession
 from helpline.models.enums import CallEventKind, Role
 from helpline.routing import offers, presence
@@ -163,11 +164,36 @@ def plan_transfer(
 def hand_over(session: DbSession, call: Call, staff_id: int) -> int | None:
     """The transfer's counsellor joined: the call is theirs. Returns the previous one.
 
-    None if it already was theirs (a job run twice). Call commit after.
+    A transfer to a language was asked because the caller speaks it: from now on it is
+    the call's language (the record, the KPIs and a later requeue go by it). None if the
+    call already was theirs (a job run twice). Call commit after.
     """
     previous = call.counsellor_id
     if previous is None or previous == staff_id:
         return None
     call.counsellor_id = staff_id
-    offers.event(session, call.id, CallEventKind.TRANSFERRED, previous, {"to_staff_id": staff_id})
+    data: dict[str, object] = {"to_staff_id": staff_id}
+    language = transfer_language(session, call.id, staff_id)
+    if language is not None:
+        data["from_language"], data["language"] = call.language, language
+        call.language = language
+    offers.event(session, call.id, CallEventKind.TRANSFERRED, previous, data)
     return previous
+
+
+def transfer_language(session: DbSession, call_id: int, staff_id: int) -> str | None:
+    """The language a call was last transferred to this member of staff for, if any."""
+    reserved = session.scalars(
+        sa.select(CallEvent)
+        .where(
+            CallEvent.call_id == call_id,
+            CallEvent.kind == CallEventKind.RESERVED,
+            CallEvent.staff_id == staff_id,
+        )
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    ).first()
+    if reserved is None or reserved.data.get("stage") != TRANSFER:
+        return None
+    language = reserved.data.get("language")
+    return language if isinstance(language, str) else None

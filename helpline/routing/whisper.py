@@ -15,11 +15,13 @@ from typing import Any
 
 from helpline.ivr.loader import STAFF_PROMPTS_FILE
 from helpline.ivr.yamlsource import LineMap, load_schema_1
+from helpline.routing.legs import INTERPRETER, TRANSFER
 
 FILE = STAFF_PROMPTS_FILE
 TEXTS = (
     "offer",
     "interpreter_offer",
+    "transfer_offer",
     "accepted",
     "declined",
     "gone",
@@ -29,7 +31,13 @@ TEXTS = (
     "presence_set",
     "presence_refused",
 )
-PHONE_STATES = ("available", "break", "offline")  # keys 1, 2, 3 of the presence menu
+PHONE_STATES = ("available", "break", "offline")
+# The whisper text for each role a staff leg can have (routing/legs.py); a counsellor
+# hears `offer`.
+WHISPERS = {
+    INTERPRETER: "interpreter_offer",
+    TRANSFER: "transfer_offer",
+}  # keys 1, 2, 3 of the presence menu
 
 
 class WhisperError(ValueError):
@@ -57,9 +65,10 @@ class StaffVoice:
         waited_seconds: int,
         age_group: str | None = None,
     ) -> str:
-        """The whisper for a counsellor (`offer`) or an interpreter (`interpreter_offer`),
-        saying first that the caller is under 18 when they said so."""
-        template = self.texts["interpreter_offer" if role == "interpreter" else "offer"]
+        """The whisper for a counsellor (`offer`), an interpreter (`interpreter_offer`) or a
+        counsellor taking over a call (`transfer_offer`), saying first that the caller is
+        under 18 when they said so."""
+        template = self.texts[WHISPERS.get(role, "offer")]
         text = template.format(
             language=self.language_names.get(language, language),
             topic=self.topic_names.get(topic or "", self.texts["no_topic"]),

@@ -24,7 +24,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Call, Staff
-from helpline.routing import live, offers, presence, waiting
+from helpline.routing import live, offers, operations, presence, waiting
 from helpline.routing.legs import COUNSELLOR, INTERPRETER, ROLES, TRANSFER, Leg, room_name
 from helpline.routing.whisper import StaffVoice
 from helpline.tasks.calls import enqueue_hand_over_call
@@ -82,9 +82,12 @@ def offer() -> Response:
     call = db.session.get(Call, leg.call_id)
     if call is None or call.ended_at is not None or not offers.still_offered(get_redis(), leg):
         return twiml(str(say_to_staff(voice, voice.texts["gone"])))
+    language = call.language or live.policy().bridge_language
+    if leg.role == TRANSFER:  # a transfer to a language: the one the caller speaks
+        language = operations.transfer_language(db.session, call.id, leg.staff_id) or language
     text = voice.offer(
         role=leg.role,
-        language=call.language or live.policy().bridge_language,
+        language=language,
         topic=call.topic,
         waited_seconds=waiting.waited(call),
         age_group=call.age_group,
