@@ -6,13 +6,18 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import redis
+from flask import Flask
 
 from helpline.config import DEFAULT_FLOWS_PATH
+from helpline.extensions import db
 from helpline.ivr.engine import PromptRef
-from helpline.routing import announce
+from helpline.models import utcnow
+from helpline.routing import announce, handling
 from helpline.routing.policy import load_policy
 from helpline.routing.router import StaffMember, WaitingCall
 from helpline.routing.whisper import WhisperError, load_staff_prompts
+from tests.factories import Factory
 
 NOW = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
 POLICY = load_policy(DEFAULT_FLOWS_PATH / "routing.yaml")
@@ -94,6 +99,30 @@ def test_standings_count_the_callers_ahead_of_the_same_language() -> None:
     assert (found[2].position, found[1].position, found[3].position) == (1, 2, 1)
     assert (found[1].serving, found[4].serving) == (1, 1)
     assert not found[1].offer_callback
+    assert found[1].handle_seconds == announce.DEFAULT_HANDLE_SECONDS
+    learned = announce.standings(waiting, staff, NOW, POLICY, {"ar": 400, "*": 700})
+    assert (learned[1].handle_seconds, learned[3].handle_seconds) == (400, 700)
+
+
+@pytest.mark.parametrize(
+    ("talks", "expected"),
+    [
+        # Too few calls: no figure, the default stands.
+        ([("ar", 300.0)] * 19, {}),
+        # The mean talk time plus the policy's wrap-up (60 s).
+        ([("ar", 300.0)] * 10 + [("ar", 500.0)] * 10, {"ar": 460}),
+        # Each language on its own; negative durations (clock skew) are left out.
+        (
+            [("tr", 100.0)] * 20 + [("fa", 900.0)] * 20 + [("fa", -5.0)] * 5,
+            {"tr": 160, "fa": 960},
+        ),
+    ],
+)
+def test_handling_learns_handle_time_per_language(
+    talks: list[tuple[str, float]], expected: dict[str, int]
+) -> None:
+    """Handle time is mean talk time plus wrap-up, for languages with 20 calls or more."""
+    assert handling.handle_seconds(talks, wrap_up=60) == expected
 
 
 def test_staff_prompts_load_and_speak_the_offer() -> None:
@@ -144,3 +173,39 @@ def test_staff_prompts_refuse_an_unknown_placeholder(tmp_path: Path) -> None:
     )
     with pytest.raises(WhisperError, match="may use only"):
         load_staff_prompts(tmp_path)
+
+
+def test_handling_learned_reads_the_last_week_once_and_caches_it(
+    app: Flask, factory: Factory, redis_url: str
+) -> None:
+    """The dispatcher's handle times come from answered calls of the last week, then from
+    Redis until the cache expires; older and unanswered calls do not count."""
+    now = utcnow()
+
+    def answered(language: str, talk: int, days_ago: float = 1) -> dict[str, object]:
+        started = now - dt.timedelta(days=days_ago)
+        answered_at = started + dt.timedelta(seconds=30)
+        return {
+            "language": language,
+            "started_at": started,
+            "answered_at": answered_at,
+            "ended_at": answered_at + dt.timedelta(seconds=talk),
+        }
+
+    factory.calls(
+        [answered("ar", 240)] * 20
+        + [answered("ar", 5000, days_ago=8)] * 20  # older than a week
+        + [{"language": "ar", "started_at": now, "ended_at": now}] * 20  # never answered
+        + [answered("tr", 100)] * 5  # too few
+    )
+    connection = redis.Redis.from_url(redis_url)
+    with app.app_context():
+        found = handling.learned(db.session, connection, POLICY)
+    assert found == {"*": announce.DEFAULT_HANDLE_SECONDS, "ar": 240 + POLICY.wrap_up_seconds}
+    assert 0 < connection.ttl(handling.CACHE_KEY) <= handling.CACHE_SECONDS
+    factory.calls([answered("tr", 100)] * 20)
+    with app.app_context():
+        assert handling.learned(db.session, connection, POLICY) == found  # cached
+    connection.delete(handling.CACHE_KEY)
+    with app.app_context():
+        assert handling.learned(db.session, connection, POLICY)["tr"] == 160

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from helpline.ivr.engine import PromptRef
 from helpline.routing.policy import Policy
@@ -101,15 +101,21 @@ class Standing:
     position: int
     serving: int  # staff on duty who could take this caller at their current stage
     offer_callback: bool
+    handle_seconds: int = DEFAULT_HANDLE_SECONDS  # a call of their language (handling.py)
 
 
 def standings(
-    waiting: Sequence[WaitingCall], staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
+    waiting: Sequence[WaitingCall],
+    staff: Sequence[StaffMember],
+    now: dt.datetime,
+    policy: Policy,
+    handle_seconds: Mapping[str, int] | None = None,
 ) -> dict[int, Standing]:
     """Each waiting caller's position among those their staff would serve, in routing order.
 
     The position counts the callers ahead (higher priority, or same priority and earlier)
-    who wait for the same language; `serving` counts who could take them now or later.
+    who wait for the same language; `serving` counts who could take them now or later;
+    `handle_seconds` is a call's handle time by language (handling.py; "*" for the rest).
     """
     ordered = sorted(waiting, key=lambda c: (-c.priority, c.queued_at, c.call_id))
     ahead: dict[str, int] = {}
@@ -125,7 +131,11 @@ def standings(
                 1 for m in staff if m.is_interpreter and {call.language, bridge} <= m.languages
             )
             servers[call.language] = speaking + interpreters
+        handle = handle_seconds or {}
         result[call.call_id] = Standing(
-            ahead[call.language], servers[call.language], verdicts[call.call_id].offer_callback
+            ahead[call.language],
+            servers[call.language],
+            verdicts[call.call_id].offer_callback,
+            handle.get(call.language, handle.get("*", DEFAULT_HANDLE_SECONDS)),
         )
     return result

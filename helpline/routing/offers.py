@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from helpline.models import Call, CallEvent, Staff, utcnow
 from helpline.models.base import DbSession
 from helpline.models.enums import CallEventKind, EventSource, PresenceState
-from helpline.routing import announce, presence, rebuild
+from helpline.routing import announce, handling, presence, rebuild
 from helpline.routing.legs import COUNSELLOR, INTERPRETER, Leg
 from helpline.routing.policy import Policy
 from helpline.routing.reservation import (
@@ -154,6 +154,7 @@ def publish_standings(connection: redis.Redis, found: dict[int, announce.Standin
                 "position": standing.position,
                 "serving": standing.serving,
                 "offer_callback": int(standing.offer_callback),
+                "handle_seconds": standing.handle_seconds,
             },
         )
         pipe.expire(key, WAIT_TTL_SECONDS)
@@ -169,6 +170,7 @@ def standing_of(connection: redis.Redis, call_id: int) -> announce.Standing | No
         int(found.get("position", 1)),
         int(found.get("serving", 0)),
         found.get("offer_callback") == "1",
+        int(found.get("handle_seconds", announce.DEFAULT_HANDLE_SECONDS)),
     )
 
 
@@ -187,7 +189,8 @@ def plan(
     if not waiting:
         return []
     duty = presence.on_duty(connection, moment.timestamp())
-    publish_standings(connection, announce.standings(waiting, duty.members, moment, policy))
+    handle = handling.learned(session, connection, policy)
+    publish_standings(connection, announce.standings(waiting, duty.members, moment, policy, handle))
     offered = _with_open_offers(connection, [call.call_id for call in waiting])
     waiting = [call for call in waiting if call.call_id not in offered]
     if not waiting or not duty.members:

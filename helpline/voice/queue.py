@@ -120,7 +120,7 @@ def wait() -> Response:
         return _leave(call, flow, state, "unavailable")
     prompts: tuple[engine.PromptRef, ...] = ()
     if standing is not None:
-        estimate = announce.estimate(standing.position, standing.serving)
+        estimate = announce.estimate(standing.position, standing.serving, standing.handle_seconds)
         told = last.decode() if isinstance(last, bytes) else None
         prompts = announce.announcement(
             estimate, told, standing.offer_callback, call.language or state.language
