@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from flask import Flask
 
 from helpline import audit, migrate
 from helpline.config import ConfigError, Settings
+from helpline.models.base import DbSession
 from helpline.telephony.traffic import demo_traffic
 
 
@@ -436,16 +437,37 @@ def keys_generate() -> None:
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt every encrypted value under the newest key in ENCRYPTION_KEYS."""
-    from helpline.extensions import db as database
     from helpline.rotation import rotate_all
 
+    _rewrite_columns(rotate_all, "keys_rotated", "value(s) re-encrypted")
+    click.echo("done: older keys may now be removed from ENCRYPTION_KEYS")
+
+
+@keys.command("reindex")
+def keys_reindex() -> None:
+    """Recompute every phone number's blind index under the current BLIND_INDEX_KEY.
+
+    After changing BLIND_INDEX_KEY, run this with the line stopped: until it has run,
+    returning callers and staff phones are not recognised.
+    """
+    from helpline.rotation import reindex_all
+
+    _rewrite_columns(reindex_all, "blind_index_rebuilt", "index(es) recomputed")
+    click.echo("done: numbers are found under the new BLIND_INDEX_KEY")
+
+
+def _rewrite_columns(
+    rewrite: Callable[[DbSession], dict[str, int]], action: str, done: str
+) -> None:
+    """Run a rewrite of stored columns in one audited transaction; say what it did."""
+    from helpline.extensions import db as database
+
     with _app():
-        counts = rotate_all(database.session)
-        audit.record(database.session, "keys_rotated", _actor(), details=counts)
+        counts = rewrite(database.session)
+        audit.record(database.session, action, _actor(), details=counts)
         database.session.commit()
     for column, count in counts.items():
-        click.echo(f"{column}: {count} value(s) re-encrypted")
-    click.echo("done: older keys may now be removed from ENCRYPTION_KEYS")
+        click.echo(f"{column}: {count} {done}")
 
 
 @main.group()

@@ -1,11 +1,13 @@
-"""Re-encrypt every encrypted column under the newest key (`helpline keys rotate`)."""
+"""Key rotation: re-encrypt every encrypted column under the newest key (`helpline keys
+rotate`), and recompute every blind index under the current BLIND_INDEX_KEY (`helpline
+keys reindex`)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from helpline import privacy
-from helpline.models.base import DbSession, encrypted_columns
+from helpline.models.base import DbSession, blind_indexed_columns, encrypted_columns
 
 BATCH = 500
 
@@ -35,4 +37,38 @@ def rotate_all(session: DbSession) -> dict[str, int]:
             done += len(rows)
             last = rows[-1][0]
         counts[f"{table.name}.{column.name}"] = done
+    return counts
+
+
+def reindex_all(session: DbSession) -> dict[str, int]:
+    """Recompute each blind index from the value it indexes, under the current key.
+
+    Returns, per `table.column`, how many indexes changed (0 when the key did not). Run
+    it with the line stopped: until it is done, numbers are not recognised.
+    """
+    keyring = privacy.keyring()
+    counts: dict[str, int] = {}
+    for index, encrypted in blind_indexed_columns():
+        table = index.table
+        (pk,) = table.primary_key.columns
+        changed, last = 0, None
+        while True:
+            query = (
+                sa.select(pk, index, encrypted)
+                .where(encrypted.is_not(None))
+                .order_by(pk)
+                .limit(BATCH)
+            )
+            if last is not None:
+                query = query.where(pk > last)
+            rows = session.execute(query).all()
+            if not rows:
+                break
+            for key, old, value in rows:
+                new = keyring.blind_index(value)
+                if new != old:
+                    session.execute(sa.update(table).where(pk == key).values({index.name: new}))
+                    changed += 1
+            last = rows[-1][0]
+        counts[f"{table.name}.{index.name}"] = changed
     return counts

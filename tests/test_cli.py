@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet, InvalidToken
 from flask.testing import FlaskClient
 
-from helpline import migrate
+from helpline import migrate, privacy
 from helpline.cli import main
 from helpline.config import Settings
 from helpline.extensions import db
@@ -150,6 +150,34 @@ def test_keys_rotate_reencrypts_under_the_newest_key(
     with pytest.raises(InvalidToken):
         old_only.decrypt(raw_after.encode())
     assert caller.id is not None
+
+
+def test_keys_reindex_finds_callers_and_staff_under_a_new_blind_index_key(
+    settings: Settings, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After BLIND_INDEX_KEY changes, `keys reindex` recomputes every index, so a returning
+    caller and a staff phone are found again; a second run changes nothing; it is audited."""
+    factory.staff("ayse", phone="0532 111 22 33")
+    factory.caller("0533 444 55 66")
+    new_key = "a-new-blind-index-key-" + "x" * 40
+    use_settings(monkeypatch, settings, BLIND_INDEX_KEY=new_key)
+    result = CliRunner().invoke(main, ["keys", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "caller.number_index: 1 index(es) recomputed" in result.output
+    assert "staff.phone_index: 1 index(es) recomputed" in result.output
+    expected = privacy.Keyring(settings.encryption_keys, new_key)
+    indexes = factory.session.execute(
+        sa.text("SELECT number_index FROM caller UNION ALL SELECT phone_index FROM staff")
+    ).scalars()
+    assert set(indexes) == {
+        expected.blind_index("+905334445566"),
+        expected.blind_index("+905321112233"),
+    }
+    use_settings(monkeypatch, settings, BLIND_INDEX_KEY=new_key)
+    again = CliRunner().invoke(main, ["keys", "reindex"])
+    assert "caller.number_index: 0 index(es) recomputed" in again.output
+    actions = factory.session.scalars(sa.select(AuditEntry.action)).all()
+    assert actions.count("blind_index_rebuilt") == 2
 
 
 def test_db_upgrade_and_current(

@@ -69,6 +69,19 @@ class EncryptedText(sa.TypeDecorator[str]):
         return None if value is None else privacy.keyring().decrypt(str(value))
 
 
+def blind_indexed_columns() -> list[tuple[sa.Column[Any], sa.Column[Any]]]:
+    """(blind index, encrypted value) column pairs, for re-indexing under a new key.
+
+    A blind index column names the encrypted column it indexes in its `info`.
+    """
+    return [
+        (column, table.columns[column.info["blind_index_of"]])
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if "blind_index_of" in column.info
+    ]
+
+
 def encrypted_columns() -> list[sa.Column[Any]]:
     """Every column of every table stored with EncryptedText, for key rotation."""
     return [

@@ -20,7 +20,9 @@ class Caller(Base):
     __tablename__ = "caller"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    number_index: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    number_index: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, info={"blind_index_of": "number_encrypted"}
+    )
     number_encrypted: Mapped[str] = mapped_column(EncryptedText)
     preferred_language: Mapped[str | None] = mapped_column(sa.String(8))
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -70,7 +70,9 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"), index=True)
     phone_encrypted: Mapped[str | None] = mapped_column(EncryptedText)
-    phone_index: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    phone_index: Mapped[str | None] = mapped_column(
+        sa.String(64), unique=True, info={"blind_index_of": "phone_encrypted"}
+    )
     ui_language: Mapped[str] = mapped_column(sa.String(8), default="tr")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

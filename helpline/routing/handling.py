@@ -13,6 +13,7 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import redis
 import sqlalchemy as sa
@@ -79,7 +80,8 @@ def learned(session: DbSession, connection: redis.Redis, policy: Policy) -> Mapp
         **handle_seconds(recent_talks(session, utcnow()), policy.wrap_up_seconds),
     }
     pipe = connection.pipeline()
-    pipe.hset(CACHE_KEY, mapping={language: seconds for language, seconds in found.items()})
+    fields: Mapping[Any, Any] = found  # redis-py's mapping types are invariant
+    pipe.hset(CACHE_KEY, mapping=fields)
     pipe.expire(CACHE_KEY, CACHE_SECONDS)
     pipe.execute()
     return found

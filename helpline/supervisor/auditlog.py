@@ -34,6 +34,7 @@ KNOWN_ACTIONS = (
     "contact_record_viewed",
     "follow_up_scheduled",
     "keys_rotated",
+    "blind_index_rebuilt",
     "login",
     "login_failed",
     "login_throttled",
