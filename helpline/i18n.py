@@ -1,0 +1,112 @@
+"""The console's languages (Flask-Babel): Turkish, English and Arabic (right to left).
+
+Each member of staff reads the console in their own `Staff.ui_language`; before login, the
+browser's Accept-Language chooses. Catalogs live in `helpline/translations/<lang>/`; the
+compiled `.mo` files are committed next to their `.po` sources (a test checks that they
+match), so a fresh checkout needs no build step. `python -m helpline.i18n` recompiles
+them after the `.po` files change.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_babel import Babel, lazy_gettext
+from flask_babel.speaklater import LazyString
+from flask_login import current_user
+
+LANGUAGES = ("tr", "en", "ar")
+RIGHT_TO_LEFT = frozenset({"ar"})
+DEFAULT = "en"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+babel = Babel()
+
+# The callers' and staff's languages, named in the reader's language.
+LANGUAGE_NAMES: dict[str, LazyString] = {
+    "tr": lazy_gettext("Turkish"),
+    "ar": lazy_gettext("Arabic"),
+    "fa": lazy_gettext("Farsi"),
+    "ps": lazy_gettext("Pashto"),
+    "ku": lazy_gettext("Kurmanji Kurdish"),
+    "en": lazy_gettext("English"),
+}
+
+TOPIC_NAMES: dict[str, LazyString] = {
+    "psychosocial": lazy_gettext("Psychosocial support"),
+    "child_protection": lazy_gettext("Child protection"),
+    "violence": lazy_gettext("Violence"),
+    "elderly_disability": lazy_gettext("Elderly and disability"),
+    "social_assistance": lazy_gettext("Social assistance"),
+}
+
+
+def topic_name(code: str | None) -> str:
+    if not code:
+        return str(lazy_gettext("not chosen"))
+    name = TOPIC_NAMES.get(code)
+    return str(name) if name is not None else code.replace("_", " ")
+
+
+def language_name(code: str | None) -> str:
+    if not code:
+        return str(lazy_gettext("unknown"))
+    name = LANGUAGE_NAMES.get(code)
+    return str(name) if name is not None else code
+
+
+def select_locale() -> str:
+    """The member of staff's own language, else the browser's best, else English."""
+    if current_user.is_authenticated:
+        chosen = getattr(current_user.staff, "ui_language", None)
+        if chosen in LANGUAGES:
+            return str(chosen)
+    if request:
+        best = request.accept_languages.best_match(LANGUAGES)
+        if best:
+            return best
+    return DEFAULT
+
+
+def direction(language: str) -> str:
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
+
+
+def init_i18n(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(TRANSLATIONS),
+    )
+
+    @app.context_processor
+    def _language() -> dict[str, str]:
+        language = select_locale()
+        g.ui_language = language
+        return {"ui_language": language, "ui_direction": direction(language)}
+
+    app.jinja_env.filters["language_name"] = language_name
+    app.jinja_env.filters["topic_name"] = topic_name
+
+
+def compile_catalogs(root: Path = TRANSLATIONS) -> list[Path]:
+    """Compile every `.po` under root into its `.mo`; returns the files written."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    written: list[Path] = []
+    for po in sorted(root.glob("*/LC_MESSAGES/messages.po")):
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        mo = po.with_suffix(".mo")
+        with mo.open("wb") as target:
+            write_mo(target, catalog)
+        written.append(mo)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's command
+    for path in compile_catalogs():
+        sys.stdout.write(f"{path}\n")
