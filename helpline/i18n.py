@@ -1,7 +1,8 @@
 """The console's languages (Flask-Babel): Turkish, English and Arabic (right to left).
 
-Each member of staff reads the console in their own `Staff.ui_language`; before login, the
-browser's Accept-Language chooses. Catalogs live in `helpline/translations/<lang>/`; the
+Each member of staff reads the console in their own `Staff.ui_language` (English before
+login: the login page and the supervisor's and administrator's pages are not translated
+yet). Catalogs live in `helpline/translations/<lang>/`; the
 compiled `.mo` files are committed next to their `.po` sources (a test checks that they
 match), so a fresh checkout needs no build step. `python -m helpline.i18n` recompiles
 them after the `.po` files change.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g
 from flask_babel import Babel, lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -58,15 +59,11 @@ def language_name(code: str | None) -> str:
 
 
 def select_locale() -> str:
-    """The member of staff's own language, else the browser's best, else English."""
+    """The member of staff's own language; English before login and for other codes."""
     if current_user.is_authenticated:
         chosen = getattr(current_user.staff, "ui_language", None)
         if chosen in LANGUAGES:
             return str(chosen)
-    if request:
-        best = request.accept_languages.best_match(LANGUAGES)
-        if best:
-            return best
     return DEFAULT
 
 

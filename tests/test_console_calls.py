@@ -340,6 +340,7 @@ ENDPOINTS = [
     ("GET", "/console/", {"counsellor"}),
     ("GET", "/console/interpreter", {"interpreter"}),
     ("POST", "/console/presence", {"counsellor", "interpreter"}),
+    ("POST", "/console/language", {"counsellor", "interpreter"}),
     ("GET", "/console/live", {"counsellor", "interpreter"}),
     ("GET", "/console/live.json", {"counsellor", "interpreter"}),
     *[("POST", f"/console/calls/{{call}}/{a}", {"counsellor"}) for a in ACTIONS],

@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from helpline.auth.access import allow, current_staff
@@ -168,8 +169,8 @@ def _error_json(message: str, status: int, problems: list[service.Problem] | Non
 def _autosave(record: ContactRecord, form: forms.RecordForm) -> Any:
     """Save a draft from the form; the JSON answer the autosave script reads."""
     if not form.validate():
-        return _error_json("Some fields could not be read.", 400)
-    data, _ = forms.to_input(form)
+        return _error_json(_("Some fields could not be read."), 400)
+    data, _problems = forms.to_input(form)
     try:
         service.save_draft(
             db.session,
@@ -182,7 +183,7 @@ def _autosave(record: ContactRecord, form: forms.RecordForm) -> Any:
         )
     except service.RecordInvalid as error:
         db.session.rollback()
-        return _error_json("Check the fields marked when you save.", 400, list(error.problems))
+        return _error_json(_("Check the fields marked when you save."), 400, list(error.problems))
     except service.RecordError as error:
         db.session.rollback()
         return _error_json(str(error), 409)
@@ -214,10 +215,14 @@ def _submit(record: ContactRecord, form: forms.RecordForm) -> Response | Page:
                 raise service.RecordInvalid(form_problems)
             elif is_draft:
                 service.finalise(db.session, record, data, request=request_info(), **common)
-                message = "Record finalised: version 1."
+                message = _("Record finalised: version 1.")
             else:
                 version = service.edit(db.session, record, data, request=request_info(), **common)
-                message = f"Saved: version {version.version}." if version else "Nothing changed."
+                message = (
+                    _("Saved: version %(version)s.", version=version.version)
+                    if version
+                    else _("Nothing changed.")
+                )
     except service.RecordInvalid as error:
         saved_at = _keep_draft(record, data, common) if is_draft else None
         db.session.commit()
@@ -293,7 +298,7 @@ def autosave_for_call(call_id: int) -> Any:
     call = _get_call(call_id)
     record = _start(call)
     if record.status != ContactStatus.DRAFT.value:
-        return _error_json("This record is final: save changes with the Save button.", 409)
+        return _error_json(_("This record is final: save changes with the Save button."), 409)
     return _autosave(record, forms.RecordForm())
 
 
@@ -321,7 +326,7 @@ def save_new() -> Response | Page:
 def autosave_new() -> Any:
     form = forms.RecordForm()
     if not form.validate():
-        return _error_json("Some fields could not be read.", 400)
+        return _error_json(_("Some fields could not be read."), 400)
     return _autosave(_start(None), form)
 
 
@@ -349,7 +354,7 @@ def save(record_id: int) -> Response | Page:
     if not service.is_owner(record, current_staff()):
         abort(403)
     if not service.can_edit(record, current_staff(), now()):
-        flash("The 24-hour edit window has ended: this record is read-only.", "error")
+        flash(_("The 24-hour edit window has ended: this record is read-only."), "error")
         return redirect(url_for(".show", record_id=record.id))
     form = forms.RecordForm()
     if not form.validate():
@@ -419,4 +424,5 @@ def caller(caller_id: int) -> str:
         language=staff.ui_language,
         local=_local,
         call_types=dict(forms.CALL_TYPES),
+        risk_levels=dict(forms.RISK_LEVELS),
     )

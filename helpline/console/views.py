@@ -12,11 +12,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
+from helpline import i18n
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.console import calls, forms
 from helpline.extensions import db, get_redis
-from helpline.models import Call, CallbackRequest
+from helpline.models import Call, CallbackRequest, Staff
 from helpline.models.enums import CallbackStatus, Role
 from helpline.records import service as records
 from helpline.routing import presence
@@ -98,15 +99,23 @@ def interpreter() -> str:
     )
 
 
+def _own_form() -> tuple[Staff, str]:
+    """The member of staff posting a form about themselves (400 without the CSRF token),
+    and their start page to go back to."""
+    if not PostForm().validate_on_submit():
+        abort(400)
+    staff = current_staff()
+    return staff, url_for(
+        "console.home" if Role.COUNSELLOR in staff.roles else "console.interpreter"
+    )
+
+
 @bp.post("/presence")
 @allow(Role.COUNSELLOR, Role.INTERPRETER)
 def set_presence() -> Response:
     """Set one's own state: available, on a break, or offline."""
-    if not PostForm().validate_on_submit():
-        abort(400)
-    staff = current_staff()
+    staff, back = _own_form()
     state = request.form.get("state", "")
-    back = url_for("console.home" if Role.COUNSELLOR in staff.roles else "console.interpreter")
     if state not in CHOOSABLE:
         flash(_("Choose available, on a break or offline."), "error")
         return redirect(back)
@@ -127,4 +136,18 @@ def set_presence() -> Response:
     if state == "available":
         enqueue_dispatch()
     flash(_("You are now: %(state)s.", state=STATE_LABELS[state]), "info")
+    return redirect(back)
+
+
+@bp.post("/language")
+@allow(Role.COUNSELLOR, Role.INTERPRETER)
+def set_language() -> Response:
+    """Choose the console's language (Turkish, English or Arabic); also the phone's."""
+    staff, back = _own_form()
+    language = request.form.get("language", "")
+    if language not in i18n.LANGUAGES:
+        flash(_("Choose Turkish, English or Arabic."), "error")
+        return redirect(back)
+    staff.ui_language = language
+    db.session.commit()
     return redirect(back)
