@@ -5,7 +5,8 @@ login: the login page and the supervisor's and administrator's pages are not tra
 yet). Catalogs live in `helpline/translations/<lang>/`; the
 compiled `.mo` files are committed next to their `.po` sources (a test checks that they
 match), so a fresh checkout needs no build step. `python -m helpline.i18n` recompiles
-them after the `.po` files change.
+them after the `.po` files change, and `python -m helpline.i18n update` gathers new strings
+into them first (see docs/console.md).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from flask import Flask, g
 from flask_babel import Babel, lazy_gettext
 from flask_babel.speaklater import LazyString
@@ -88,6 +90,55 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["topic_name"] = topic_name
 
 
+# Function names whose string arguments are messages: gettext's, and the exceptions and
+# problems the services raise, which the console translates when it shows them.
+KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    "_": None,
+    "gettext": None,
+    "lazy_gettext": None,
+    "ngettext": (1, 2),
+    "Problem": (2,),
+    "RecordForbidden": None,
+    "RecordError": None,
+    "RecordNotFound": None,
+    "OperationError": None,
+    "PresenceError": None,
+}
+
+
+def extract(root: Path) -> Catalog:
+    """Every message of the console, as `babel.cfg` maps the source files."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with (TRANSLATIONS / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)  # type: ignore[no-untyped-call]
+    template = Catalog(project="helpline")
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(root), method_map, options_map, keywords=KEYWORDS
+    ):
+        template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return template
+
+
+def update_catalogs(root: Path) -> list[Path]:
+    """Write messages.pot from the sources and merge it into each language's .po."""
+    from babel.messages.pofile import read_po, write_po
+
+    template = extract(root)
+    with (TRANSLATIONS / "messages.pot").open("wb") as target:
+        write_po(target, template, width=100, no_location=True, sort_output=True)
+    written: list[Path] = []
+    for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        catalog.update(template, no_fuzzy_matching=True)
+        with po.open("wb") as target:
+            write_po(target, catalog, width=100, no_location=True, sort_output=True)
+        written.append(po)
+    return written
+
+
 def compile_catalogs(root: Path = TRANSLATIONS) -> list[Path]:
     """Compile every `.po` under root into its `.mo`; returns the files written."""
     from babel.messages.mofile import write_mo
@@ -104,6 +155,20 @@ def compile_catalogs(root: Path = TRANSLATIONS) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":  # pragma: no cover - a maintainer's command
-    for path in compile_catalogs():
+def main(argv: list[str]) -> int:
+    """`python -m helpline.i18n update` after changing strings, then translate the .po
+    files, then `python -m helpline.i18n compile` (commit all of them)."""
+    if argv == ["update"]:
+        paths = update_catalogs(TRANSLATIONS.parent.parent)
+    elif argv in ([], ["compile"]):
+        paths = compile_catalogs()
+    else:
+        sys.stderr.write("usage: python -m helpline.i18n [update|compile]\n")
+        return 2
+    for path in paths:
         sys.stdout.write(f"{path}\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's command
+    raise SystemExit(main(sys.argv[1:]))

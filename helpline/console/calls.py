@@ -128,7 +128,7 @@ def _done(message: str) -> Response:
 
 def _refused(error: OperationError) -> Response:
     db.session.rollback()
-    flash(str(error), "error")
+    flash(_(str(error)), "error")
     return redirect(url_for("console.home"))
 
 
@@ -291,7 +291,7 @@ def join(call_id: int, mode: str) -> Response:
         jobs.enqueue_supervise_call(call_id, current_staff().id, mode)
     except OperationError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(_(str(error)), "error")
         return redirect(url_for(".escalations"))
     except redis.RedisError:
         flash(_("Live routing is unreachable; try again."), "error")

@@ -157,11 +157,17 @@ def _saved_json(record: ContactRecord) -> Response:
     )
 
 
+def translated(problems: list[service.Problem]) -> list[service.Problem]:
+    """The service's messages in the reader's language (its messages are the msgids;
+    a message with a value in it has no translation and stays in English)."""
+    return [service.Problem(p.field, _(p.message)) for p in problems]
+
+
 def _error_json(message: str, status: int, problems: list[service.Problem] | None = None) -> Any:
     body = {
         "status": "error",
         "message": message,
-        "problems": [{"field": p.field, "message": p.message} for p in problems or []],
+        "problems": [{"field": p.field, "message": _(p.message)} for p in problems or []],
     }
     return jsonify(body), status
 
@@ -186,7 +192,7 @@ def _autosave(record: ContactRecord, form: forms.RecordForm) -> Any:
         return _error_json(_("Check the fields marked when you save."), 400, list(error.problems))
     except service.RecordError as error:
         db.session.rollback()
-        return _error_json(str(error), 409)
+        return _error_json(_(str(error)), 409)
     db.session.commit()
     return _saved_json(record)
 
@@ -226,7 +232,7 @@ def _submit(record: ContactRecord, form: forms.RecordForm) -> Response | Page:
     except service.RecordInvalid as error:
         saved_at = _keep_draft(record, data, common) if is_draft else None
         db.session.commit()
-        loose = forms.show_problems(form, [*form_problems, *error.problems])
+        loose = forms.show_problems(form, translated([*form_problems, *error.problems]))
         forms.ensure_blank_referral(form)
         return _record_page(
             form, record=record, call=None, status=400, saved_at=saved_at, loose=loose
@@ -236,7 +242,7 @@ def _submit(record: ContactRecord, form: forms.RecordForm) -> Response | Page:
         abort(403)
     except service.RecordError as error:
         db.session.commit()  # a record created by this request stays, as a draft
-        flash(str(error), "error")
+        flash(_(str(error)), "error")
         return redirect(url_for(".show", record_id=record.id))
     db.session.commit()
     if not message:  # a draft saved without JavaScript: the same form, filled as it was

@@ -130,7 +130,7 @@ def set_presence() -> Response:
         return redirect(back)
     except presence.PresenceError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(_(str(error)), "error")
         return redirect(back)
     db.session.commit()
     if state == "available":
