@@ -4,28 +4,20 @@ right, and right to left in Arabic)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from playwright.sync_api import sync_playwright
 from sqlalchemy.orm import Session
 
-from helpline import create_app
 from helpline.extensions import db
 from helpline.models import utcnow
 from helpline.routing.reservation import CALL_KEY, KEY
-from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    free_port,
-    log_in_by_keyboard,
-    require_chromium,
-    serve,
-)
-from tests.conftest import _empty_tables, make_settings
+from tests.browser import browser_app, chromium_page, log_in_by_keyboard, require_chromium
 from tests.factories import PASSWORD, Factory
 
 # What Tab must reach in the panel of a connected Arabic call, by accessible name.
@@ -63,11 +55,7 @@ def test_browser_console_panel_by_keyboard(
     """Tab from the top of the page reaches every presence button and call action, each
     with a visible name and a focus ring; nothing overflows 1280 pixels."""
     require_chromium()
-    port = free_port()
-    settings = make_settings(database_url, redis_url, tmp_path / "i",
-                             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")  # fmt: skip
-    app = create_app(settings)
-    try:
+    with browser_app(database_url, redis_url, tmp_path / "i") as (app, port), _flushed(redis_url):
         with app.app_context():
             session = Session(db.engine)
             factory = Factory(session)
@@ -85,9 +73,7 @@ def test_browser_console_panel_by_keyboard(
             )
             connection.hset(CALL_KEY.format(call.id), mapping={"state": "connected"})
             session.close()
-        with serve(app, port) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
+        with chromium_page(app, port) as (page, base):
             page.goto(f"{base}/login")
             log_in_by_keyboard(page, "ayse", PASSWORD)
             page.wait_for_url(f"{base}/console/")
@@ -109,7 +95,12 @@ def test_browser_console_panel_by_keyboard(
                 assert control in reached, (control, reached)
             wide = page.evaluate("() => document.documentElement.scrollWidth")
             assert wide <= 1280
-            browser.close()
+
+
+@contextlib.contextmanager
+def _flushed(redis_url: str) -> Iterator[None]:
+    """The live state this test writes to Redis is gone afterwards."""
+    try:
+        yield
     finally:
-        _empty_tables(app)
         redis.Redis.from_url(redis_url).flushdb()

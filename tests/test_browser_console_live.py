@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from helpline.models import CallbackRequest, CallEvent, ContactRecord
 from helpline.telephony.emulator.phones import Behaviour
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, log_in_by_keyboard, require_chromium
-from tests.browser import serve as serve_app
+from tests.browser import chromium_page, free_port, log_in_by_keyboard, require_chromium
 from tests.factories import PASSWORD
 from tests.live import Line
 
@@ -71,9 +70,7 @@ def test_browser_counsellor_takes_a_call_and_records_it(line: Line) -> None:
     line.factory.session.commit()
     line.sandbox.exchange.set_phone("+905550000799", SUPERVISOR_PHONE)
     port = free_port()
-    with serve_app(line.app, port) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
+    with chromium_page(line.app, port) as (page, base):
         page.goto(f"{base}/login")
         log_in_by_keyboard(page, "zeynep", PASSWORD)
         page.wait_for_url(f"{base}/console/")
@@ -105,7 +102,9 @@ def test_browser_counsellor_takes_a_call_and_records_it(line: Line) -> None:
         panel.get_by_role("button", name="Ask the duty supervisor").click()
         expect(page.get_by_text("The duty supervisor has been asked to join")).to_be_visible()
         _shot(page, "console-current-call")
-        watch = browser.new_page(viewport={"width": 1280, "height": 720})
+        browser = page.context.browser
+        assert browser is not None
+        watch = browser.new_page(viewport={"width": 1280, "height": 720})  # its own cookies
         watch.goto(f"{base}/login")
         log_in_by_keyboard(watch, "deniz", PASSWORD)
         watch.wait_for_url(f"{base}/supervisor/")
@@ -143,7 +142,6 @@ def test_browser_counsellor_takes_a_call_and_records_it(line: Line) -> None:
         expect(page.get_by_text("Record finalised: version 1.")).to_be_visible()
         expect(page.get_by_text("A follow-up call by you is scheduled")).to_be_visible()
         _shot(page, "record-final")
-        browser.close()
 
     session = line.factory.session
     session.expire_all()
@@ -168,9 +166,7 @@ def test_browser_interpreter_sees_the_assignment_and_nothing_more(line: Line) ->
     )
     line.sandbox.exchange.set_phone("+905550000703", STAYS)
     port = free_port()
-    with serve_app(line.app, port) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
+    with chromium_page(line.app, port) as (page, base):
         page.goto(f"{base}/login")
         log_in_by_keyboard(page, "omar", PASSWORD)
         page.wait_for_url(f"{base}/console/interpreter")
@@ -201,7 +197,6 @@ def test_browser_interpreter_sees_the_assignment_and_nothing_more(line: Line) ->
             response = page.goto(f"{base}{url}")
             assert response is not None
             assert response.status == 403, url
-        browser.close()
     assert call.counsellor_id == counsellor.id
 
 
