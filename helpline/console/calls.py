@@ -40,7 +40,7 @@ from helpline import audit
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.console.live import Panel, build_panel
-from helpline.console.records import _local as local_time
+from helpline.console.records import local_time
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallEvent, Staff, StaffLanguage
 from helpline.models.enums import CallEventKind, EventSource, Role

@@ -53,7 +53,7 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().timezone)
 
 
-def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC time as the line's wall-clock time."""
     return "" if value is None else value.astimezone(_zone()).strftime(fmt)
 
@@ -124,7 +124,7 @@ def _record_page(
         risk_levels=dict(forms.RISK_LEVELS),
         catalog=catalog,
         language=staff.ui_language,
-        local=_local,
+        local=local_time,
         reveal_form=PostForm(),
         timezone=settings().timezone,
         now=now(),
@@ -151,7 +151,7 @@ def _new_form() -> forms.RecordForm:
 def _saved_json(record: ContactRecord) -> Response:
     return jsonify(
         status="saved",
-        saved_at=_local(now(), "%H:%M"),
+        saved_at=local_time(now(), "%H:%M"),
         record_url=url_for(".show", record_id=record.id),
         autosave_url=url_for(".autosave", record_id=record.id),
     )
@@ -247,7 +247,7 @@ def _submit(record: ContactRecord, form: forms.RecordForm) -> Response | Page:
     db.session.commit()
     if not message:  # a draft saved without JavaScript: the same form, filled as it was
         forms.ensure_blank_referral(form)
-        return _record_page(form, record=record, call=None, saved_at=_local(now(), "%H:%M"))
+        return _record_page(form, record=record, call=None, saved_at=local_time(now(), "%H:%M"))
     flash(message, "info")
     return redirect(url_for(".show", record_id=record.id))
 
@@ -259,7 +259,7 @@ def _keep_draft(record: ContactRecord, data: service.RecordInput, common: dict[s
             service.save_draft(db.session, record, data, **common)
     except service.RecordError:
         return ""
-    return _local(now(), "%H:%M")
+    return local_time(now(), "%H:%M")
 
 
 # --- the record of a call ---------------------------------------------------------------
@@ -428,7 +428,7 @@ def caller(caller_id: int) -> str:
         may_read=lambda record: service.can_read(record, staff),
         catalog=_catalog(),
         language=staff.ui_language,
-        local=_local,
+        local=local_time,
         call_types=dict(forms.CALL_TYPES),
         risk_levels=dict(forms.RISK_LEVELS),
     )
