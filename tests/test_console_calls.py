@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from rq import Queue
 
 from helpline.auth.access import allowed_for
-from helpline.models import AuditEntry, Call, CallEvent, ContactRecord, Staff, utcnow
+from helpline.models import AuditEntry, Call, CallEvent, ContactRecord, LoginSession, Staff, utcnow
 from helpline.routing.reservation import CALL_KEY, KEY
 from tests.factories import Factory, csrf_token, login
 
@@ -412,3 +412,29 @@ def test_console_endpoints_refuse_the_wrong_role(
         assert response.status_code in (403, 404), (method, url, response.status_code)
     assert _jobs(redis_url) == []
     assert _audit(factory, "number_revealed") == []
+
+
+def test_live_polling_does_not_keep_an_idle_session_alive(
+    client: FlaskClient, factory: Factory, redis_url: str
+) -> None:
+    """The page's own polls (X-Helpline-Background) leave the session's last activity as
+    it was, so the idle timeout still ends an unattended console; a person's request
+    does count."""
+    _scene(factory, redis_url)
+    login(client, "ayse")
+    before = utcnow() - dt.timedelta(minutes=5)
+    factory.session.execute(sa.update(LoginSession).values(last_seen_at=before))
+    factory.session.commit()
+    polled = client.get("/console/live.json", headers={"X-Helpline-Background": "1"})
+    assert polled.status_code == 200
+    factory.session.expire_all()
+    assert factory.session.scalars(sa.select(LoginSession.last_seen_at)).one() == before
+    assert client.get("/console/").status_code == 200
+    factory.session.expire_all()
+    assert factory.session.scalars(sa.select(LoginSession.last_seen_at)).one() > before
+    idle = utcnow() - dt.timedelta(hours=2)
+    factory.session.execute(sa.update(LoginSession).values(last_seen_at=idle))
+    factory.session.commit()
+    expired = client.get("/console/live.json", headers={"X-Helpline-Background": "1"})
+    assert expired.status_code == 302
+    assert expired.headers["Location"].startswith("/login")

@@ -3,6 +3,9 @@
 (function () {
   "use strict";
   var POLL_MS = 2000;
+  // The page's own polling is not the person's activity: the session's idle timeout
+  // still ends an unattended console (the server then answers with the login page).
+  var HEADERS = { "X-Helpline-Background": "1" };
 
   function panel() { return document.getElementById("live-panel"); }
 
@@ -33,11 +36,20 @@
   function poll() {
     var current = panel();
     if (!current) { return; }
-    fetch(current.dataset.pollUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
+    fetch(current.dataset.pollUrl, {
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-Helpline-Background": "1" }
+    })
+      .then(function (response) {
+        if (response.redirected) {  // the session ended: show the login page
+          window.location.reload();
+          return null;
+        }
+        return response.ok ? response.json() : null;
+      })
       .then(function (data) {
         if (!data || data.fingerprint === panel().dataset.fingerprint) { return null; }
-        return fetch(current.dataset.panelUrl, { credentials: "same-origin" })
+        return fetch(current.dataset.panelUrl, { credentials: "same-origin", headers: HEADERS })
           .then(function (response) { return response.ok ? response.text() : null; })
           .then(function (html) { if (html) { swap(html); } });
       })
