@@ -12,16 +12,23 @@ import dataclasses
 import datetime as dt
 import re
 import time
+from pathlib import Path
 
 import pytest
 import redis
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from rq import Queue
 
+from helpline import create_app
 from helpline.auth.access import allowed_for
+from helpline.console.live import build_panel
+from helpline.extensions import db
 from helpline.models import AuditEntry, Call, CallEvent, ContactRecord, LoginSession, Staff, utcnow
 from helpline.routing.reservation import CALL_KEY, KEY
+from tests.browser import free_port
+from tests.conftest import make_settings
 from tests.factories import Factory, csrf_token, login
 
 NUMBER = "0532 111 22 33"
@@ -438,3 +445,55 @@ def test_live_polling_does_not_keep_an_idle_session_alive(
     expired = client.get("/console/live.json", headers={"X-Helpline-Background": "1"})
     assert expired.status_code == 302
     assert expired.headers["Location"].startswith("/login")
+
+
+def test_live_panel_without_redis_shows_the_open_call(
+    app: Flask, factory: Factory, redis_url: str
+) -> None:
+    """With Redis unreachable the state is unknown, and the database still names the
+    counsellor's open call, with no actions offered (the operations need Redis)."""
+    scene = _scene(factory, redis_url, past_record=False)
+    unreachable = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    with app.app_context():
+        staff = db.session.get(Staff, scene.counsellor.id)
+        assert staff is not None
+        found = build_panel(
+            db.session, unreachable, staff, now=utcnow(), wrap_up_seconds=60, with_history=False
+        )
+        assert (found.state, found.since, found.wrap_up_until) == ("unknown", None, None)
+        assert found.facts is not None
+        assert (found.facts.call.id, found.facts.stage) == (scene.call.id, "connected")
+        assert found.summary()["call_id"] == scene.call.id
+
+
+def test_call_actions_with_redis_unreachable_say_so(
+    client: FlaskClient, factory: Factory, database_url: str, tmp_path: Path
+) -> None:
+    """With Redis unreachable the console still opens (state unknown, no actions) and an
+    action posted anyway is refused with a message, never a server error."""
+    counsellor = factory.staff("ayse", roles=("counsellor",), languages=("ar",))
+    call = factory.call(None, counsellor_id=counsellor.id, language="ar", answered_at=utcnow())
+    login(client, "ayse")  # while Redis is up: logging in needs its throttle
+    down = f"redis://127.0.0.1:{free_port()}/0"
+    app = create_app(make_settings(database_url, down, tmp_path / "i"), {"TESTING": True})
+    try:
+        browser = app.test_client()
+        cookie = client.get_cookie("helpline")
+        assert cookie is not None
+        browser.set_cookie("helpline", cookie.value)
+        page = browser.get("/console/").get_data(as_text=True)
+        assert "Unknown (live presence is unreachable)" in page
+        assert "/hold" not in page
+        token = csrf_token(page)
+        for path in ("hold", "end", "interpreter", "escalate"):
+            response = browser.post(
+                f"/console/calls/{call.id}/{path}",
+                data={"csrf_token": token},
+                follow_redirects=True,
+            )
+            assert response.status_code == 200, path
+            assert "Live routing is unreachable; try again." in response.get_data(as_text=True)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

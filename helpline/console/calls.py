@@ -126,9 +126,13 @@ def _done(message: str) -> Response:
     return redirect(url_for("console.home"))
 
 
-def _refused(error: OperationError) -> Response:
+def _refused(error: OperationError | redis.RedisError) -> Response:
     db.session.rollback()
-    flash(_(str(error)), "error")
+    if isinstance(error, redis.RedisError):
+        log.warning("a call action failed: Redis unreachable")
+        flash(_("Live routing is unreachable; try again."), "error")
+    else:
+        flash(_(str(error)), "error")
     return redirect(url_for("console.home"))
 
 
@@ -140,7 +144,7 @@ def hold(call_id: int) -> Response:
     on = request.form.get("on", "1") != "0"
     try:
         jobs.enqueue_hold_caller(call.id, current_staff().id, on=on)
-    except OperationError as error:
+    except (OperationError, redis.RedisError) as error:
         return _refused(error)
     return _done(_("The caller is being put on hold.") if on else _("The caller is coming back."))
 
@@ -151,7 +155,7 @@ def end(call_id: int) -> Response:
     call = _own_call(call_id)
     try:
         jobs.enqueue_end_call(call.id, current_staff().id)
-    except OperationError as error:
+    except (OperationError, redis.RedisError) as error:
         return _refused(error)
     return _done(_("The call is ending."))
 
@@ -167,7 +171,7 @@ def add_interpreter(call_id: int) -> Response:
             raise OperationError(_("An interpreter is already in the call."))
         if call.language in (None, live.policy().bridge_language):
             raise OperationError(_("This call needs no interpreter."))
-    except OperationError as error:
+    except (OperationError, redis.RedisError) as error:
         return _refused(error)
     enqueue_add_interpreter(call.id)
     return _done(_("Looking for a free interpreter; they join when they accept."))
@@ -184,7 +188,7 @@ def transfer(call_id: int) -> Response:
         return redirect(url_for("console.home"))
     try:
         jobs.enqueue_transfer(call.id, current_staff().id, language=language)
-    except OperationError as error:
+    except (OperationError, redis.RedisError) as error:
         return _refused(error)
     return _done(_("A colleague is being rung; stay on the line until they accept."))
 
@@ -196,7 +200,7 @@ def escalate(call_id: int) -> Response:
     call = _own_call(call_id)
     try:
         operations.check(db.session, live.reservations(), call.id, current_staff().id)
-    except OperationError as error:
+    except (OperationError, redis.RedisError) as error:
         return _refused(error)
     offers.event(
         db.session,

@@ -10,7 +10,8 @@ the polling script compares by `fingerprint`. Rules:
   audited like the caller history page.
 - An interpreter sees the call they are assigned to, or offered: its language, topic and
   wait, and who the counsellor is. Never a number, a path, flags from records, or notes.
-- Without Redis, the database still says which open call is theirs.
+- Redis is the truth of which call is theirs now; without Redis, the database says which
+  open call is theirs.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ def _facts(
         history=history,
         is_on_hold=bool(holds) and holds[-1].kind == CallEventKind.HOLD,
         counsellor_name=counsellor.display_name if counsellor else None,
-        may_act=stage == "connected" and call.counsellor_id == staff.id,
+        may_act=stage == "connected" and call.counsellor_id == staff.id and state != "unknown",
         record_id=record.id if record is not None else None,
     )
 
@@ -257,7 +258,7 @@ def build_panel(
     call: Call | None = None
     if live and live.get("call") and state in ("reserved", "busy", "wrap_up"):
         call = session.get(Call, int(live["call"]))
-    if call is None:
+    if live is None:  # Redis is unreachable: the database says which open call is theirs
         call = _open_call(session, staff, interpreter)
     facts = (
         _facts(session, call, staff, state, now, request, interpreter, with_history)
