@@ -43,6 +43,7 @@ TOPIC_NAMES: dict[str, LazyString] = {
     "violence": lazy_gettext("Violence"),
     "elderly_disability": lazy_gettext("Elderly and disability"),
     "social_assistance": lazy_gettext("Social assistance"),
+    "migration": lazy_gettext("Migration"),
 }
 
 
