@@ -18,10 +18,12 @@ def create_app(
     from helpline.admin.views import bp as admin_bp
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
+    from helpline.console.calls import bp as calls_bp
     from helpline.console.records import bp as records_bp
     from helpline.console.views import bp as console_bp
     from helpline.extensions import csrf, db, init_redis, login_manager
     from helpline.health import bp as health_bp
+    from helpline.i18n import init_i18n
     from helpline.ivr.registry import FlowRegistry, FlowsInvalid
     from helpline.records.catalog import CatalogInvalid, load_catalog
     from helpline.routing.live import init_routing
@@ -68,10 +70,12 @@ def create_app(
     login_manager.login_message = "Please log in to continue."
     login_manager.user_loader(load_user)
     init_redis(app, settings.redis_url or "redis://127.0.0.1:6379/0")
+    init_i18n(app)
 
     for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp, health_bp, voice_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(records_bp)
+    app.register_blueprint(calls_bp)
     app.register_blueprint(voice_queue_bp)
     app.register_blueprint(voice_offers_bp)
     app.register_blueprint(voice_staff_bp)

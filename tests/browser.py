@@ -8,11 +8,14 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
+
+from helpline import create_app
 
 CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
 # Flags measured on this kind of machine (shared/NOTES.md): no sandbox as root, no GPU,
@@ -65,3 +68,30 @@ def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
     expect(page.get_by_label("Password")).to_be_focused()
     page.keyboard.type(password)
     page.keyboard.press("Enter")
+
+
+@contextmanager
+def browser_app(database_url: str, redis_url: str, instance: Path) -> Iterator[tuple[Flask, int]]:
+    """An app to serve on a free port (its public URL), with its tables emptied after."""
+    from tests.conftest import _empty_tables, make_settings
+
+    port = free_port()
+    settings = make_settings(
+        database_url, redis_url, instance, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"
+    )
+    app = create_app(settings)
+    try:
+        yield app, port
+    finally:
+        _empty_tables(app)
+
+
+@contextmanager
+def chromium_page(app: Flask, port: int) -> Iterator[tuple[Page, str]]:
+    """The app served on the port and one chromium page at 1280x720; yields (page, base)."""
+    with serve(app, port) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 720}), base
+        finally:
+            browser.close()

@@ -51,8 +51,13 @@ class Factory:
         phone: str | None = None,
         site: Site | None = None,
         password: str | None = PASSWORD,
+        ui_language: str = "en",
     ) -> Staff:
-        """A member of staff; password=None for one who never logs in (skips argon2)."""
+        """A member of staff; password=None for one who never logs in (skips argon2).
+
+        Test staff read the console (and hear their phone's prompts) in English unless a
+        test names another language.
+        """
         spec = staffing.StaffSpec(
             username=username or f"user{secrets.token_hex(3)}",
             display_name="Test Person",
@@ -62,6 +67,7 @@ class Factory:
             site_code=site.code if site else None,
             phone=phone,
             password=password,
+            ui_language=ui_language,
         )
         staff = staffing.add_staff(self.session, spec, TEST_ACTOR)
         self.session.commit()

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
-from helpline import create_app
 from helpline.extensions import db
 from helpline.models import ContactRecord, utcnow
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve
-from tests.conftest import _empty_tables, make_settings
+from tests.browser import browser_app, chromium_page, require_chromium
 from tests.factories import PASSWORD, Factory
 
 NOTE = "Worried about her son's school registration; feels alone since moving to Konya"
@@ -28,11 +26,7 @@ def test_counsellor_fills_a_record_by_keyboard_and_finalises(
     """Keyboard only: choose the call type, tick categories, write the summary, pick the
     risk, refer to an SSC; the draft saves itself; finalising shows version 1."""
     require_chromium()
-    port = free_port()
-    settings = make_settings(database_url, redis_url, tmp_path / "i",
-                             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")  # fmt: skip
-    app = create_app(settings)
-    try:
+    with browser_app(database_url, redis_url, tmp_path / "i") as (app, port):
         with app.app_context():
             session = Session(db.engine)
             factory = Factory(session)
@@ -44,9 +38,7 @@ def test_counsellor_fills_a_record_by_keyboard_and_finalises(
                                 answered_at=utcnow() - dt.timedelta(minutes=5))  # fmt: skip
             call_id = call.id
             session.close()
-        with serve(app, port) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
+        with chromium_page(app, port) as (page, base):
             page.goto(f"{base}/console/calls/{call_id}/record")
             # The login page focuses the username box; wait for it before typing.
             expect(page.locator("#username")).to_be_focused()
@@ -111,7 +103,6 @@ def test_counsellor_fills_a_record_by_keyboard_and_finalises(
             expect(page.get_by_text("Record finalised: version 1.")).to_be_visible()
             versions = page.get_by_role("table").filter(has_text="Saved by")
             expect(versions.get_by_role("cell", name="Version 1")).to_be_visible()
-            browser.close()
 
         with app.app_context():
             session = Session(db.engine)
@@ -125,5 +116,3 @@ def test_counsellor_fills_a_record_by_keyboard_and_finalises(
                 ("Konya", "Meram Sosyal Hizmet Merkezi")
             ]
             session.close()
-    finally:
-        _empty_tables(app)

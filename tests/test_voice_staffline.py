@@ -25,7 +25,7 @@ def test_staffline_counsellor_goes_available_by_phone(
     """A counsellor calling from their registered phone hears the presence menu in their
     console language; 1 makes them available, live and in presence_change, and the call
     is not in the call log."""
-    staff = factory.staff("ayse", phone=STAFF_PHONE, password=None)
+    staff = factory.staff("ayse", phone=STAFF_PHONE, password=None, ui_language="tr")
     phone = Phone(client, settings, caller=STAFF_PHONE)
     phone.dial_in()
     assert phone.heard()[0].startswith("ALO 183 görevli hattı.")
@@ -42,7 +42,9 @@ def test_staffline_break_and_offline_and_the_callers_menu(
     client: FlaskClient, settings: Settings, factory: Factory, redis_url: str
 ) -> None:
     """2 is a break, 3 offline; 0 goes on into the line's own menu, as any caller."""
-    staff = factory.staff("ali", roles=("interpreter",), phone=STAFF_PHONE, password=None)
+    staff = factory.staff(
+        "ali", roles=("interpreter",), phone=STAFF_PHONE, password=None, ui_language="tr"
+    )
     for key, state in (("2", "break"), ("3", "offline")):
         phone = Phone(client, settings, caller=STAFF_PHONE)
         phone.dial_in()
@@ -72,7 +74,7 @@ def test_staffline_refuses_available_during_a_call(
     client: FlaskClient, settings: Settings, factory: Factory, redis_url: str
 ) -> None:
     """Someone in a call cannot make themselves available by phone either."""
-    staff = factory.staff("ayse", phone=STAFF_PHONE, password=None)
+    staff = factory.staff("ayse", phone=STAFF_PHONE, password=None, ui_language="tr")
     redis.Redis.from_url(redis_url).hset(f"helpline:staff:{staff.id}", "state", "busy")
     phone = Phone(client, settings, caller=STAFF_PHONE)
     phone.dial_in()

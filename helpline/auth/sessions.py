@@ -55,8 +55,14 @@ def start(
     return token
 
 
-def resume(session: DbSession, token: str, lifetimes: Lifetimes) -> LoginSession | None:
-    """The live session for a token, or None; expires idle and over-age sessions."""
+def resume(
+    session: DbSession, token: str, lifetimes: Lifetimes, *, touch: bool = True
+) -> LoginSession | None:
+    """The live session for a token, or None; expires idle and over-age sessions.
+
+    `touch=False` for a page's own background polling: it is not the person's activity,
+    so it does not keep an idle session alive.
+    """
     row = session.scalars(
         sa.select(LoginSession).where(LoginSession.token_hash == token_hash(token))
     ).one_or_none()
@@ -67,7 +73,7 @@ def resume(session: DbSession, token: str, lifetimes: Lifetimes) -> LoginSession
         row.revoked_at = now
         session.commit()
         return None
-    if now - row.last_seen_at > TOUCH_EVERY:
+    if touch and now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
         session.commit()
     return row

@@ -6,7 +6,17 @@ import logging
 from urllib.parse import urlsplit
 
 import redis
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -152,7 +162,12 @@ def _go_offline(staff: Staff) -> None:
         log.warning("logout of staff %s: Redis unreachable, live state not updated", staff.id)
 
 
+BACKGROUND_HEADER = "X-Helpline-Background"
+
+
 def load_user(token: str) -> ConsoleUser | None:
-    """Flask-Login's user loader: a live server-side session, or nobody."""
-    row = sessions.resume(db.session, token, session_lifetimes())
+    """Flask-Login's user loader: a live server-side session, or nobody. A request the
+    console's script makes by itself (BACKGROUND_HEADER) does not count as activity."""
+    background = has_request_context() and request.headers.get(BACKGROUND_HEADER) == "1"
+    row = sessions.resume(db.session, token, session_lifetimes(), touch=not background)
     return None if row is None else ConsoleUser(row.staff, token)

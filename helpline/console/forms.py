@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -38,19 +39,19 @@ from helpline.records.service import (
 )
 
 CALL_TYPES = (
-    ("data", "Counselling contact"),
-    ("information_only", "Information only"),
-    ("silent", "Silent call"),
-    ("hang_up", "Hang-up"),
-    ("abusive", "Abusive call"),
-    ("wrong_number", "Wrong number"),
+    ("data", lazy_gettext("Counselling contact")),
+    ("information_only", lazy_gettext("Information only")),
+    ("silent", lazy_gettext("Silent call")),
+    ("hang_up", lazy_gettext("Hang-up")),
+    ("abusive", lazy_gettext("Abusive call")),
+    ("wrong_number", lazy_gettext("Wrong number")),
 )
 RISK_LEVELS = (
-    ("none", "None"),
-    ("low", "Low"),
-    ("medium", "Medium"),
-    ("high", "High"),
-    ("imminent", "Imminent"),
+    ("none", lazy_gettext("None")),
+    ("low", lazy_gettext("Low")),
+    ("medium", lazy_gettext("Medium")),
+    ("high", lazy_gettext("High")),
+    ("imminent", lazy_gettext("Imminent")),
 )
 
 

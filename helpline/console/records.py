@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from helpline.auth.access import allow, current_staff
@@ -52,7 +53,7 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().timezone)
 
 
-def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC time as the line's wall-clock time."""
     return "" if value is None else value.astimezone(_zone()).strftime(fmt)
 
@@ -123,7 +124,7 @@ def _record_page(
         risk_levels=dict(forms.RISK_LEVELS),
         catalog=catalog,
         language=staff.ui_language,
-        local=_local,
+        local=local_time,
         reveal_form=PostForm(),
         timezone=settings().timezone,
         now=now(),
@@ -150,17 +151,23 @@ def _new_form() -> forms.RecordForm:
 def _saved_json(record: ContactRecord) -> Response:
     return jsonify(
         status="saved",
-        saved_at=_local(now(), "%H:%M"),
+        saved_at=local_time(now(), "%H:%M"),
         record_url=url_for(".show", record_id=record.id),
         autosave_url=url_for(".autosave", record_id=record.id),
     )
+
+
+def translated(problems: list[service.Problem]) -> list[service.Problem]:
+    """The service's messages in the reader's language (its messages are the msgids;
+    a message with a value in it has no translation and stays in English)."""
+    return [service.Problem(p.field, _(p.message)) for p in problems]
 
 
 def _error_json(message: str, status: int, problems: list[service.Problem] | None = None) -> Any:
     body = {
         "status": "error",
         "message": message,
-        "problems": [{"field": p.field, "message": p.message} for p in problems or []],
+        "problems": [{"field": p.field, "message": _(p.message)} for p in problems or []],
     }
     return jsonify(body), status
 
@@ -168,8 +175,8 @@ def _error_json(message: str, status: int, problems: list[service.Problem] | Non
 def _autosave(record: ContactRecord, form: forms.RecordForm) -> Any:
     """Save a draft from the form; the JSON answer the autosave script reads."""
     if not form.validate():
-        return _error_json("Some fields could not be read.", 400)
-    data, _ = forms.to_input(form)
+        return _error_json(_("Some fields could not be read."), 400)
+    data, _problems = forms.to_input(form)
     try:
         service.save_draft(
             db.session,
@@ -182,10 +189,10 @@ def _autosave(record: ContactRecord, form: forms.RecordForm) -> Any:
         )
     except service.RecordInvalid as error:
         db.session.rollback()
-        return _error_json("Check the fields marked when you save.", 400, list(error.problems))
+        return _error_json(_("Check the fields marked when you save."), 400, list(error.problems))
     except service.RecordError as error:
         db.session.rollback()
-        return _error_json(str(error), 409)
+        return _error_json(_(str(error)), 409)
     db.session.commit()
     return _saved_json(record)
 
@@ -214,14 +221,18 @@ def _submit(record: ContactRecord, form: forms.RecordForm) -> Response | Page:
                 raise service.RecordInvalid(form_problems)
             elif is_draft:
                 service.finalise(db.session, record, data, request=request_info(), **common)
-                message = "Record finalised: version 1."
+                message = _("Record finalised: version 1.")
             else:
                 version = service.edit(db.session, record, data, request=request_info(), **common)
-                message = f"Saved: version {version.version}." if version else "Nothing changed."
+                message = (
+                    _("Saved: version %(version)s.", version=version.version)
+                    if version
+                    else _("Nothing changed.")
+                )
     except service.RecordInvalid as error:
         saved_at = _keep_draft(record, data, common) if is_draft else None
         db.session.commit()
-        loose = forms.show_problems(form, [*form_problems, *error.problems])
+        loose = forms.show_problems(form, translated([*form_problems, *error.problems]))
         forms.ensure_blank_referral(form)
         return _record_page(
             form, record=record, call=None, status=400, saved_at=saved_at, loose=loose
@@ -231,12 +242,12 @@ def _submit(record: ContactRecord, form: forms.RecordForm) -> Response | Page:
         abort(403)
     except service.RecordError as error:
         db.session.commit()  # a record created by this request stays, as a draft
-        flash(str(error), "error")
+        flash(_(str(error)), "error")
         return redirect(url_for(".show", record_id=record.id))
     db.session.commit()
     if not message:  # a draft saved without JavaScript: the same form, filled as it was
         forms.ensure_blank_referral(form)
-        return _record_page(form, record=record, call=None, saved_at=_local(now(), "%H:%M"))
+        return _record_page(form, record=record, call=None, saved_at=local_time(now(), "%H:%M"))
     flash(message, "info")
     return redirect(url_for(".show", record_id=record.id))
 
@@ -248,7 +259,7 @@ def _keep_draft(record: ContactRecord, data: service.RecordInput, common: dict[s
             service.save_draft(db.session, record, data, **common)
     except service.RecordError:
         return ""
-    return _local(now(), "%H:%M")
+    return local_time(now(), "%H:%M")
 
 
 # --- the record of a call ---------------------------------------------------------------
@@ -293,7 +304,7 @@ def autosave_for_call(call_id: int) -> Any:
     call = _get_call(call_id)
     record = _start(call)
     if record.status != ContactStatus.DRAFT.value:
-        return _error_json("This record is final: save changes with the Save button.", 409)
+        return _error_json(_("This record is final: save changes with the Save button."), 409)
     return _autosave(record, forms.RecordForm())
 
 
@@ -321,7 +332,7 @@ def save_new() -> Response | Page:
 def autosave_new() -> Any:
     form = forms.RecordForm()
     if not form.validate():
-        return _error_json("Some fields could not be read.", 400)
+        return _error_json(_("Some fields could not be read."), 400)
     return _autosave(_start(None), form)
 
 
@@ -349,7 +360,7 @@ def save(record_id: int) -> Response | Page:
     if not service.is_owner(record, current_staff()):
         abort(403)
     if not service.can_edit(record, current_staff(), now()):
-        flash("The 24-hour edit window has ended: this record is read-only.", "error")
+        flash(_("The 24-hour edit window has ended: this record is read-only."), "error")
         return redirect(url_for(".show", record_id=record.id))
     form = forms.RecordForm()
     if not form.validate():
@@ -417,6 +428,7 @@ def caller(caller_id: int) -> str:
         may_read=lambda record: service.can_read(record, staff),
         catalog=_catalog(),
         language=staff.ui_language,
-        local=_local,
+        local=local_time,
         call_types=dict(forms.CALL_TYPES),
+        risk_levels=dict(forms.RISK_LEVELS),
     )

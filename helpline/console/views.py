@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
+from helpline import i18n
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
+from helpline.console import calls, forms
 from helpline.extensions import db, get_redis
-from helpline.models import Call, CallbackRequest
+from helpline.models import Call, CallbackRequest, Staff
 from helpline.models.enums import CallbackStatus, Role
 from helpline.records import service as records
 from helpline.routing import presence
@@ -24,29 +29,20 @@ log = logging.getLogger(__name__)
 # States staff set by hand; busy and wrap-up follow from calls.
 CHOOSABLE = ("available", "break", "offline")
 STATE_LABELS = {
-    "available": "Available",
-    "reserved": "Being offered a call",
-    "busy": "In a call",
-    "wrap_up": "Wrap-up",
-    "break": "On a break",
-    "offline": "Offline",
+    "available": lazy_gettext("Available"),
+    "reserved": lazy_gettext("Being offered a call"),
+    "busy": lazy_gettext("In a call"),
+    "wrap_up": lazy_gettext("Wrap-up"),
+    "break": lazy_gettext("On a break"),
+    "offline": lazy_gettext("Offline"),
 }
 
 
-def _presence(staff_id: int) -> dict[str, str]:
-    """The live state for the page; None-like when Redis cannot be reached."""
-    try:
-        live = presence.live_state(get_redis(), staff_id)
-    except redis.RedisError:
-        return {"state": "unknown", "label": "Unknown (live presence is unreachable)"}
-    state = live.get("state", "offline")
-    shown = {"state": state, "label": STATE_LABELS.get(state, state)}
-    if state == "break" and live.get("reason") == presence.MISSED_OFFERS:
-        shown["notice"] = (
-            "Calls offered to your phone went unanswered several times in a row, so you "
-            "were taken off the queue. Check your phone, then choose Available."
-        )
-    return shown
+def _live() -> dict[str, Any]:
+    """The live panel (presence and the current call), rendered into the page."""
+    found = calls.panel(with_history=True)
+    db.session.commit()  # the audit entry of a caller history shown
+    return calls.panel_context(found)
 
 
 OPEN_CALLBACK = (
@@ -79,10 +75,9 @@ def home() -> str:
         callbacks=callbacks,
         contacts=records.list_my_records(db.session, staff, limit=20),
         awaiting=records.list_calls_awaiting_record(db.session, staff),
-        presence=_presence(staff.id),
-        presence_form=PostForm(),
-        choosable=CHOOSABLE,
-        labels=STATE_LABELS,
+        call_types=dict(forms.CALL_TYPES),
+        risk_levels=dict(forms.RISK_LEVELS),
+        **_live(),
     )
 
 
@@ -100,10 +95,18 @@ def interpreter() -> str:
         "console/interpreter.html",
         staff=staff,
         assignments=assignments,
-        presence=_presence(staff.id),
-        presence_form=PostForm(),
-        choosable=CHOOSABLE,
-        labels=STATE_LABELS,
+        **_live(),
+    )
+
+
+def _own_form() -> tuple[Staff, str]:
+    """The member of staff posting a form about themselves (400 without the CSRF token),
+    and their start page to go back to."""
+    if not PostForm().validate_on_submit():
+        abort(400)
+    staff = current_staff()
+    return staff, url_for(
+        "console.home" if Role.COUNSELLOR in staff.roles else "console.interpreter"
     )
 
 
@@ -111,27 +114,40 @@ def interpreter() -> str:
 @allow(Role.COUNSELLOR, Role.INTERPRETER)
 def set_presence() -> Response:
     """Set one's own state: available, on a break, or offline."""
-    if not PostForm().validate_on_submit():
-        abort(400)
-    staff = current_staff()
+    staff, back = _own_form()
     state = request.form.get("state", "")
-    back = url_for("console.home" if Role.COUNSELLOR in staff.roles else "console.interpreter")
     if state not in CHOOSABLE:
-        flash("Choose available, on a break or offline.", "error")
+        flash(_("Choose available, on a break or offline."), "error")
         return redirect(back)
     try:
         presence.set_state(get_redis(), db.session, staff.id, state, reason="console")
     except redis.RedisError:
         db.session.rollback()
         log.warning("presence change for staff %s failed: Redis unreachable", staff.id)
-        flash("Your state could not be changed: live presence is unreachable. Try again.", "error")
+        flash(
+            _("Your state could not be changed: live presence is unreachable. Try again."), "error"
+        )
         return redirect(back)
     except presence.PresenceError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(_(str(error)), "error")
         return redirect(back)
     db.session.commit()
     if state == "available":
         enqueue_dispatch()
-    flash(f"You are now: {STATE_LABELS[state]}.", "info")
+    flash(_("You are now: %(state)s.", state=STATE_LABELS[state]), "info")
+    return redirect(back)
+
+
+@bp.post("/language")
+@allow(Role.COUNSELLOR, Role.INTERPRETER)
+def set_language() -> Response:
+    """Choose the console's language (Turkish, English or Arabic); also the phone's."""
+    staff, back = _own_form()
+    language = request.form.get("language", "")
+    if language not in i18n.LANGUAGES:
+        flash(_("Choose Turkish, English or Arabic."), "error")
+        return redirect(back)
+    staff.ui_language = language
+    db.session.commit()
     return redirect(back)

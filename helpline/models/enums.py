@@ -85,6 +85,7 @@ class CallEventKind(enum.StrEnum):
     ENDED_BY_STAFF = "ended_by_staff"
     SUPERVISOR_LISTEN = "supervisor_listen"
     SUPERVISOR_COACH = "supervisor_coach"
+    ESCALATED = "escalated"  # the counsellor asked the duty supervisor to join
     CALLBACK_REQUESTED = "callback_requested"
     VOICEMAIL_RECORDED = "voicemail_recorded"
     RECORDING_READY = "recording_ready"

@@ -512,15 +512,11 @@ def edit(
     if not can_edit(record, by, now):
         raise RecordForbidden("The 24-hour edit window has ended: this record is read-only.")
     if data.expected_version is not None and data.expected_version != record.version:
-        raise RecordInvalid(
-            [
-                Problem(
-                    "version",
-                    f"This record was saved again (version {record.version}) after you opened "
-                    "it. Reload it and make your change again.",
-                )
-            ]
+        stale = (
+            f"This record was saved again (version {record.version}) after you opened "
+            "it. Reload it and make your change again."
         )
+        raise RecordInvalid([Problem("version", stale)])
     _check(session, record, data, catalog, now, timezone)
     before = _state(record)
     _apply(record, data, final=True)

@@ -40,12 +40,17 @@
     return form.querySelectorAll("[data-referral-row]");
   }
 
+  // Messages in the reader's language, from the form's data-text-* attributes.
+  function text(name, fallback) {
+    return form.getAttribute("data-text-" + name) || fallback;
+  }
+
   function addReferral() {
     var all = rows();
     var last = all[all.length - 1];
     var index = all.length;
     var row = last.cloneNode(true);
-    row.querySelector("legend").textContent = "Referral " + (index + 1);
+    row.querySelector("legend").textContent = text("referral", "Referral {n}").replace("{n}", index + 1);
     Array.prototype.forEach.call(row.querySelectorAll("[id], [name], [for], [aria-describedby]"), function (el) {
       ["id", "name", "for", "aria-describedby"].forEach(function (attribute) {
         var value = el.getAttribute(attribute);
@@ -112,9 +117,10 @@
       }
       url = answer.autosave_url || url;
       form.dataset.autosaveUrl = url;
-      say("Draft saved " + answer.saved_at);
+      say(text("saved", "Draft saved {time}").replace("{time}", answer.saved_at));
     }).catch(function (error) {
-      say("Draft not saved: " + (error && error.message ? error.message : "no connection") + ". It will be tried again.");
+      var reason = error && error.message ? error.message : text("offline", "no connection");
+      say(text("unsaved", "Draft not saved: {reason}. It will be tried again.").replace("{reason}", reason));
       schedule();
     }).then(function () {
       inflight = null;
