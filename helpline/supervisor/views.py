@@ -394,3 +394,7 @@ def kpi_report() -> tuple[str, int]:
         charts=_charts(report),
         **context,
     ), 200
+
+
+# Pages kept in modules of their own register on this blueprint.
+from helpline.supervisor import board_views  # noqa: E402, F401
