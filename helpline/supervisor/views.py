@@ -397,4 +397,4 @@ def kpi_report() -> tuple[str, int]:
 
 
 # Pages kept in modules of their own register on this blueprint.
-from helpline.supervisor import board_views  # noqa: E402, F401
+from helpline.supervisor import board_views, retention_views  # noqa: E402, F401

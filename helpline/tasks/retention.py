@@ -1,0 +1,89 @@
+"""The retention purge on the maintenance queue, scheduled to repeat.
+
+RQ's scheduler (started with every worker) runs jobs at a time. Each purge schedules the
+next one `purge_every_days` later, and every worker, when it starts, makes sure one is
+scheduled (at once when none ran for longer than that), so the periodic destruction
+never lapses while a worker runs. A job's id names its due minute, so two workers
+starting together schedule it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import current_app
+from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.registry import ScheduledJobRegistry
+
+from helpline import audit, retention
+from helpline.extensions import db, get_queue
+from helpline.models import utcnow
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "maintenance-retention-purge-"
+ACTOR = audit.Actor("retention purge")
+
+
+def policy() -> retention.Policy:
+    found: retention.Policy = current_app.extensions["helpline.retention"]
+    return found
+
+
+def purge_retention() -> int:
+    """Destroy what is past its retention, log it, and schedule the next run."""
+    now = utcnow()
+    run = retention.purge(db.session, policy(), now, ACTOR)
+    db.session.commit()
+    log.info("retention purge %s destroyed %d item(s)", run.run_id, run.total)
+    schedule_purge(now + dt.timedelta(days=policy().purge_every_days))
+    return run.total
+
+
+def _job_id(when: dt.datetime) -> str:
+    return JOB_PREFIX + when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M")
+
+
+def schedule_purge(when: dt.datetime) -> str:
+    """Schedule a purge at `when` (at once if it is past); returns the job id."""
+    queue = get_queue("maintenance")
+    job_id = _job_id(when)
+    if when <= utcnow():
+        queue.enqueue(purge_retention, job_id=job_id, retry=Retry(max=3, interval=60))
+    else:
+        queue.enqueue_at(when, purge_retention, job_id=job_id, retry=Retry(max=3, interval=60))
+    return job_id
+
+
+def _registry() -> ScheduledJobRegistry:
+    return ScheduledJobRegistry(queue=get_queue("maintenance"))  # type: ignore[no-untyped-call]
+
+
+def pending_purges() -> list[str]:
+    """The ids of purge jobs waiting: scheduled, or queued to run now."""
+    queue = get_queue("maintenance")
+    scheduled = _registry().get_job_ids()
+    waiting = [
+        job_id for job_id in (*scheduled, *queue.get_job_ids()) if job_id.startswith(JOB_PREFIX)
+    ]
+    return sorted(waiting)
+
+
+def ensure_purge_scheduled() -> str | None:
+    """At worker start: schedule the next purge unless one is waiting. Returns its id."""
+    waiting = pending_purges()
+    if waiting:
+        return None
+    due = retention.next_due(policy(), retention.last_run(db.session), utcnow())
+    db.session.rollback()  # release the read's connection before the worker forks
+    return schedule_purge(due)
+
+
+def scheduled_at(job_id: str) -> dt.datetime | None:
+    """When a waiting purge job is due (None if it is queued to run now)."""
+    try:
+        return _registry().get_scheduled_time(job_id)
+    except NoSuchJobError:
+        return None
