@@ -139,7 +139,7 @@ def worker(burst: bool) -> None:
 @click.option("--connect/--no-connect", default=True, help="Also try the database and Redis.")
 def check(connect: bool) -> None:
     """Validate the configuration and the data/ files, and say what is wrong."""
-    from helpline import retention
+    from helpline import permissions, retention
     from helpline.records import catalog
 
     settings = _settings()
@@ -148,6 +148,10 @@ def check(connect: bool) -> None:
     try:
         retention.load_policy(settings.data_path / retention.FILE)
     except retention.RetentionError as error:
+        problems.append(str(error))
+    try:
+        permissions.load_rules(settings.data_path / permissions.FILE)
+    except permissions.PermissionsError as error:
         problems.append(str(error))
     if connect and not problems:
         problems += _connection_problems(settings)

@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from helpline import audit, kpis
+from helpline import audit, kpis, permissions
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
@@ -31,6 +31,7 @@ from helpline.models import AuditEntry, Call, Staff, utcnow
 from helpline.models.enums import Role
 from helpline.privacy import mask_number
 from helpline.supervisor import (
+    access,
     auditlog,
     calllog,
     charts,
@@ -209,12 +210,19 @@ def call_detail(call_id: int) -> str:
     found = detail.find_call_detail(db.session, call_id)
     if found is None:
         abort(404)
+    staff = current_staff()
+    subject = access.call_subject(db.session, found.call)
+    if not access.may("call.view", staff, subject):
+        abort(403)
     caller = found.call.caller
+    show_number = caller is not None and access.may("call.number", staff, subject)
     html = render_template(
         "supervisor/call_detail.html",
         d=found,
         call=found.call,
-        masked_number=mask_number(caller.number_encrypted) if caller is not None else None,
+        masked_number=mask_number(caller.number_encrypted) if show_number and caller else None,
+        number_hidden=caller is not None and not show_number,
+        may_play=access.may("recording.play", staff, subject),
         path=timeline.ivr_path((e.kind, e.data) for e in found.events),
         label=timeline.label,
         event_details=timeline.details,
@@ -222,7 +230,7 @@ def call_detail(call_id: int) -> str:
         sites=calllog.site_names(db.session),
         timezone=settings().timezone,
     )
-    who, info = actor(current_staff()), request_info()
+    who, info = actor(staff), request_info()
     audit.record(
         db.session, "call_viewed", who, target_type="call", target_id=call_id, request=info
     )
@@ -252,6 +260,9 @@ def _export_page(
         form=form,
         columns=export.COLUMNS,
         personal_columns=export.PERSONAL_COLUMNS,
+        may_export_personal=access.may(
+            "calls.export_personal", current_staff(), permissions.What()
+        ),
         action=url_for("supervisor.export_calls", **values),
         back=url_for("supervisor.calls", **values),
     ), code
@@ -291,6 +302,10 @@ def export_calls_csv() -> Response | tuple[str, int]:
     if problem is not None:
         return _export_page(found, form, [problem], 400)
     include_number = bool(form.include_number.data)
+    if include_number and not access.may(
+        "calls.export_personal", current_staff(), permissions.What()
+    ):
+        return _export_page(found, form, ["Your role may not export personal data."], 403)
     reason = (form.reason.data or "").strip() or None
     count = calllog.count(db.session, found)
     audit.record(
@@ -397,4 +412,4 @@ def kpi_report() -> tuple[str, int]:
 
 
 # Pages kept in modules of their own register on this blueprint.
-from helpline.supervisor import board_views, retention_views  # noqa: E402, F401
+from helpline.supervisor import board_views, recordings, retention_views  # noqa: E402, F401
