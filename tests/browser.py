@@ -8,10 +8,11 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
@@ -65,3 +66,32 @@ def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
     expect(page.get_by_label("Password")).to_be_focused()
     page.keyboard.type(password)
     page.keyboard.press("Enter")
+
+
+@contextmanager
+def browser_app(database_url: str, redis_url: str, instance: Path) -> Iterator[tuple[Flask, int]]:
+    """An app for a browser test, to be served on the port it yields; tables emptied after."""
+    from helpline import create_app
+    from tests.conftest import _empty_tables, make_settings
+
+    require_chromium()
+    port = free_port()
+    settings = make_settings(
+        database_url, redis_url, instance, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"
+    )
+    app = create_app(settings)
+    try:
+        yield app, port
+    finally:
+        _empty_tables(app)
+
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 720) -> Iterator[Page]:
+    """A page in Debian's chromium, closed afterwards."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from sqlalchemy.orm import Session
 
-from helpline import create_app
-from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    free_port,
-    log_in_by_keyboard,
-    require_chromium,
-    serve,
-)
-from tests.conftest import _empty_tables, make_settings
+from helpline.extensions import db
+from helpline.models import utcnow
+from tests.browser import browser_app, chromium_page, log_in_by_keyboard, serve
 from tests.factories import PASSWORD, Factory
 
 
@@ -26,23 +20,12 @@ def test_supervisor_logs_in_and_verifies_the_audit_chain(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     """Keyboard-only: type the username, tab, the password, enter; then check the chain."""
-    require_chromium()
-    port = free_port()
-    settings = make_settings(database_url, redis_url, tmp_path / "i",
-                             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")  # fmt: skip
-    app = create_app(settings)
-    try:
-        from sqlalchemy.orm import Session
-
-        from helpline.extensions import db
-
+    with browser_app(database_url, redis_url, tmp_path / "i") as (app, port):
         with app.app_context():
             session = Session(db.engine)
             Factory(session).staff("elif", roles=("supervisor",))
             session.close()
-        with serve(app, port) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
+        with serve(app, port) as base, chromium_page() as page:
             page.goto(f"{base}/supervisor/")
             assert page.url.startswith(f"{base}/login")
             log_in_by_keyboard(page, "elif", PASSWORD)
@@ -52,9 +35,6 @@ def test_supervisor_logs_in_and_verifies_the_audit_chain(
             assert page.get_by_text("The chain is intact").is_visible()
             page.get_by_role("button", name="Log out").click()
             page.wait_for_url(f"{base}/login")
-            browser.close()
-    finally:
-        _empty_tables(app)
 
 
 @pytest.mark.browser
@@ -62,19 +42,7 @@ def test_supervisor_filters_the_call_log_pages_and_opens_a_timeline(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     """Filter by language, go to the next page, open a call and read its timeline."""
-    import datetime as dt
-
-    require_chromium()
-    port = free_port()
-    settings = make_settings(database_url, redis_url, tmp_path / "i",
-                             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")  # fmt: skip
-    app = create_app(settings)
-    try:
-        from sqlalchemy.orm import Session
-
-        from helpline.extensions import db
-        from helpline.models import utcnow
-
+    with browser_app(database_url, redis_url, tmp_path / "i") as (app, port):
         with app.app_context():
             session = Session(db.engine)
             factory = Factory(session)
@@ -96,9 +64,7 @@ def test_supervisor_filters_the_call_log_pages_and_opens_a_timeline(
             )
             opened_id = opened.id
             session.close()
-        with serve(app, port) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
+        with serve(app, port) as base, chromium_page() as page:
             page.goto(f"{base}/login")
             log_in_by_keyboard(page, "elif", PASSWORD)
             page.wait_for_url(f"{base}/supervisor/")
@@ -121,6 +87,3 @@ def test_supervisor_filters_the_call_log_pages_and_opens_a_timeline(
             assert timeline.get_by_role("cell", name="Call started").is_visible()
             assert timeline.get_by_role("cell", name="Language selected").is_visible()
             assert timeline.get_by_role("cell", name="Call ended").is_visible()
-            browser.close()
-    finally:
-        _empty_tables(app)

@@ -9,21 +9,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy.orm import Session
 
-from helpline import create_app
 from helpline.models import utcnow
 from helpline.models.enums import CallOutcome
-from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    free_port,
-    log_in_by_keyboard,
-    require_chromium,
-    serve,
-)
-from tests.conftest import _empty_tables, make_settings
+from tests.browser import browser_app, chromium_page, log_in_by_keyboard, serve
 from tests.factories import PASSWORD, Factory
 
 WAIT_MS = 20_000  # the wallboard asks every 5 s; a loaded machine may take longer
@@ -43,35 +34,20 @@ class Console:
 
 @pytest.fixture
 def console(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Console]:
-    require_chromium()
-    port = free_port()
-    settings = make_settings(database_url, redis_url, tmp_path / "i",
-                             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")  # fmt: skip
-    app = create_app(settings)
     from helpline.extensions import db
 
-    try:
-        with app.app_context():
-            session = Session(db.engine)
-            factory = Factory(session)
-            factory.staff("elif", roles=("supervisor",))
-            with serve(app, port) as base, sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.set_default_timeout(WAIT_MS)
-                expect.set_options(timeout=WAIT_MS)
-                try:
-                    yield Console(app, factory, page, base)
-                finally:
-                    expect.set_options(timeout=5_000)  # Playwright's default, for other tests
-                browser.close()
-            session.close()
-    finally:
-        _empty_tables(app)
-
-
-def _row(page: Page, language: str) -> object:
-    return page.locator(f'table.wallboard tr[data-language="{language}"]')
+    with browser_app(database_url, redis_url, tmp_path / "i") as (app, port), app.app_context():
+        session = Session(db.engine)
+        factory = Factory(session)
+        factory.staff("elif", roles=("supervisor",))
+        with serve(app, port) as base, chromium_page(1280, 800) as page:
+            page.set_default_timeout(WAIT_MS)
+            expect.set_options(timeout=WAIT_MS)
+            try:
+                yield Console(app, factory, page, base)
+            finally:
+                expect.set_options(timeout=5_000)  # Playwright's default, for other tests
+        session.close()
 
 
 @pytest.mark.browser
