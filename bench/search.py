@@ -383,6 +383,12 @@ def section(result: Result, measured: str, command: str) -> str:
         f"Target: every search at p95 {TARGET_P95_MS:.0f} ms or under: **{verdict}** "
         f"(slowest: {worst.name}, p95 {worst.p95:.1f} ms).",
         "",
+        "About 20 ms of each figure is the view itself (the form's choices, the page's "
+        "names, rendering). The risk level and callback status filters are the slowest: "
+        "PostgreSQL walks the calls newest first (`ix_call_started_id`) and looks up each "
+        "one's contact record or callback until a page is full, so the rarer and older the "
+        "matches, the longer the walk (one call in 200 has an imminent-risk record here).",
+        "",
         "The export streams every call through `POST /supervisor/calls/export` in a process "
         "of its own. Before is that process's resident memory once the app was built and "
         "logged in; peak is its highest resident memory while the export ran (Linux's "
