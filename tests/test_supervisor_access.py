@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,10 @@ import sqlalchemy as sa
 from flask import Flask, Response
 from flask.testing import FlaskClient
 
-from helpline import audit, create_app
+from helpline import audit, create_app, permissions
 from helpline.config import DEFAULT_DATA_PATH, Settings
 from helpline.models import AuditEntry, Call
+from helpline.permissions import Rule
 from tests.browser import free_port, serve
 from tests.conftest import _empty_tables, make_settings
 from tests.factories import Factory, login, post_form
@@ -207,8 +209,12 @@ def test_deployment_rules_limit_supervisors_to_their_site(
         assert page.status_code == 200
         assert "not shown to your role" in page.get_data(as_text=True)
         assert client.get(f"/supervisor/calls/{theirs_id}").status_code == 403
+        listed = client.get("/supervisor/calls").get_data(as_text=True)
+        assert f"Call {ours_id}<" in listed
+        assert f"Call {theirs_id}<" not in listed
         export_page = client.get("/supervisor/calls/export").get_data(as_text=True)
         assert "Your role may not export personal data" in export_page
+        assert "This search gives <strong>1</strong> call." in export_page
         refused = post_form(
             client,
             "/supervisor/calls/export",
@@ -219,3 +225,57 @@ def test_deployment_rules_limit_supervisors_to_their_site(
     finally:
         monkeypatch.undo()
         _empty_tables(app)
+
+
+RULE_SETS = {
+    "all": [Rule(roles=frozenset({"supervisor"}), scope="all")],
+    "site": [Rule(roles=frozenset({"supervisor"}), scope="site")],
+    "province": [Rule(roles=frozenset({"supervisor"}), scope="province")],
+    "own or recent consented": [
+        Rule(owner=True),
+        Rule(within_hours=12, consent=True),
+    ],
+    "not own": [Rule(owner=False, scope="province")],
+    "drafts": [Rule(draft=True)],
+    "counsellors only": [Rule(roles=frozenset({"counsellor"}))],
+    "nobody": [],
+}
+
+
+@pytest.mark.parametrize("name", list(RULE_SETS))
+def test_visible_calls_agrees_with_the_evaluator(factory: Factory, name: str) -> None:
+    """The SQL that narrows the call log lists exactly the calls whose detail the
+    evaluator would open, for every kind of condition."""
+    from helpline.models import utcnow
+    from helpline.permissions import Rules, who
+    from helpline.supervisor import access
+
+    now = utcnow()
+    ankara, ankara2, hatay = factory.site("A1"), factory.site("A2"), factory.site("H1", "Hatay")
+    me = factory.staff("sup", roles=("supervisor", "counsellor"), site=ankara, password=None)
+    other = factory.staff("cansu", site=hatay, password=None)
+    hour = dt.timedelta(hours=1)
+    for site in (ankara, ankara2, hatay, None):
+        for counsellor in (me, other, None):
+            for ended, consent in ((now - 2 * hour, True), (now - 20 * hour, True),
+                                   (now - 2 * hour, False), (None, False)):  # fmt: skip
+                factory.call(
+                    site_id=site.id if site else None,
+                    counsellor_id=counsellor.id if counsellor else None,
+                    ended_at=ended,
+                    is_recording_consented=consent,
+                )
+    rules = Rules({"call.view": tuple(RULE_SETS[name])})
+    actor = who(me)
+    scope = access.visible_calls(rules, "call.view", actor, now)
+    query = sa.select(Call.id)
+    listed = set(factory.session.scalars(query if scope is None else query.where(scope)))
+    opened = {
+        call.id
+        for call in factory.session.scalars(sa.select(Call))
+        if permissions.allows(
+            rules, "call.view", actor, access.call_subject(factory.session, call), now
+        )
+    }
+    assert listed == opened
+    assert 0 < len(listed) < 48 or name in ("all", "nobody", "drafts", "counsellors only")

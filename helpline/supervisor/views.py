@@ -6,6 +6,7 @@ in `helpline.kpis`, and the forms are read by `filters`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -150,6 +151,13 @@ def _cursor(name: str, column: str, problems: list[str]) -> keyset.Bound | None:
     return bound
 
 
+def _call_filter(choices: filters.Choices) -> tuple[filters.CallFilter, list[str]]:
+    """The search from the query string, within the calls the rules let this supervisor
+    open (`call.view`)."""
+    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    return dataclasses.replace(found, scope=access.call_scope(current_staff())), problems
+
+
 def _page_links(endpoint: str, values: dict[str, Any], page: keyset.Page) -> dict[str, str | None]:
     def link(name: str, bound: keyset.Bound | None) -> str | None:
         if bound is None:
@@ -167,7 +175,7 @@ def _page_links(endpoint: str, values: dict[str, Any], page: keyset.Page) -> dic
 def calls() -> tuple[str, int]:
     """The call log: filters from the query string, keyset pages, masked data only."""
     choices = calllog.load_choices(db.session, _catalog())
-    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    found, problems = _call_filter(choices)
     size = filters.page_size(request.args)
     if size is None:
         problems.append("Rows per page: choose one from the list.")
@@ -279,7 +287,7 @@ def _bad_search(problems: list[str]) -> tuple[str, int]:
 def export_calls() -> tuple[str, int]:
     """Before an export: how many calls the search gives, the columns, and the form."""
     choices = calllog.load_choices(db.session, _catalog())
-    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    found, problems = _call_filter(choices)
     if problems:
         return _bad_search(problems)
     return _export_page(found, export.ExportForm(), [], 200)
@@ -290,7 +298,7 @@ def export_calls() -> tuple[str, int]:
 def export_calls_csv() -> Response | tuple[str, int]:
     """Stream the search as CSV, once the export is on the audit record."""
     choices = calllog.load_choices(db.session, _catalog())
-    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    found, problems = _call_filter(choices)
     if problems:
         return _bad_search(problems)
     # CSRFProtect has already refused a POST without a valid token; what is left to
