@@ -9,7 +9,9 @@ What each kind means, and what destroying it does:
 
 - `recordings`: a call's recordings, by when they were made. The reference (the URL at
   the provider) is blanked and `purged_at` set; the row stays, so the call detail can say
-  a recording existed and was destroyed.
+  a recording existed and was destroyed. The purge job then deletes the audio at the
+  provider (`tasks/retention.py`), and sets `provider_deleted_at` once it is gone; one
+  the provider could not delete is tried again at the next run.
 - `notes`: a contact record's free text (the summary, in every version, and referral
   destinations), by when the record was created. Codes stay: categories, risk level,
   referral kinds, so the statistics still add up.
@@ -54,6 +56,7 @@ from helpline.models.enums import CallbackStatus
 FILE = "retention.yaml"
 KINDS = ("recordings", "notes", "caller_numbers", "audit")
 LOG_KIND = "destruction_log"
+PROVIDER_KIND = "provider_recordings"  # audio deleted at the provider, after the purge
 MAX_PURGE_INTERVAL_DAYS = 183  # KVKK: periodic destruction at most every six months
 MIN_LOG_DAYS = 3 * 365  # KVKK: destruction logs kept three years
 PURGED_INDEX = "purged:"  # a destroyed number's blind index: "purged:<caller id>"
@@ -63,6 +66,7 @@ LABELS = {
     "caller_numbers": "Caller phone numbers",
     "audit": "Audit log entries",
     LOG_KIND: "Destruction log rows",
+    PROVIDER_KIND: "Recording audio at the provider",
 }
 
 
@@ -118,6 +122,15 @@ def cutoffs(policy: Policy, now: dt.datetime) -> dict[str, dt.datetime]:
     found = {kind: now - dt.timedelta(days=days) for kind, days in policy.periods.items()}
     found[LOG_KIND] = now - dt.timedelta(days=policy.destruction_log_days)
     return found
+
+
+def kept_days(policy: Policy) -> dict[str, int]:
+    """How long each row of the preview is kept, in days."""
+    return {
+        **policy.periods,
+        LOG_KIND: policy.destruction_log_days,
+        PROVIDER_KIND: policy.periods["recordings"],
+    }
 
 
 def next_due(policy: Policy, last_run: dt.datetime | None, now: dt.datetime) -> dt.datetime:
@@ -180,6 +193,15 @@ def _audit_through(session: DbSession, cutoff: dt.datetime) -> tuple[int, int]:
     return start, int(session.scalar(sa.select(sa.func.max(AuditEntry.seq))) or 0)
 
 
+def at_provider() -> sa.Select[int, str]:
+    """Recordings destroyed here whose audio the provider has not yet confirmed deleted."""
+    return (
+        sa.select(Recording.id, Recording.recording_sid)
+        .where(Recording.purged_at.is_not(None), Recording.provider_deleted_at.is_(None))
+        .order_by(Recording.id)
+    )
+
+
 def _log_rows(cutoff: dt.datetime) -> sa.Select[int]:
     return sa.select(DestructionLog.id).where(DestructionLog.performed_at < cutoff)
 
@@ -213,6 +235,15 @@ def preview(session: DbSession, policy: Policy, now: dt.datetime) -> list[Due]:
         ),
         Due("audit", cut["audit"], max(0, through - start + 1)),
         Due(LOG_KIND, cut[LOG_KIND], _count(session, _log_rows(cut[LOG_KIND]))),
+        Due(
+            PROVIDER_KIND,
+            cut["recordings"],
+            _count(session, _recordings(cut["recordings"]))
+            + int(
+                session.scalar(sa.select(sa.func.count()).select_from(at_provider().subquery()))
+                or 0
+            ),
+        ),
     ]
 
 

@@ -82,6 +82,14 @@ def test_load_policy_names_the_problem_and_line(
         retention.load_policy(path)
 
 
+def test_kept_days_names_every_row_of_the_preview() -> None:
+    """The preview's audio-at-the-provider row is kept as long as recordings, the log's
+    own rows as long as the log."""
+    kept = retention.kept_days(POLICY)
+    assert kept[retention.PROVIDER_KIND] == 90
+    assert kept[retention.LOG_KIND] == 1095
+
+
 def test_cutoffs_and_next_due() -> None:
     """Each kind is past due before now minus its period; the next purge is an interval
     after the last, or now when it is overdue or never ran."""
@@ -168,6 +176,7 @@ def test_preview_counts_without_destroying(
         "caller_numbers": 1,
         "audit": 2,
         retention.LOG_KIND: 0,
+        retention.PROVIDER_KIND: 1,
     }
     factory.session.expire_all()
     assert factory.session.get(Recording, ids["old_recording"]).purged_at is None  # type: ignore[union-attr]
@@ -306,7 +315,8 @@ def test_purge_job_runs_and_schedules_the_next(app: Flask, factory: Factory) -> 
         assert when is not None
         assert dt.timedelta(days=days - 1) < when - utcnow() <= dt.timedelta(days=days)
         assert jobs.ensure_purge_scheduled() is None
-    assert factory.session.scalar(sa.select(sa.func.count()).select_from(DestructionLog)) == 5
+    kinds = set(factory.session.scalars(sa.select(DestructionLog.kind)))
+    assert kinds == {*retention.KINDS, retention.LOG_KIND, retention.PROVIDER_KIND}
 
 
 def test_retention_page_previews_and_queues_a_purge(
@@ -344,3 +354,80 @@ def test_audit_purge_stops_at_the_first_entry_within_its_period(
     _fill_audit(factory, monkeypatch, [600, 10, 500])
     counted = {due.kind: due.count for due in retention.preview(factory.session, POLICY, NOW)}
     assert counted["audit"] == 1
+
+
+def test_purge_job_deletes_recordings_at_the_provider(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """After the purge, the job asks the provider (the sandbox's REST API, through the
+    official client) to delete each destroyed recording's audio and marks those it
+    confirms; one the provider no longer holds counts as deleted; a recording within its
+    period stays at the provider."""
+    from sqlalchemy.orm import Session
+
+    from helpline import create_app
+    from helpline.config import Settings
+    from helpline.extensions import db
+    from helpline.tasks import retention as jobs
+    from helpline.telephony.emulator.server import SandboxServer
+    from helpline.telephony.recording import Recording as HeldRecording
+    from tests.conftest import _empty_tables, make_settings
+
+    account, token = "AC" + "5" * 32, "t" * 32
+    sandbox = SandboxServer(
+        Settings.from_env(
+            {
+                "HELPLINE_ENV": "test",
+                "HELPLINE_INSTANCE_PATH": str(tmp_path / "sandbox"),
+                "TWILIO_ACCOUNT_SID": account,
+                "TWILIO_AUTH_TOKEN": token,
+            }
+        ),
+        port=0,
+    ).start()
+    settings = make_settings(
+        database_url,
+        redis_url,
+        tmp_path / "i",
+        TWILIO_ACCOUNT_SID=account,
+        TWILIO_AUTH_TOKEN=token,
+        TWILIO_API_BASE_URL=sandbox.url,
+    )
+    app = create_app(settings, {"TESTING": True})
+    try:
+        with app.app_context():
+            session = Session(db.engine)
+            factory = Factory(session)
+            call = factory.call(started_at=utcnow() - 100 * DAY)
+            old, gone, recent = (factory.recording(call) for _ in range(3))
+            old.created_at = gone.created_at = utcnow() - 200 * DAY
+            session.commit()
+            for held in (old, recent):
+                sandbox.exchange.recordings[held.recording_sid] = HeldRecording(
+                    sid=held.recording_sid,
+                    account_sid=account,
+                    call_sid=call.call_sid,
+                    url=f"{sandbox.url}/recording",
+                    duration=4,
+                    started=utcnow(),
+                    source="DialVerb",
+                )
+            jobs.purge_retention()
+            session.expire_all()
+            assert set(sandbox.exchange.recordings) == {recent.recording_sid}
+            marked = {
+                r.recording_sid: r.provider_deleted_at
+                for r in session.scalars(sa.select(Recording))
+            }
+            assert marked[old.recording_sid] is not None
+            assert marked[gone.recording_sid] is not None
+            assert marked[recent.recording_sid] is None
+            row = session.scalars(
+                sa.select(DestructionLog).where(DestructionLog.kind == retention.PROVIDER_KIND)
+            ).one()
+            assert (row.count, row.details) == (2, {})
+            assert jobs.delete_at_provider("again", utcnow()) == 0
+            session.close()
+    finally:
+        sandbox.stop()
+        _empty_tables(app)

@@ -38,6 +38,7 @@ def retention_page() -> str:
         "supervisor/retention.html",
         policy=policy,
         labels=retention.LABELS,
+        kept=retention.kept_days(policy),
         preview=retention.preview(db.session, policy, now),
         last_run=last,
         next_due=retention.next_due(policy, last, now),

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from http import HTTPStatus
 
+import sqlalchemy as sa
 from flask import current_app
 from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.registry import ScheduledJobRegistry
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
 
 from helpline import audit, retention
 from helpline.extensions import db, get_queue
-from helpline.models import utcnow
+from helpline.models import DestructionLog, Recording, utcnow
+from helpline.telephony.client import rest_client
+from helpline.web import settings
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +39,85 @@ def policy() -> retention.Policy:
 
 
 def purge_retention() -> int:
-    """Destroy what is past its retention, log it, and schedule the next run."""
+    """Destroy what is past its retention, log it, delete the recordings' audio at the
+    provider, and schedule the next run."""
     now = utcnow()
     run = retention.purge(db.session, policy(), now, ACTOR)
     db.session.commit()
     log.info("retention purge %s destroyed %d item(s)", run.run_id, run.total)
+    deleted = delete_at_provider(run.run_id, now)
     schedule_purge(now + dt.timedelta(days=policy().purge_every_days))
-    return run.total
+    return run.total + deleted
+
+
+def _delete_one(client: Client, recording_sid: str) -> bool:
+    """Ask the provider to delete one recording; True once it is gone (404: already)."""
+    try:
+        client.recordings(recording_sid).delete()
+    except TwilioRestException as error:
+        return bool(error.status == HTTPStatus.NOT_FOUND)
+    except TwilioException:
+        return False
+    return True
+
+
+def delete_at_provider(run_id: str, now: dt.datetime, batch: int = 500) -> int:
+    """Delete at the provider the audio of every recording destroyed here; each one the
+    provider confirms is marked, and logged as one destruction-log row for the run.
+    Returns how many were deleted; those that failed wait for the next run."""
+    try:
+        client = rest_client(settings())
+    except ValueError:
+        log.warning("recordings not deleted at the provider: no Twilio credentials")
+        return 0
+    deleted = failed = 0
+    last = 0
+    try:
+        while True:
+            rows = db.session.execute(
+                retention.at_provider().where(Recording.id > last).limit(batch)
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                recording_id, recording_sid = int(row[0]), str(row[1])
+                last = recording_id
+                if not _delete_one(client, recording_sid):
+                    failed += 1
+                    continue
+                db.session.execute(
+                    sa.update(Recording)
+                    .where(Recording.id == recording_id, Recording.provider_deleted_at.is_(None))
+                    .values(provider_deleted_at=now)
+                )
+                deleted += 1
+            db.session.commit()
+    finally:
+        client.http_client.session.close()
+    cutoff = retention.cutoffs(policy(), now)["recordings"]
+    db.session.add(
+        DestructionLog(
+            run_id=run_id,
+            kind=retention.PROVIDER_KIND,
+            performed_at=now,
+            cutoff=cutoff,
+            count=deleted,
+            actor_label=ACTOR.label,
+            details={"failed": failed} if failed else {},
+        )
+    )
+    audit.record(
+        db.session,
+        "recordings_deleted_at_provider",
+        ACTOR,
+        target_type="destruction_log",
+        target_id=run_id,
+        details={"deleted": deleted, "failed": failed},
+    )
+    db.session.commit()
+    if failed:
+        log.warning("%d recording(s) not deleted at the provider; retried next run", failed)
+    return deleted
 
 
 def _job_id(when: dt.datetime) -> str:
