@@ -60,13 +60,15 @@ def console(
         TWILIO_AUTH_TOKEN="t" * 32,
     )
     app = create_app(settings, {"TESTING": True})
+    # No app context stays pushed while the test runs (conftest's factory explains why).
     with app.app_context():
-        session = Session(db.engine)
-        try:
-            yield app, Factory(session)
-        finally:
-            session.close()
-    _empty_tables(app)
+        engine = db.engine
+    session = Session(engine)
+    try:
+        yield app, Factory(session)
+    finally:
+        session.close()
+        _empty_tables(app)
 
 
 def _recording(factory: Factory, call: Call, base: str) -> int:
@@ -89,8 +91,9 @@ def test_audit_records_every_record_view_and_every_recording_play(
     console: tuple[Flask, Factory], provider: str
 ) -> None:
     """Each opening of a call's detail is a call_viewed and (with a record) a
-    contact_record_viewed entry, each opening of the record in the console another, and
-    each play of the recording a recording_played entry written before the audio goes out."""
+    contact_record_viewed entry, each opening of the record in the console another (its
+    author's too, marked own), and each play of the recording a recording_played entry
+    written before the audio goes out."""
     app, factory = console
     supervisor = factory.staff("sup", roles=("supervisor",))
     counsellor = factory.staff("cansu")
@@ -110,10 +113,17 @@ def test_audit_records_every_record_view_and_every_recording_play(
         assert played.status_code == 200
         assert played.data == AUDIO
         assert played.mimetype == "audio/x-wav"
+    author = app.test_client()
+    login(author, "cansu")
+    assert author.get(f"/console/records/{record.id}").status_code == 200
     assert len(_entries(factory, "call_viewed")) == 3
     viewed = _entries(factory, "contact_record_viewed")
-    assert len(viewed) == 4
-    assert {(e.actor_id, e.target_id) for e in viewed} == {(supervisor.id, str(record.id))}
+    assert len(viewed) == 5
+    assert [(e.actor_id, e.target_id) for e in viewed] == [
+        *[(supervisor.id, str(record.id))] * 4,
+        (counsellor.id, str(record.id)),
+    ]
+    assert viewed[-1].details == {"own": True}
     plays = _entries(factory, "recording_played")
     assert [(e.target_type, e.target_id, e.details) for e in plays] == [
         ("recording", str(recording_id), {"call_id": call.id})

@@ -642,18 +642,19 @@ def open_record(
     by: Staff,
     request: audit.RequestInfo | None = None,
 ) -> None:
-    """Check that `by` may read the record; a supervisor reading another's is audited."""
+    """Check that `by` may read the record; every reading is audited, its author's too
+    (marked `own`), so the log answers "who saw this record" completely."""
     if not can_read(record, by):
         raise RecordForbidden("This record belongs to another counsellor.")
-    if not is_owner(record, by):
-        audit.record(
-            session,
-            "contact_record_viewed",
-            _actor(by),
-            target_type="contact_record",
-            target_id=record.id,
-            request=request,
-        )
+    audit.record(
+        session,
+        "contact_record_viewed",
+        _actor(by),
+        target_type="contact_record",
+        target_id=record.id,
+        details={"own": True} if is_owner(record, by) else None,
+        request=request,
+    )
 
 
 def reveal_number(
