@@ -41,6 +41,7 @@
     var reader = response.body.getReader();
     var parts = [];
     var lines = 0;
+    parts.rows = 0;
     var NEWLINE = 10;
     function next() {
       return reader.read().then(function (chunk) {
@@ -54,6 +55,7 @@
           }
         }
         var rows = Math.max(0, lines - 1); // the header line is not a call
+        parts.rows = rows;
         bar.value = Math.min(rows, bar.max);
         say(rows.toLocaleString() + " of " + total.toLocaleString() + " calls written");
         return next();
@@ -82,7 +84,7 @@
         return read(response).then(function (parts) {
           save(parts, name);
           bar.value = bar.max;
-          say("Done: " + total.toLocaleString() + " calls exported to " + name);
+          say("Done: " + parts.rows.toLocaleString() + " calls exported to " + name);
           button.disabled = false;
         });
       })
