@@ -741,3 +741,8 @@ def demo_seed() -> None:
 
 
 main.add_command(demo_traffic)
+
+
+from helpline.retention_cli import retention  # noqa: E402
+
+main.add_command(retention)

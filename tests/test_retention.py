@@ -431,3 +431,28 @@ def test_purge_job_deletes_recordings_at_the_provider(
     finally:
         sandbox.stop()
         _empty_tables(app)
+
+
+def test_retention_command_previews_and_purges(
+    factory: Factory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`helpline retention preview` counts without destroying; `helpline retention purge`
+    destroys, logs the run and audits it as the operator."""
+    caller = factory.caller("+905321110055")
+    caller.last_seen_at = utcnow() - 400 * DAY
+    factory.session.commit()
+    use_settings(monkeypatch, settings)
+    preview = CliRunner().invoke(main, ["retention", "preview"])
+    assert preview.exit_code == 0, preview.output
+    assert "Caller phone numbers: 1 older than" in preview.output
+    factory.session.expire_all()
+    assert factory.session.get(Caller, caller.id).number_encrypted == "+905321110055"  # type: ignore[union-attr]
+    purged = CliRunner().invoke(main, ["retention", "purge"])
+    assert purged.exit_code == 0, purged.output
+    assert "Caller phone numbers: 1 destroyed" in purged.output
+    factory.session.expire_all()
+    assert factory.session.get(Caller, caller.id).number_encrypted == ""  # type: ignore[union-attr]
+    entry = factory.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "data_destroyed")
+    ).one()
+    assert entry.actor_label.startswith("cli:")

@@ -38,14 +38,19 @@ def policy() -> retention.Policy:
     return found
 
 
-def purge_retention() -> int:
-    """Destroy what is past its retention, log it, delete the recordings' audio at the
-    provider, and schedule the next run."""
-    now = utcnow()
-    run = retention.purge(db.session, policy(), now, ACTOR)
+def run_purge(actor: audit.Actor, now: dt.datetime) -> tuple[retention.Run, int]:
+    """Destroy what is past its retention and log it, then delete the recordings' audio at
+    the provider; the run, and how many recordings the provider deleted."""
+    run = retention.purge(db.session, policy(), now, actor)
     db.session.commit()
     log.info("retention purge %s destroyed %d item(s)", run.run_id, run.total)
-    deleted = delete_at_provider(run.run_id, now)
+    return run, delete_at_provider(run.run_id, now, actor=actor)
+
+
+def purge_retention() -> int:
+    """The scheduled purge: run it, then schedule the next one."""
+    now = utcnow()
+    run, deleted = run_purge(ACTOR, now)
     schedule_purge(now + dt.timedelta(days=policy().purge_every_days))
     return run.total + deleted
 
@@ -61,7 +66,9 @@ def _delete_one(client: Client, recording_sid: str) -> bool:
     return True
 
 
-def delete_at_provider(run_id: str, now: dt.datetime, batch: int = 500) -> int:
+def delete_at_provider(
+    run_id: str, now: dt.datetime, batch: int = 500, *, actor: audit.Actor = ACTOR
+) -> int:
     """Delete at the provider the audio of every recording destroyed here; each one the
     provider confirms is marked, and logged as one destruction-log row for the run.
     Returns how many were deleted; those that failed wait for the next run."""
@@ -102,14 +109,14 @@ def delete_at_provider(run_id: str, now: dt.datetime, batch: int = 500) -> int:
             performed_at=now,
             cutoff=cutoff,
             count=deleted,
-            actor_label=ACTOR.label,
+            actor_label=actor.label[:120],
             details={"failed": failed} if failed else {},
         )
     )
     audit.record(
         db.session,
         "recordings_deleted_at_provider",
-        ACTOR,
+        actor,
         target_type="destruction_log",
         target_id=run_id,
         details={"deleted": deleted, "failed": failed},
