@@ -2,11 +2,12 @@
 
     .venv/bin/python -m bench [--seconds 10]     # everything: every section is rewritten
     .venv/bin/python -m bench --only routing     # the routing section alone, in place
+    .venv/bin/python -m bench --only search      # call-log search and export, in place
 
 Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local server's
 `test` database, in which a fresh database is created and dropped; HELPLINE_BENCH_REDIS_URL,
 default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The routing
-benchmark needs only Redis.
+benchmark needs only Redis; the search benchmark PostgreSQL and Redis, not wrk.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from bench import routing, webhooks
+from bench import routing, search, webhooks
 from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
 
 COMMAND = ".venv/bin/python -m bench"
@@ -89,6 +90,13 @@ def _routing_section(connection: redis.Redis) -> str:
     return routing.section(result, measured, f"{COMMAND} --only routing")
 
 
+def _search_section(server: str, redis_url: str, calls: int) -> str:
+    with fresh_database(server) as database_url:
+        result = search.run(database_url, redis_url, calls)
+    measured = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    return search.section(result, measured, f"{COMMAND} --only search")
+
+
 def _replace_section(report: str, heading: str, section: str) -> str:
     """The report with the section under `heading` (up to the next `## `) replaced or added."""
     lines = report.splitlines()
@@ -105,7 +113,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="how long each wrk run lasts")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
-        "--only", choices=["routing"], help="run one benchmark and rewrite only its section"
+        "--only",
+        choices=["routing", "search"],
+        help="run one benchmark and rewrite only its section",
+    )
+    parser.add_argument(
+        "--calls", type=int, default=search.CALLS, help="calls generated for the search benchmark"
     )
     args = parser.parse_args()
     server = os.environ.get(
@@ -114,12 +127,15 @@ def main() -> None:
     redis_url = os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     connection = redis.Redis.from_url(redis_url)
     connection.flushdb()
-    if args.only == "routing":
-        section = _routing_section(connection)
+    if args.only is not None:
+        if args.only == "routing":
+            heading, section = routing.HEADING, _routing_section(connection)
+        else:
+            heading, section = search.HEADING, _search_section(server, redis_url, args.calls)
         before = (
             args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
         )
-        report = _replace_section(before, routing.HEADING, section)
+        report = _replace_section(before, heading, section)
         args.output.write_text(report, encoding="utf-8")
         print(section)
         return
@@ -130,7 +146,13 @@ def main() -> None:
             results = webhooks.run(
                 base, env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], seconds=args.seconds
             )
-    report = _report(results, args.seconds) + "\n" + _routing_section(connection)
+    report = (
+        _report(results, args.seconds)
+        + "\n"
+        + _routing_section(connection)
+        + "\n"
+        + _search_section(server, redis_url, args.calls)
+    )
     args.output.write_text(report, encoding="utf-8")
     print(report)
 

@@ -14,7 +14,7 @@ def create_app(
     settings: Settings | None = None, overrides: Mapping[str, object] | None = None
 ) -> Flask:
     """Build the app: settings, extensions, blueprints. Refuses an unusable configuration."""
-    from helpline import logs, privacy, security
+    from helpline import logs, permissions, privacy, retention, security
     from helpline.admin.views import bp as admin_bp
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
@@ -55,6 +55,16 @@ def create_app(
     try:
         app.extensions["helpline.catalog"] = load_catalog(settings.data_path)
     except CatalogInvalid as error:
+        raise ConfigError(str(error)) from None
+    try:
+        app.extensions["helpline.retention"] = retention.load_policy(
+            settings.data_path / retention.FILE
+        )
+    except retention.RetentionError as error:
+        raise ConfigError(str(error)) from None
+    try:
+        permissions.configure(permissions.load_rules(settings.data_path / permissions.FILE))
+    except permissions.PermissionsError as error:
         raise ConfigError(str(error)) from None
     if settings.trusted_proxy_count:
         # Behind a TLS-terminating proxy: take the client address and scheme from the

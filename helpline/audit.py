@@ -123,8 +123,8 @@ class ChainReport:
         return not self.problems
 
 
-def _entries(session: DbSession, batch: int = 1000) -> Iterator[AuditEntry]:
-    last = 0
+def _entries(session: DbSession, after: int = 0, batch: int = 1000) -> Iterator[AuditEntry]:
+    last = after
     while True:
         rows = session.scalars(
             sa.select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
@@ -138,10 +138,18 @@ def _entries(session: DbSession, batch: int = 1000) -> Iterator[AuditEntry]:
 
 
 def verify(session: DbSession) -> ChainReport:
-    """Walk the chain and name every entry that was changed, and every gap left by a deletion."""
+    """Walk the chain and name every entry that was changed, and every gap left by a deletion.
+
+    Entries destroyed by retention (`purge_through`) are not gaps: the walk starts after the
+    anchor the head keeps, and the newest `audit_purged` entry must name that anchor."""
     problems: list[ChainProblem] = []
-    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-    for entry in _entries(session):
+    head = session.get(AuditHead, 1)
+    start = head.purged_through if head is not None else 0
+    expected_seq, checked = start + 1, 0
+    prev_hash = head.purged_through_hash if head is not None else GENESIS_HASH
+    if head is not None and start:
+        problems.extend(_anchor_problems(session, start, prev_hash))
+    for entry in _entries(session, after=start):
         checked += 1
         if entry.seq > expected_seq:
             missing = (
@@ -163,7 +171,6 @@ def verify(session: DbSession) -> ChainReport:
             )
         expected_seq, prev_hash = entry.seq + 1, entry.entry_hash
 
-    head = session.get(AuditHead, 1)
     if head is not None and head.last_seq >= expected_seq:
         missing = (
             f"seq {expected_seq}"
@@ -176,3 +183,62 @@ def verify(session: DbSession) -> ChainReport:
             ChainProblem(head.last_seq, None, "changed (the chain head does not match it)")
         )
     return ChainReport(checked=checked, problems=tuple(problems))
+
+
+PURGED = "audit_purged"
+
+
+def _anchor_problems(session: DbSession, through: int, through_hash: str) -> list[ChainProblem]:
+    """The head's purge anchor must be the one the newest `audit_purged` entry recorded."""
+    newest = session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.action == PURGED, AuditEntry.seq > through)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    if newest is None or (
+        newest.details.get("through_seq") != through
+        or newest.details.get("through_hash") != through_hash
+    ):
+        return [
+            ChainProblem(
+                through, None, "the purge anchor matches no audit_purged entry (moved by hand?)"
+            )
+        ]
+    return []
+
+
+def purge_through(session: DbSession, through: int, actor: Actor, *, cutoff: dt.datetime) -> int:
+    """Destroy the entries up to seq `through` (retention), keeping the chain checkable.
+
+    In the caller's transaction: an `audit_purged` entry naming the last destroyed entry
+    and its hash is appended first, the head's anchor moves to it, and only then are the
+    entries deleted (the database guard lets a DELETE through only up to the anchor).
+    Returns how many entries were deleted."""
+    head = session.execute(
+        sa.select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+    if through <= head.purged_through:
+        return 0
+    last = session.scalars(sa.select(AuditEntry).where(AuditEntry.seq == through)).one()
+    record(
+        session,
+        PURGED,
+        actor,
+        target_type="audit_entry",
+        details={
+            "from_seq": head.purged_through + 1,
+            "through_seq": through,
+            "through_hash": last.entry_hash,
+            "cutoff": cutoff.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        },
+    )
+    head.purged_through = through
+    head.purged_through_hash = last.entry_hash
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL helpline.audit_purge = 'on'"))
+    deleted = session.execute(sa.delete(AuditEntry).where(AuditEntry.seq <= through))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL helpline.audit_purge = 'off'"))
+    return int(deleted.rowcount or 0)  # type: ignore[attr-defined]

@@ -140,11 +140,20 @@ def worker(burst: bool) -> None:
 @click.option("--connect/--no-connect", default=True, help="Also try the database and Redis.")
 def check(connect: bool) -> None:
     """Validate the configuration and the data/ files, and say what is wrong."""
+    from helpline import permissions, retention
     from helpline.records import catalog
 
     settings = _settings()
     problems = settings.problems()
     problems += [str(problem) for problem in catalog.read(settings.data_path)[1]]
+    try:
+        retention.load_policy(settings.data_path / retention.FILE)
+    except retention.RetentionError as error:
+        problems.append(str(error))
+    try:
+        permissions.load_rules(settings.data_path / permissions.FILE)
+    except permissions.PermissionsError as error:
+        problems.append(str(error))
     if connect and not problems:
         problems += _connection_problems(settings)
     click.echo(f"environment: {settings.env}")
@@ -754,3 +763,8 @@ def demo_seed() -> None:
 
 
 main.add_command(demo_traffic)
+
+
+from helpline.retention_cli import retention  # noqa: E402
+
+main.add_command(retention)

@@ -36,6 +36,24 @@ def build_worker(app: Flask, name: str | None = None) -> Worker:
     )
 
 
+def _schedule_retention(app: Flask) -> None:
+    """Make sure a retention purge is scheduled, so periodic destruction never lapses while
+    a worker runs. A database not migrated yet must not stop the worker's other queues."""
+    import redis
+    import sqlalchemy as sa
+
+    from helpline.tasks.retention import ensure_purge_scheduled
+
+    try:
+        ensure_purge_scheduled()
+    except (sa.exc.SQLAlchemyError, redis.RedisError) as error:
+        db.session.rollback()
+        app.logger.error(
+            "retention purge not scheduled (%s); the next worker start retries",
+            type(error).__name__,
+        )
+
+
 def run_worker(settings: Settings, *, burst: bool = False) -> int:
     """Work until told to stop (SIGTERM or Ctrl-C finish the current job first)."""
     from helpline import create_app
@@ -48,6 +66,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     app = create_app(settings)
     _forget_inherited_connections(app)
     with app.app_context():
+        _schedule_retention(app)
         worker = build_worker(app)
         worked = worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
     worker_log_done = "worked" if worked else "idle"

@@ -72,9 +72,10 @@ def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
 
 @contextmanager
 def browser_app(database_url: str, redis_url: str, instance: Path) -> Iterator[tuple[Flask, int]]:
-    """An app to serve on a free port (its public URL), with its tables emptied after."""
+    """An app for a browser test, to be served on the port it yields; tables emptied after."""
     from tests.conftest import _empty_tables, make_settings
 
+    require_chromium()
     port = free_port()
     settings = make_settings(
         database_url, redis_url, instance, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"
@@ -87,11 +88,14 @@ def browser_app(database_url: str, redis_url: str, instance: Path) -> Iterator[t
 
 
 @contextmanager
-def chromium_page(app: Flask, port: int) -> Iterator[tuple[Page, str]]:
-    """The app served on the port and one chromium page at 1280x720; yields (page, base)."""
+def chromium_page(
+    app: Flask, port: int, width: int = 1280, height: int = 720
+) -> Iterator[tuple[Page, str]]:
+    """The app served on the port and one chromium page (1280x720 unless told); yields
+    (page, base URL)."""
     with serve(app, port) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 1280, "height": 720}), base
+            yield browser.new_page(viewport={"width": width, "height": height}), base
         finally:
             browser.close()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
-from tests.browser import browser_app, chromium_page, log_in_by_keyboard, require_chromium
+from helpline.extensions import db
+from helpline.models import utcnow
+from tests.browser import browser_app, chromium_page, log_in_by_keyboard
 from tests.factories import PASSWORD, Factory
 
 
@@ -16,12 +20,7 @@ def test_supervisor_logs_in_and_verifies_the_audit_chain(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     """Keyboard-only: type the username, tab, the password, enter; then check the chain."""
-    require_chromium()
     with browser_app(database_url, redis_url, tmp_path / "i") as (app, port):
-        from sqlalchemy.orm import Session
-
-        from helpline.extensions import db
-
         with app.app_context():
             session = Session(db.engine)
             Factory(session).staff("elif", roles=("supervisor",))
@@ -43,15 +42,7 @@ def test_supervisor_filters_the_call_log_pages_and_opens_a_timeline(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     """Filter by language, go to the next page, open a call and read its timeline."""
-    import datetime as dt
-
-    require_chromium()
     with browser_app(database_url, redis_url, tmp_path / "i") as (app, port):
-        from sqlalchemy.orm import Session
-
-        from helpline.extensions import db
-        from helpline.models import utcnow
-
         with app.app_context():
             session = Session(db.engine)
             factory = Factory(session)

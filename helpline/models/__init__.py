@@ -6,6 +6,7 @@ from helpline.models.callbacks import CallbackRequest
 from helpline.models.calls import Call, Caller, CallerConsent, CallEvent, Recording
 from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral
 from helpline.models.ivr import FlowVersion
+from helpline.models.retention import DestructionLog
 from helpline.models.staff import (
     LoginSession,
     PresenceChange,
@@ -27,6 +28,7 @@ __all__ = [
     "CallerConsent",
     "ContactRecord",
     "ContactRecordVersion",
+    "DestructionLog",
     "EncryptedText",
     "FlowVersion",
     "LoginSession",

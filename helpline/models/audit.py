@@ -45,7 +45,11 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """The single row naming the newest audit entry; locking it serialises appends."""
+    """The single row naming the newest audit entry; locking it serialises appends.
+
+    `purged_through` and `purged_through_hash` name the last entry destroyed by retention
+    (0 and the genesis hash while none was): the chain is checked from the entry after it.
+    """
 
     __tablename__ = "audit_head"
     __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
@@ -53,3 +57,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     last_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(sa.String(64))
+    purged_through: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    purged_through_hash: Mapped[str] = mapped_column(
+        sa.String(64), default="0" * 64, server_default="0" * 64
+    )

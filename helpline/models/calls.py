@@ -197,5 +197,7 @@ class Recording(Base):
     channels: Mapped[int | None]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the provider confirmed the audio deleted (retention; None while it may hold it).
+    provider_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     call: Mapped[Call] = relationship(back_populates="recordings")

@@ -10,8 +10,10 @@ Rules:
 - A draft saves in place, as often as needed, with no version.
 - Finalising checks the required fields and writes version 1; every later edit that
   changes something writes the next version. Versions are immutable snapshots.
-- The owner may edit a finalised record for 24 hours; after that it is read-only to
-  them. Supervisors read every record and never edit one.
+- Who may read, write, edit and reveal is decided by the deployment's rules
+  (`helpline.permissions`, data/permissions.yaml). By default the owner may edit a
+  finalised record for 24 hours, after which it is read-only to them, and supervisors
+  read every record and never edit one.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
 
-from helpline import audit
+from helpline import audit, permissions
 from helpline.models import (
     Call,
     CallbackRequest,
@@ -35,6 +38,7 @@ from helpline.models import (
     ContactRecordVersion,
     Referral,
     Staff,
+    utcnow,
 )
 from helpline.models.base import DbSession
 from helpline.models.enums import (
@@ -49,7 +53,6 @@ from helpline.models.enums import (
 )
 from helpline.records.catalog import MAX_CENTRE, MAX_PROVINCE, Catalog
 
-EDIT_WINDOW = dt.timedelta(hours=24)
 FOLLOW_UP_VALID_FOR = dt.timedelta(days=3)  # a follow-up call expires this long after it is due
 FOLLOW_UP_HORIZON = dt.timedelta(days=30)  # how far ahead one can be scheduled
 SUMMARY_MAX = 20_000
@@ -129,44 +132,72 @@ class RecordInput:
 
 
 def is_owner(record: ContactRecord, staff: Staff) -> bool:
+    """The counsellor who wrote the record (a fact; what they may do is in the rules)."""
     return record.counsellor_id == staff.id and staff.has_role(Role.COUNSELLOR)
 
 
-def can_read(record: ContactRecord, staff: Staff) -> bool:
-    """The owner and supervisors read a record, its summary and its versions."""
-    return is_owner(record, staff) or staff.has_role(Role.SUPERVISOR)
+def record_subject(record: ContactRecord) -> permissions.What:
+    """A record as the permission rules see it: its counsellor, their centre and province,
+    whether it is a draft, and the edit window's start (finalising)."""
+    session = object_session(record)
+    writer = session.get(Staff, record.counsellor_id) if session is not None else None
+    site = writer.site if writer is not None else None
+    return permissions.What(
+        owner_id=record.counsellor_id,
+        site_id=site.id if site is not None else None,
+        province=site.province if site is not None else None,
+        since=record.finalised_at,
+        is_draft=record.status == ContactStatus.DRAFT.value,
+    )
+
+
+def _allows(action: str, staff: Staff, what: permissions.What, now: dt.datetime) -> bool:
+    return permissions.allows(permissions.rules(), action, permissions.who(staff), what, now)
+
+
+def can_read(record: ContactRecord, staff: Staff, now: dt.datetime | None = None) -> bool:
+    """By default the owner and supervisors read a record, its summary and its versions."""
+    return _allows("record.read", staff, record_subject(record), now or utcnow())
 
 
 def editable_until(record: ContactRecord) -> dt.datetime | None:
     """When the owner's edit window closes; None while the record is a draft."""
-    return None if record.finalised_at is None else record.finalised_at + EDIT_WINDOW
+    hours = permissions.window_hours(permissions.rules(), "record.edit")
+    if record.finalised_at is None or hours is None:
+        return None
+    return record.finalised_at + dt.timedelta(hours=hours)
 
 
 def can_edit(record: ContactRecord, staff: Staff, now: dt.datetime) -> bool:
-    if not is_owner(record, staff):
-        return False
-    until = editable_until(record)
-    return record.status == ContactStatus.DRAFT.value or (until is not None and now < until)
+    """By default the owner, while a draft or for 24 hours after finalising."""
+    return _allows("record.edit", staff, record_subject(record), now)
 
 
-def can_reveal(record: ContactRecord, staff: Staff) -> bool:
-    """The owner of the record and supervisors may see the caller's whole number."""
-    return record.caller_id is not None and can_read(record, staff)
+def can_reveal(record: ContactRecord, staff: Staff, now: dt.datetime | None = None) -> bool:
+    """By default the owner of the record and supervisors see the caller's whole number."""
+    return record.caller_id is not None and _allows(
+        "record.reveal_number", staff, record_subject(record), now or utcnow()
+    )
 
 
-def may_view_caller(session: DbSession, caller_id: int, staff: Staff) -> bool:
-    """Supervisors, and counsellors who took a call from or wrote a record about the caller."""
-    if staff.has_role(Role.SUPERVISOR):
+def may_view_caller(
+    session: DbSession, caller_id: int, staff: Staff, now: dt.datetime | None = None
+) -> bool:
+    """By default supervisors, and counsellors who took a call from or wrote a record about
+    the caller (the rules' `owner`)."""
+    moment = now or utcnow()
+    if _allows("caller.history", staff, permissions.What(), moment):
         return True
-    if not staff.has_role(Role.COUNSELLOR):
-        return False
     wrote = sa.select(ContactRecord.id).where(
         ContactRecord.caller_id == caller_id, ContactRecord.counsellor_id == staff.id
     )
     took = sa.select(Call.id).where(Call.caller_id == caller_id, Call.counsellor_id == staff.id)
-    return (
+    had_contact = (
         session.scalars(wrote.limit(1)).first() is not None
         or session.scalars(took.limit(1)).first() is not None
+    )
+    return had_contact and _allows(
+        "caller.history", staff, permissions.What(owner_id=staff.id), moment
     )
 
 
@@ -175,7 +206,7 @@ def _actor(staff: Staff) -> audit.Actor:
 
 
 def _require_owner(record: ContactRecord, staff: Staff) -> None:
-    if not is_owner(record, staff):
+    if not _allows("record.write", staff, record_subject(record), utcnow()):
         raise RecordForbidden("Only the counsellor who wrote this record can change it.")
 
 
@@ -607,18 +638,19 @@ def open_record(
     by: Staff,
     request: audit.RequestInfo | None = None,
 ) -> None:
-    """Check that `by` may read the record; a supervisor reading another's is audited."""
+    """Check that `by` may read the record; every reading is audited, its author's too
+    (marked `own`), so the log answers "who saw this record" completely."""
     if not can_read(record, by):
         raise RecordForbidden("This record belongs to another counsellor.")
-    if not is_owner(record, by):
-        audit.record(
-            session,
-            "contact_record_viewed",
-            _actor(by),
-            target_type="contact_record",
-            target_id=record.id,
-            request=request,
-        )
+    audit.record(
+        session,
+        "contact_record_viewed",
+        _actor(by),
+        target_type="contact_record",
+        target_id=record.id,
+        details={"own": True} if is_owner(record, by) else None,
+        request=request,
+    )
 
 
 def reveal_number(

@@ -24,6 +24,7 @@ AUDIT_FIELDS = ("actor", "action", "target_type", "target_id", "from", "to")
 
 # What the code records today, offered as suggestions (the field takes any action).
 KNOWN_ACTIONS = (
+    "audit_purged",
     "audit_verified",
     "call_viewed",
     "caller_history_viewed",
@@ -32,6 +33,7 @@ KNOWN_ACTIONS = (
     "contact_record_edited",
     "contact_record_finalised",
     "contact_record_viewed",
+    "data_destroyed",
     "follow_up_scheduled",
     "keys_rotated",
     "blind_index_rebuilt",
@@ -40,6 +42,9 @@ KNOWN_ACTIONS = (
     "login_throttled",
     "logout",
     "number_revealed",
+    "recording_played",
+    "recordings_deleted_at_provider",
+    "retention_purge_requested",
     "site_created",
     "staff_activated",
     "staff_created",

@@ -122,6 +122,8 @@ def _conditions(found: CallFilter) -> list[sa.ColumnElement[bool]]:
             conditions.append(column >= low)
         if high is not None:
             conditions.append(column <= high)
+    if found.scope is not None:
+        conditions.append(found.scope)
     if found.callback is not None:
         linked = sa.select(CallbackRequest.id).where(CallbackRequest.call_id == Call.id)
         if found.callback == CALLBACK_NONE:

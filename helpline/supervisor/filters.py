@@ -77,12 +77,17 @@ class CallFilter:
     risk: str | None = None
     callback: str | None = None  # CALLBACK_ANY, CALLBACK_NONE or a CallbackStatus
     sort: str = DEFAULT_SORT
+    # Not from the form: the calls the supervisor may see at all (access.visible_calls),
+    # as SQL; None for every call. Never described: it is not a search.
+    scope: Any = dataclasses.field(default=None, compare=False)
 
     def described(self) -> dict[str, Any]:
         """The filters in use, as plain JSON (for the audit log): no empty ones."""
         found: dict[str, Any] = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if field.name == "scope":
+                continue
             if field.name == "period":
                 if value.since is not None:
                     found["since"] = value.since.isoformat()

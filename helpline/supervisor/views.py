@@ -6,6 +6,7 @@ in `helpline.kpis`, and the forms are read by `filters`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from helpline import audit, kpis
+from helpline import audit, kpis, permissions
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
@@ -31,6 +32,7 @@ from helpline.models import AuditEntry, Call, Staff, utcnow
 from helpline.models.enums import Role
 from helpline.privacy import mask_number
 from helpline.supervisor import (
+    access,
     auditlog,
     calllog,
     charts,
@@ -149,6 +151,13 @@ def _cursor(name: str, column: str, problems: list[str]) -> keyset.Bound | None:
     return bound
 
 
+def _call_filter(choices: filters.Choices) -> tuple[filters.CallFilter, list[str]]:
+    """The search from the query string, within the calls the rules let this supervisor
+    open (`call.view`)."""
+    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    return dataclasses.replace(found, scope=access.call_scope(current_staff())), problems
+
+
 def _page_links(endpoint: str, values: dict[str, Any], page: keyset.Page) -> dict[str, str | None]:
     def link(name: str, bound: keyset.Bound | None) -> str | None:
         if bound is None:
@@ -166,7 +175,7 @@ def _page_links(endpoint: str, values: dict[str, Any], page: keyset.Page) -> dic
 def calls() -> tuple[str, int]:
     """The call log: filters from the query string, keyset pages, masked data only."""
     choices = calllog.load_choices(db.session, _catalog())
-    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    found, problems = _call_filter(choices)
     size = filters.page_size(request.args)
     if size is None:
         problems.append("Rows per page: choose one from the list.")
@@ -209,12 +218,19 @@ def call_detail(call_id: int) -> str:
     found = detail.find_call_detail(db.session, call_id)
     if found is None:
         abort(404)
+    staff = current_staff()
+    subject = access.call_subject(db.session, found.call)
+    if not access.may("call.view", staff, subject):
+        abort(403)
     caller = found.call.caller
+    show_number = caller is not None and access.may("call.number", staff, subject)
     html = render_template(
         "supervisor/call_detail.html",
         d=found,
         call=found.call,
-        masked_number=mask_number(caller.number_encrypted) if caller is not None else None,
+        masked_number=mask_number(caller.number_encrypted) if show_number and caller else None,
+        number_hidden=caller is not None and not show_number,
+        may_play=access.may("recording.play", staff, subject),
         path=timeline.ivr_path((e.kind, e.data) for e in found.events),
         label=timeline.label,
         event_details=timeline.details,
@@ -222,7 +238,7 @@ def call_detail(call_id: int) -> str:
         sites=calllog.site_names(db.session),
         timezone=settings().timezone,
     )
-    who, info = actor(current_staff()), request_info()
+    who, info = actor(staff), request_info()
     audit.record(
         db.session, "call_viewed", who, target_type="call", target_id=call_id, request=info
     )
@@ -252,6 +268,9 @@ def _export_page(
         form=form,
         columns=export.COLUMNS,
         personal_columns=export.PERSONAL_COLUMNS,
+        may_export_personal=access.may(
+            "calls.export_personal", current_staff(), permissions.What()
+        ),
         action=url_for("supervisor.export_calls", **values),
         back=url_for("supervisor.calls", **values),
     ), code
@@ -268,7 +287,7 @@ def _bad_search(problems: list[str]) -> tuple[str, int]:
 def export_calls() -> tuple[str, int]:
     """Before an export: how many calls the search gives, the columns, and the form."""
     choices = calllog.load_choices(db.session, _catalog())
-    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    found, problems = _call_filter(choices)
     if problems:
         return _bad_search(problems)
     return _export_page(found, export.ExportForm(), [], 200)
@@ -279,7 +298,7 @@ def export_calls() -> tuple[str, int]:
 def export_calls_csv() -> Response | tuple[str, int]:
     """Stream the search as CSV, once the export is on the audit record."""
     choices = calllog.load_choices(db.session, _catalog())
-    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    found, problems = _call_filter(choices)
     if problems:
         return _bad_search(problems)
     # CSRFProtect has already refused a POST without a valid token; what is left to
@@ -291,6 +310,10 @@ def export_calls_csv() -> Response | tuple[str, int]:
     if problem is not None:
         return _export_page(found, form, [problem], 400)
     include_number = bool(form.include_number.data)
+    if include_number and not access.may(
+        "calls.export_personal", current_staff(), permissions.What()
+    ):
+        return _export_page(found, form, ["Your role may not export personal data."], 403)
     reason = (form.reason.data or "").strip() or None
     count = calllog.count(db.session, found)
     audit.record(
@@ -394,3 +417,7 @@ def kpi_report() -> tuple[str, int]:
         charts=_charts(report),
         **context,
     ), 200
+
+
+# Pages kept in modules of their own register on this blueprint.
+from helpline.supervisor import board_views, recordings, retention_views  # noqa: E402, F401

@@ -515,6 +515,14 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
                 raise not_found()
             return jsonify(resources.recording(found))
 
+    @bp.delete("/Recordings/<recording_sid>.json")
+    def delete_recording(account_sid: str, recording_sid: str) -> Response:
+        """Twilio answers 204 and the audio is gone; 404 for one it does not hold."""
+        with exchange.lock:
+            if exchange.recordings.pop(recording_sid, None) is None:
+                raise not_found()
+        return Response(status=204)
+
     return bp
 
 

@@ -1,0 +1,215 @@
+"""Who may do what to which data: rules from a data file, a pure evaluator.
+
+`permissions.yaml` in the data folder (`HELPLINE_DATA_PATH`) lists, for each action, rules
+as ORs of ANDs: the action is allowed when any one rule holds, and a rule holds when
+every condition it names holds. Conditions:
+
+- `role`: the actor has this role (or one of a list);
+- `owner`: true when the actor must own the subject (the record's counsellor, the call's
+  counsellor, someone who had contact with the caller), false when they must not;
+- `scope`: `self` (the actor owns it), `site` (same Social Service Centre), `province`
+  (a centre in the same province) or `all`;
+- `within_hours`: the subject's clock (a record's finalising) started less than this many
+  hours ago;
+- `draft`: the subject is (true) or is not (false) a draft;
+- `consent`: the caller consented (to recording) or not.
+
+An action missing from the file, or a condition the subject cannot answer, denies.
+`allows` is pure; `create_app` installs the deployment's rules with `configure`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from helpline.ivr.yamlsource import LineMap, load_schema_1
+from helpline.models.enums import Role
+
+FILE = "permissions.yaml"
+SCOPES = ("self", "site", "province", "all")
+ACTIONS = {
+    "record.read": "read a contact record, its text and versions",
+    "record.write": "save a draft, finalise, schedule a follow-up",
+    "record.edit": "change a record (a draft, or a finalised one)",
+    "record.reveal_number": "see the caller's whole number on a record (a field)",
+    "caller.history": "see every record about a caller",
+    "call.view": "open a call's detail page in the supervisor console",
+    "call.number": "see the caller's masked number on a call's detail (a field)",
+    "recording.play": "play a call's recording",
+    "calls.export_personal": "export callers' numbers in a CSV (a reason is required too)",
+}
+CONDITIONS = ("role", "owner", "scope", "within_hours", "draft", "consent")
+
+
+class PermissionsError(ValueError):
+    """permissions.yaml cannot be used; the message names the file and line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str] = frozenset()
+    owner: bool | None = None
+    scope: str | None = None
+    within_hours: float | None = None
+    draft: bool | None = None
+    consent: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    actions: Mapping[str, tuple[Rule, ...]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Who:
+    """The actor: their id, roles, and their centre and its province."""
+
+    staff_id: int
+    roles: frozenset[str]
+    site_id: int | None = None
+    province: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class What:
+    """The subject, as far as rules ask about it."""
+
+    owner_id: int | None = None
+    site_id: int | None = None
+    province: str | None = None
+    since: dt.datetime | None = None  # when a time window starts
+    is_draft: bool | None = None
+    consent: bool | None = None
+
+
+def _in_scope(scope: str, who: Who, what: What) -> bool:
+    if scope == "all":
+        return True
+    if scope == "self":
+        return what.owner_id is not None and what.owner_id == who.staff_id
+    if scope == "site":
+        return what.site_id is not None and what.site_id == who.site_id
+    return what.province is not None and what.province == who.province
+
+
+def holds(rule: Rule, who: Who, what: What, now: dt.datetime) -> bool:
+    """Every condition the rule names holds (AND)."""
+    if rule.roles and not (rule.roles & who.roles):
+        return False
+    if rule.owner is not None:
+        owns = what.owner_id is not None and what.owner_id == who.staff_id
+        if owns != rule.owner:
+            return False
+    if rule.scope is not None and not _in_scope(rule.scope, who, what):
+        return False
+    if rule.within_hours is not None and (
+        what.since is None or now >= what.since + dt.timedelta(hours=rule.within_hours)
+    ):
+        return False
+    if rule.draft is not None and what.is_draft != rule.draft:
+        return False
+    return rule.consent is None or what.consent == rule.consent
+
+
+def allows(rules: Rules, action: str, who: Who, what: What, now: dt.datetime) -> bool:
+    """Any of the action's rules holds (OR); an unknown action denies."""
+    return any(holds(rule, who, what, now) for rule in rules.actions.get(action, ()))
+
+
+def window_hours(rules: Rules, action: str) -> float | None:
+    """The longest time window the action's rules give, to tell users when it closes."""
+    hours = [r.within_hours for r in rules.actions.get(action, ()) if r.within_hours is not None]
+    return max(hours, default=None)
+
+
+# --- the data file ------------------------------------------------------------------------
+
+_ROLES = frozenset(role.value for role in Role)
+
+
+def _rule(raw: Any, path: Path, line: int) -> Rule:
+    where = f"{path}:{line}"
+    if not isinstance(raw, LineMap) or not raw:
+        raise PermissionsError(f"{where}: a rule maps conditions ({', '.join(CONDITIONS)})")
+    unknown = set(raw) - set(CONDITIONS)
+    if unknown:
+        raise PermissionsError(
+            f"{where}: unknown condition(s) {', '.join(sorted(map(str, unknown)))} "
+            f"(known: {', '.join(CONDITIONS)})"
+        )
+    roles_raw = raw.get("role", [])
+    roles = frozenset([roles_raw] if isinstance(roles_raw, str) else roles_raw)
+    if not all(isinstance(r, str) for r in roles) or roles - _ROLES:
+        raise PermissionsError(f"{where}: `role:` is one or a list of {', '.join(sorted(_ROLES))}")
+    for flag in ("owner", "draft", "consent"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise PermissionsError(f"{where}: `{flag}:` is true or false")
+    scope = raw.get("scope")
+    if scope is not None and scope not in SCOPES:
+        raise PermissionsError(f"{where}: `scope:` is one of {', '.join(SCOPES)}")
+    hours = raw.get("within_hours")
+    if hours is not None and (
+        isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0
+    ):
+        raise PermissionsError(f"{where}: `within_hours:` is a number of hours above 0")
+    return Rule(
+        roles=roles,
+        owner=raw.get("owner"),
+        scope=scope,
+        within_hours=None if hours is None else float(hours),
+        draft=raw.get("draft"),
+        consent=raw.get("consent"),
+    )
+
+
+def load_rules(path: Path) -> Rules:
+    """Read permissions.yaml; PermissionsError naming the file and line if unusable."""
+    data = load_schema_1(path, PermissionsError, "`actions:`")
+    actions_raw = data.get("actions")
+    if not isinstance(actions_raw, LineMap):
+        raise PermissionsError(
+            f"{path}:{data.line_of('actions')}: `actions:` maps actions to rules"
+        )
+    actions: dict[str, tuple[Rule, ...]] = {}
+    for name, rules_raw in actions_raw.items():
+        line = actions_raw.line_of(name)
+        if name not in ACTIONS:
+            raise PermissionsError(
+                f"{path}:{line}: unknown action {name!r} (known: {', '.join(ACTIONS)})"
+            )
+        if not isinstance(rules_raw, list):
+            raise PermissionsError(f"{path}:{line}: {name!r} is a list of rules (any one allows)")
+        actions[name] = tuple(
+            _rule(raw, path, raw.line if isinstance(raw, LineMap) else line) for raw in rules_raw
+        )
+    return Rules(actions)
+
+
+_rules: Rules | None = None
+
+
+def configure(rules: Rules) -> None:
+    """Install the deployment's rules; `create_app` calls this once."""
+    global _rules
+    _rules = rules
+
+
+def rules() -> Rules:
+    if _rules is None:
+        raise RuntimeError("permissions.configure() has not been called (create the app first)")
+    return _rules
+
+
+def who(staff: Any) -> Who:
+    """The actor from a `Staff` row."""
+    site = staff.site
+    return Who(
+        staff_id=staff.id,
+        roles=frozenset(str(role) for role in staff.roles),
+        site_id=staff.site_id,
+        province=site.province if site is not None else None,
+    )
