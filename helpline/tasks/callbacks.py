@@ -322,13 +322,15 @@ def sweep_callbacks() -> dict[str, int]:
         if call is None:
             continue
         if callback.status == CallbackStatus.CLAIMED:
-            if call.counsellor_id is not None and _counsellor_waits(call):
-                enqueue_dial_caller(call.id)  # accepted; its dial job may have been lost
-                continue
-            if call.counsellor_id is None and bounds.is_open(now) and callback.expires_at > now:
+            if call.counsellor_id is not None:
+                if _counsellor_waits(call):
+                    enqueue_dial_caller(call.id)  # accepted; its dial job may have been lost
+                    continue
+                live.reservations().forget(call.id)  # they left before the caller was dialled
+            elif bounds.is_open(now) and callback.expires_at > now:
                 waiting = True
                 continue
-            if live.reservations().withdraw(call.id) is None:
+            elif live.reservations().withdraw(call.id) is None:
                 continue  # a counsellor accepted at this instant
             settled = service.settle(session, call, "waited", bounds, now)
             service.end_attempt_call(call, now)
