@@ -77,6 +77,7 @@ class Settings:
     callback_later_seconds: int = 3600
     callback_rate_per_second: float = 1.0
     callback_ring_seconds: int = 30
+    callback_abandoned_seconds: int = 60
     # Where a value came from a development fallback rather than the environment.
     generated: frozenset[str] = frozenset()
     invalid: tuple[str, ...] = ()
@@ -211,6 +212,7 @@ class Settings:
             callback_later_seconds=integer("CALLBACK_LATER_SECONDS", 3600),
             callback_rate_per_second=rate,
             callback_ring_seconds=integer("CALLBACK_RING_SECONDS", 30),
+            callback_abandoned_seconds=integer("CALLBACK_ABANDONED_SECONDS", 60, minimum=0),
             generated=frozenset(generated),
             invalid=tuple(invalid),
         )

@@ -33,10 +33,12 @@ from helpline.models import Call, CallbackRequest, Staff
 from helpline.models.base import DbSession
 from helpline.models.enums import (
     CallbackOutcome,
+    CallbackReason,
     CallbackStatus,
     CallDirection,
     CallEventKind,
     CallOutcome,
+    ConsentKind,
     EventSource,
     Role,
 )
@@ -305,6 +307,78 @@ def _note(
         return  # a follow-up from a record made outside a call, never attempted
     data = {"callback_id": callback.id, "outcome": outcome, "attempt": callback.attempts}
     event(session, call_id, CallEventKind.CALLBACK_OUTCOME, data, staff_id, source)
+
+
+# Where callbacks come from, besides the IVR's callback question and a counsellor's
+# follow-up (records/service.py).
+
+LIFETIME = dt.timedelta(days=3)
+
+
+def _has_callback(session: DbSession, call_id: int) -> bool:
+    found = session.scalar(
+        sa.select(CallbackRequest.id).where(CallbackRequest.call_id == call_id).limit(1)
+    )
+    return found is not None
+
+
+def _request(session: DbSession, call: Call, reason: str, now: dt.datetime) -> CallbackRequest:
+    callback = CallbackRequest(
+        caller_id=call.caller_id,
+        call_id=call.id,
+        reason=reason,
+        language=call.language or "tr",
+        topic=call.topic,
+        priority=call.priority,
+        queue_entered_at=call.queued_at,
+        due_from=now,
+        next_attempt_at=now,
+        expires_at=now + LIFETIME,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(callback)
+    session.flush()
+    event(session, call.id, CallEventKind.CALLBACK_REQUESTED, {"reason": reason}, source="ivr")
+    return callback
+
+
+def request_after_voicemail(
+    session: DbSession, call: Call, now: dt.datetime
+) -> CallbackRequest | None:
+    """A caller who left a voicemail is called back (unless this call already asked)."""
+    if call.caller_id is None or call.direction != CallDirection.INBOUND:
+        return None
+    if _has_callback(session, call.id):
+        return None
+    return _request(session, call, CallbackReason.VOICEMAIL, now)
+
+
+def request_after_abandon(
+    session: DbSession, call: Call, min_wait_seconds: int, now: dt.datetime
+) -> CallbackRequest | None:
+    """A caller who hung up after waiting longer than `min_wait_seconds` is called back,
+    only if they agreed to be (their latest `callback` consent is yes)."""
+    if call.caller is None or call.direction != CallDirection.INBOUND:
+        return None
+    if call.outcome != CallOutcome.ABANDONED_QUEUE or call.answered_at is not None:
+        return None
+    if (call.wait_seconds or 0) <= min_wait_seconds:
+        return None
+    if not call.caller.consent(ConsentKind.CALLBACK) or _has_callback(session, call.id):
+        return None
+    return _request(session, call, CallbackReason.ABANDONED, now)
+
+
+def list_pending_for_call(session: DbSession, call_id: int) -> list[CallbackRequest]:
+    return list(
+        session.scalars(
+            sa.select(CallbackRequest).where(
+                CallbackRequest.call_id == call_id,
+                CallbackRequest.status == CallbackStatus.PENDING,
+            )
+        )
+    )
 
 
 # What a console page calls (the "My callbacks" page).

@@ -92,6 +92,12 @@ def enqueue_dial_callback(callback_id: int, at: dt.datetime | None = None) -> st
     return job
 
 
+def enqueue_callbacks_of(call_id: int) -> None:
+    """The call asked for callbacks (committed): queue each for its due time."""
+    for callback in service.list_pending_for_call(db.session, call_id):
+        enqueue_dial_callback(callback.id, callback.next_attempt_at)
+
+
 def _enqueue(job: Callable[[int], bool], *args: object) -> None:
     try:
         get_queue("callbacks").enqueue(job, *args, retry=Retry(max=2, interval=1))
