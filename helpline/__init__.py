@@ -27,6 +27,7 @@ def create_app(
     from helpline.routing.live import init_routing
     from helpline.routing.policy import PolicyError
     from helpline.routing.whisper import WhisperError
+    from helpline.supervisor.callbacks import bp as supervisor_callbacks_bp
     from helpline.supervisor.views import bp as supervisor_bp
     from helpline.voice.callbacks import bp as voice_callbacks_bp
     from helpline.voice.offers import bp as voice_offers_bp
@@ -76,6 +77,7 @@ def create_app(
     app.register_blueprint(voice_queue_bp)
     app.register_blueprint(voice_offers_bp)
     app.register_blueprint(voice_callbacks_bp)
+    app.register_blueprint(supervisor_callbacks_bp)
     app.register_blueprint(voice_staff_bp)
     security.install(app, settings)
     return app

@@ -29,7 +29,7 @@ from helpline.models.enums import (
 )
 from helpline.tasks.callbacks import limits, sweep_callbacks
 from tests.callbacks import callback_settings, request_callback
-from tests.factories import Factory
+from tests.factories import Factory, login
 from tests.voice import Phone
 
 UTC = dt.UTC
@@ -329,3 +329,37 @@ def test_voice_callback_machine_hears_only_the_neutral_message(
         assert (row.status, row.outcome) == (CallbackStatus.PENDING, "machine")
     unsigned = phone.post(f"/voice/callback/answer?c={call_id}", params, sign=False)
     assert unsigned.status_code == 403
+
+
+def test_supervisor_failed_callbacks_page_lists_them_masked_and_audited(
+    app: Flask, client: FlaskClient, factory: Factory
+) -> None:
+    """A supervisor sees failed and expired callbacks with a masked number and a link to
+    the call, never the number itself; the view is audited; a counsellor is refused; a
+    bad period is a 400 with a message."""
+    factory.staff("sup.cb", roles=("supervisor",))
+    factory.staff("couns.cb", roles=("counsellor",))
+    caller = factory.caller("+905321114455")
+    origin = factory.call(caller, language="ar")
+    failed = factory.callback(origin, status=CallbackStatus.FAILED, completed_at=utcnow())
+    factory.callback(origin, status=CallbackStatus.COMPLETED, completed_at=utcnow())
+    login(client, "couns.cb")
+    assert client.get("/supervisor/callbacks/failed").status_code == 403
+    client2 = app.test_client()
+    login(client2, "sup.cb")
+    page = client2.get("/supervisor/callbacks/failed")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"<td>{failed.id}</td>" in html
+    assert f"/supervisor/calls/{origin.id}" in html
+    assert "+905321114455" not in html
+    assert "*** ** 55</td>" in html  # masked: the last two digits only
+    assert html.count("<tr>") == 2  # the header and the failed one, not the completed
+    bad = client2.get("/supervisor/callbacks/failed?days=9")
+    assert bad.status_code == 400
+    assert "Choose 1, 7 or 30 days." in bad.get_data(as_text=True)
+    with app.app_context():
+        actions = db.session.scalars(
+            sa.select(AuditEntry.action).where(AuditEntry.action == "failed_callbacks_viewed")
+        ).all()
+    assert actions == ["failed_callbacks_viewed"]
