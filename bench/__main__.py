@@ -6,7 +6,8 @@
 Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local server's
 `test` database, in which a fresh database is created and dropped; HELPLINE_BENCH_REDIS_URL,
 default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The routing
-benchmark needs only Redis.
+benchmark needs only Redis; the callbacks benchmark (`--only callbacks`) PostgreSQL and
+Redis, and runs the sandbox and two worker processes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from bench import routing, webhooks
+from bench import callbacks, routing, webhooks
 from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
 
 COMMAND = ".venv/bin/python -m bench"
@@ -89,6 +90,13 @@ def _routing_section(connection: redis.Redis) -> str:
     return routing.section(result, measured, f"{COMMAND} --only routing")
 
 
+def _callbacks_section(server: str, redis_url: str) -> str:
+    with fresh_database(server) as database_url:
+        rates, late = callbacks.run(database_url, redis_url)
+    measured = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    return callbacks.section(rates, late, measured, f"{COMMAND} --only callbacks")
+
+
 def _replace_section(report: str, heading: str, section: str) -> str:
     """The report with the section under `heading` (up to the next `## `) replaced or added."""
     lines = report.splitlines()
@@ -105,7 +113,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="how long each wrk run lasts")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
-        "--only", choices=["routing"], help="run one benchmark and rewrite only its section"
+        "--only",
+        choices=["routing", "callbacks"],
+        help="run one benchmark and rewrite only its section",
     )
     args = parser.parse_args()
     server = os.environ.get(
@@ -114,12 +124,15 @@ def main() -> None:
     redis_url = os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     connection = redis.Redis.from_url(redis_url)
     connection.flushdb()
-    if args.only == "routing":
-        section = _routing_section(connection)
+    if args.only is not None:
+        if args.only == "routing":
+            heading, section = routing.HEADING, _routing_section(connection)
+        else:
+            heading, section = callbacks.HEADING, _callbacks_section(server, redis_url)
         before = (
             args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
         )
-        report = _replace_section(before, routing.HEADING, section)
+        report = _replace_section(before, heading, section)
         args.output.write_text(report, encoding="utf-8")
         print(section)
         return
@@ -130,7 +143,13 @@ def main() -> None:
             results = webhooks.run(
                 base, env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], seconds=args.seconds
             )
-    report = _report(results, args.seconds) + "\n" + _routing_section(connection)
+    report = (
+        _report(results, args.seconds)
+        + "\n"
+        + _routing_section(connection)
+        + "\n"
+        + _callbacks_section(server, redis_url)
+    )
     args.output.write_text(report, encoding="utf-8")
     print(report)
 
