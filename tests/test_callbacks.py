@@ -363,3 +363,19 @@ def test_supervisor_failed_callbacks_page_lists_them_masked_and_audited(
             sa.select(AuditEntry.action).where(AuditEntry.action == "failed_callbacks_viewed")
         ).all()
     assert actions == ["failed_callbacks_viewed"]
+
+
+def test_reports_leave_callback_attempts_out_of_the_inbound_figures(
+    app: Flask, factory: Factory
+) -> None:
+    """A callback's attempt is an outbound call queued at the caller's old place: the
+    KPIs of inbound calls (waits, abandons, service level) do not count it."""
+    from helpline.supervisor import reports
+
+    caller = factory.caller("+905321113344")
+    start = utcnow() - dt.timedelta(minutes=10)
+    inbound = factory.call(caller, started_at=start)
+    factory.call(caller, started_at=start, direction=CallDirection.OUTBOUND, queued_at=start)
+    with app.app_context():
+        facts = list(reports.call_facts(db.session, start, utcnow(), {}))
+    assert [f.started_at for f in facts] == [inbound.started_at]
