@@ -3,13 +3,12 @@
 Twilio accepts a bounded number of new outbound calls per second per account (1 by
 default). Each dial takes the next free slot of a schedule kept in one Redis key, with one
 Lua script, so any number of processes together stay at or under the rate: a slot is
-`max(now, last slot + interval)`, and the caller sleeps until its slot comes.
+`max(now, last slot + interval)`, and the dial waits for its slot (tasks/callbacks.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import redis
 
@@ -39,11 +38,3 @@ class RateLimit:
         """Book the next slot; returns the epoch second it starts."""
         moment = time.time() if now is None else now
         return float(self._take(keys=[self.key], args=[moment, self.interval]))
-
-    def wait(self, sleep: Callable[[float], None] = time.sleep) -> float:
-        """Book the next slot and sleep until it; returns the seconds slept."""
-        slot = self.take()
-        delay = max(0.0, slot - time.time())
-        if delay:
-            sleep(delay)
-        return delay

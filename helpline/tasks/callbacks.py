@@ -25,6 +25,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 
 import redis
@@ -98,7 +99,7 @@ def enqueue_callbacks_of(call_id: int) -> None:
         enqueue_dial_callback(callback.id, callback.next_attempt_at)
 
 
-def _enqueue(job: Callable[[int], bool], *args: object) -> None:
+def _enqueue(job: Callable[..., bool], *args: object) -> None:
     try:
         get_queue("callbacks").enqueue(job, *args, retry=Retry(max=2, interval=1))
     except redis.RedisError:
@@ -174,12 +175,36 @@ def _ring_preferred(call: Call, staff_id: int) -> bool:
     return _ring(Leg(call.id, staff_id, COUNSELLOR, offer)) == 1
 
 
-def dial_caller(call_id: int) -> bool:
-    """The counsellor waits in the room: dial the caller, at most once for this attempt."""
+MAX_SLEEP_SECONDS = 0.25  # a slot further away than this is waited for in the scheduler
+
+
+def dial_caller(call_id: int, slot: float | None = None) -> bool:
+    """The counsellor waits in the room: dial the caller, at most once for this attempt.
+
+    The dial takes a slot of the outbound rate first. A slot more than a moment away is
+    not slept for (a sleeping job would hold a worker): the job comes back at its slot
+    through the RQ scheduler, and takes a fresh one if it woke up too late for it.
+    """
     call = db.session.get(Call, call_id)
     if call is None:
         return False
     if not _counsellor_waits(call):
+        return False
+    config = settings()
+    rate = RateLimit(get_redis(), config.callback_rate_per_second)
+    if slot is None or time.time() > slot + rate.interval / 2:
+        slot = rate.take()
+    delay = slot - time.time()
+    if delay > MAX_SLEEP_SECONDS:
+        at = dt.datetime.fromtimestamp(slot, dt.UTC)
+        get_queue("callbacks").enqueue_at(
+            at,
+            dial_caller,
+            call_id,
+            slot,
+            job_id=f"callback-dial-{call_id}-{int(slot * 1000)}",
+            retry=Retry(max=2, interval=1),
+        )
         return False
     callback = service.begin_dial(db.session, call, utcnow())
     if callback is None:
@@ -187,8 +212,8 @@ def dial_caller(call_id: int) -> bool:
         return False
     number = callback.caller.number_encrypted
     db.session.commit()  # the attempt is counted before anyone is dialled
-    config = settings()
-    RateLimit(get_redis(), config.callback_rate_per_second).wait()
+    if delay > 0:
+        time.sleep(delay)
     base = config.public_base_url
     query = f"c={call_id}"
     client = rest_client(config)
