@@ -12,6 +12,8 @@ free again at once.
 - Lateness: callbacks scheduled a few seconds ahead through the RQ scheduler; how long
   after its due time each attempt started (claimed). Then the same with their scheduled
   jobs deleted from Redis (a lost queue): only the sweeper can find them.
+
+HELPLINE_BENCH_KEEP=<folder> keeps the workers' logs there (they are otherwise removed).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import os
 import secrets
 import shutil
 import statistics
@@ -70,14 +73,14 @@ class Lateness:
 
 
 @contextlib.contextmanager
-def line(database_url: str, redis_url: str, rate: float, folder: Path, run: int) -> Iterator[Flask]:
+def line(base: dict[str, str], rate: float, folder: Path, run: int) -> Iterator[Flask]:
     """The app, the sandbox and two workers, with counsellors on duty; yields the app."""
     flows = folder / "ivr_flows"
     if not flows.exists():
         shutil.copytree(ROOT / "ivr_flows", flows)
         routing = flows / "routing.yaml"
         routing.write_text(routing.read_text().replace("wrap_up_seconds: 60", "wrap_up_seconds: 1"))
-    environ = production_environment(database_url, redis_url, folder / "instance")
+    environ = dict(base)
     environ.update(
         {
             "IVR_FLOWS_PATH": str(flows),
@@ -93,14 +96,15 @@ def line(database_url: str, redis_url: str, rate: float, folder: Path, run: int)
         settings, port=0, speed=SPEED, transport=FlaskTransport(app, settings.public_base_url)
     ).start()
     env = {**environ, "TWILIO_API_BASE_URL": sandbox.url}
+    logs = [(folder / f"worker-{run}-{n}.log").open("ab") for n in range(2)]
     workers = [
         subprocess.Popen(  # noqa: S603
             [sys.executable, str(ROOT / "worker.py")],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
-        for _ in range(2)
+        for log in logs
     ]
     staff_ids: list[int] = []
     try:
@@ -136,6 +140,8 @@ def line(database_url: str, redis_url: str, rate: float, folder: Path, run: int)
             worker.terminate()
         for worker in workers:
             worker.wait(30)
+        for log in logs:
+            log.close()
 
 
 def _callbacks(app: Flask, count: int, due: dt.datetime, prefix: str) -> list[int]:
@@ -182,10 +188,8 @@ def _wait_done(app: Flask, ids: list[int], timeout: float = 600) -> float:
     raise RuntimeError("the callbacks were not all made in time")
 
 
-def throughput(
-    database_url: str, redis_url: str, rate: float, count: int, folder: Path, run: int
-) -> Throughput:
-    with line(database_url, redis_url, rate, folder, run) as app:
+def throughput(base: dict[str, str], rate: float, count: int, folder: Path, run: int) -> Throughput:
+    with line(base, rate, folder, run) as app:
         ids = _callbacks(app, count, utcnow(), f"{int(rate * 10) % 100:02d}1")
         started = time.monotonic()
         with app.app_context():
@@ -195,11 +199,9 @@ def throughput(
     return Throughput(rate, count, finished - started)
 
 
-def lateness(
-    database_url: str, redis_url: str, count: int, folder: Path, run: int
-) -> list[Lateness]:
+def lateness(base: dict[str, str], count: int, folder: Path, run: int) -> list[Lateness]:
     results = []
-    with line(database_url, redis_url, 5.0, folder, run) as app:
+    with line(base, 5.0, folder, run) as app:
         for label, lose in (("scheduled by RQ", False), ("jobs lost, found by the sweeper", True)):
             due = utcnow() + dt.timedelta(seconds=8)
             ids = _callbacks(app, count, due, "8" + ("1" if lose else "0") + "1")
@@ -228,13 +230,15 @@ def lateness(
 def run(database_url: str, redis_url: str) -> tuple[list[Throughput], list[Lateness]]:
     connection = redis.Redis.from_url(redis_url)
     with tempfile.TemporaryDirectory() as raw:
-        folder = Path(raw)
+        folder = Path(os.environ.get("HELPLINE_BENCH_KEEP", raw))
         rates = []
+        # One set of secrets for every run: they share the database.
+        base = production_environment(database_url, redis_url, folder / "instance")
         for run, (rate, count) in enumerate(((1.0, 20), (5.0, 40))):
             connection.flushdb()
-            rates.append(throughput(database_url, redis_url, rate, count, folder, run))
+            rates.append(throughput(base, rate, count, folder, run))
         connection.flushdb()
-        late = lateness(database_url, redis_url, 10, folder, 2)
+        late = lateness(base, 10, folder, 2)
     return rates, late
 
 

@@ -188,6 +188,9 @@ def dial_caller(call_id: int, slot: float | None = None) -> bool:
     call = db.session.get(Call, call_id)
     if call is None:
         return False
+    callback = service.callback_of(db.session, call)
+    if callback is None or callback.status != CallbackStatus.CLAIMED:
+        return False  # dialled already (a duplicate job), or over
     if not _counsellor_waits(call):
         return False
     config = settings()
@@ -206,11 +209,11 @@ def dial_caller(call_id: int, slot: float | None = None) -> bool:
             retry=Retry(max=2, interval=1),
         )
         return False
-    callback = service.begin_dial(db.session, call, utcnow())
-    if callback is None:
+    dialling = service.begin_dial(db.session, call, utcnow())
+    if dialling is None:
         db.session.rollback()
         return False
-    number = callback.caller.number_encrypted
+    number = dialling.caller.number_encrypted
     db.session.commit()  # the attempt is counted before anyone is dialled
     if delay > 0:
         time.sleep(delay)
@@ -283,6 +286,7 @@ def _counsellor_waits(call: Call) -> bool:
 SWEEP_KEY = "helpline:callbacks:sweep"  # set while a sweep is queued or recent
 SWEEP_SECONDS = 20  # how often the workers queue a sweep
 GRACE_SECONDS = 10  # a due callback's own job may still be about to run
+DIAL_STALL_SECONDS = 60  # accepted this long ago and not dialled: the dial job was lost
 DIAL_LEASE_SECONDS = 60  # a dial that never told its CallSid by then was lost
 RECONCILE_SECONDS = 900  # a dialled attempt still open this long: ask the provider
 STATUS_OUTCOMES = {
@@ -355,7 +359,9 @@ def sweep_callbacks() -> dict[str, int]:
         if callback.status == CallbackStatus.CLAIMED:
             if call.counsellor_id is not None:
                 if _counsellor_waits(call):
-                    enqueue_dial_caller(call.id)  # accepted; its dial job may have been lost
+                    accepted = call.answered_at or now
+                    if (now - accepted).total_seconds() > DIAL_STALL_SECONDS:
+                        enqueue_dial_caller(call.id)  # its dial job may have been lost
                     continue
                 live.reservations().forget(call.id)  # they left before the caller was dialled
             elif bounds.is_open(now) and callback.expires_at > now:
