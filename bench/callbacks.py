@@ -88,6 +88,7 @@ def line(base: dict[str, str], rate: float, folder: Path, run: int) -> Iterator[
             "CALLBACK_SCHEDULE": "",
             "CALLBACK_RETRY_SECONDS": "1",
             "CALLBACK_RATE_PER_SECOND": str(rate),
+            "LOG_LEVEL": "INFO",
         }
     )
     settings = Settings.from_env(environ)

@@ -175,7 +175,8 @@ def _ring_preferred(call: Call, staff_id: int) -> bool:
     return _ring(Leg(call.id, staff_id, COUNSELLOR, offer)) == 1
 
 
-MAX_SLEEP_SECONDS = 0.25  # a slot further away than this is waited for in the scheduler
+MAX_SLEEP_SECONDS = 1.0  # a slot further away than this is waited for in the scheduler
+LATE_SECONDS = 2.0  # the scheduler polls each second: a job this late for its slot re-books
 
 
 def dial_caller(call_id: int, slot: float | None = None) -> bool:
@@ -195,7 +196,7 @@ def dial_caller(call_id: int, slot: float | None = None) -> bool:
         return False
     config = settings()
     rate = RateLimit(get_redis(), config.callback_rate_per_second)
-    if slot is None or time.time() > slot + rate.interval / 2:
+    if slot is None or time.time() > slot + LATE_SECONDS:
         slot = rate.take()
     delay = slot - time.time()
     if delay > MAX_SLEEP_SECONDS:
