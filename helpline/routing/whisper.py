@@ -20,6 +20,7 @@ FILE = STAFF_PROMPTS_FILE
 TEXTS = (
     "offer",
     "interpreter_offer",
+    "callback_offer",
     "accepted",
     "declined",
     "gone",
@@ -47,9 +48,21 @@ class StaffVoice:
     def presence_set(self, state: str) -> str:
         return self.texts["presence_set"].format(state=self.state_names.get(state, state))
 
-    def offer(self, *, role: str, language: str, topic: str | None, waited_seconds: int) -> str:
-        """The whisper for a counsellor (`offer`) or an interpreter (`interpreter_offer`)."""
-        template = self.texts["interpreter_offer" if role == "interpreter" else "offer"]
+    def offer(
+        self,
+        *,
+        role: str,
+        language: str,
+        topic: str | None,
+        waited_seconds: int,
+        callback: bool = False,
+    ) -> str:
+        """The whisper for a counsellor (`offer`, or `callback_offer` when the helpline is
+        to call the caller back) or an interpreter (`interpreter_offer`)."""
+        if role == "interpreter":
+            template = self.texts["interpreter_offer"]
+        else:
+            template = self.texts["callback_offer" if callback else "offer"]
         return template.format(
             language=self.language_names.get(language, language),
             topic=self.topic_names.get(topic or "", self.texts["no_topic"]),
@@ -92,7 +105,7 @@ def load_staff_prompts(root: Path) -> StaffPrompts:
         if missing:
             raise WhisperError(f"{where}: language {code!r} lacks {', '.join(missing)}")
         texts = {name: str(spec[name]) for name in TEXTS}
-        for name in ("offer", "interpreter_offer"):
+        for name in ("offer", "interpreter_offer", "callback_offer"):
             try:
                 texts[name].format(language="", topic="", minutes=1)
             except (KeyError, IndexError, ValueError):

@@ -88,6 +88,7 @@ def offer() -> Response:
         language=call.language or live.policy().bridge_language,
         topic=call.topic,
         waited_seconds=waiting.waited(call),
+        callback=call.callback_request_id is not None,
     )
     answer = f"{settings().public_base_url}/voice/offer/answer?{leg.query()}"
     response = ask_staff(voice, text, answer, WHISPER_TIMEOUT)
