@@ -379,3 +379,37 @@ def test_reports_leave_callback_attempts_out_of_the_inbound_figures(
     with app.app_context():
         facts = list(reports.call_facts(db.session, start, utcnow(), {}))
     assert [f.started_at for f in facts] == [inbound.started_at]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CALLBACK_HOURS", "9-17", "CALLBACK_HOURS must be a local time range"),
+        ("CALLBACK_HOURS", "09:00-25:00", "CALLBACK_HOURS must be a local time range"),
+        ("CALLBACK_RETRY_SECONDS", "60,soon", "CALLBACK_RETRY_SECONDS must be whole seconds"),
+        ("CALLBACK_RETRY_SECONDS", "0", "CALLBACK_RETRY_SECONDS must be whole seconds"),
+        ("CALLBACK_RATE_PER_SECOND", "0", "CALLBACK_RATE_PER_SECOND must be a number above 0"),
+        ("CALLBACK_RATE_PER_SECOND", "fast", "CALLBACK_RATE_PER_SECOND must be a number"),
+        ("CALLBACK_RING_SECONDS", "0", "CALLBACK_RING_SECONDS must be at least 1"),
+    ],
+)
+def test_config_callback_settings_refuse_bad_values(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    """A bad callback setting is named in the configuration's problems (and the default
+    stands meanwhile); good values are read as given."""
+    from helpline.config import Settings
+
+    bad = Settings.from_env({"HELPLINE_INSTANCE_PATH": str(tmp_path), name: value})
+    assert any(problem.startswith(message) for problem in bad.problems()), bad.problems()
+    good = Settings.from_env(
+        {
+            "HELPLINE_INSTANCE_PATH": str(tmp_path),
+            "CALLBACK_HOURS": "08:30-24:00",
+            "CALLBACK_RETRY_SECONDS": "60,300",
+            "CALLBACK_RATE_PER_SECOND": "2.5",
+        }
+    )
+    assert (good.callback_hours, good.callback_retry_seconds) == ("08:30-24:00", (60, 300))
+    assert good.callback_rate_per_second == 2.5
+    assert Limits.from_settings(good, {}).end is None  # 24:00: until midnight

@@ -24,7 +24,7 @@ from helpline.callbacks import service
 from helpline.extensions import csrf, db
 from helpline.ivr import engine
 from helpline.models import Call, utcnow
-from helpline.models.enums import CallbackOutcome, CallEventKind
+from helpline.models.enums import CallbackOutcome, CallEventKind, EventSource
 from helpline.tasks.callbacks import enqueue_dial_callback, enqueue_end_callback_room, limits
 from helpline.voice import calls
 from helpline.voice.common import EMPTY, renderer, safe, twiml
@@ -134,7 +134,9 @@ def safe_to_talk() -> Response:
     if settled is None:  # too late: the attempt was settled (the counsellor left)
         db.session.commit()
         return _goodbye(language, "callback_later")
-    service.event(db.session, call.id, CallEventKind.CONNECTED, {"callback": True})
+    service.event(
+        db.session, call.id, CallEventKind.CONNECTED, {"callback": True}, source=EventSource.ROUTER
+    )
     db.session.commit()
     return twiml(into_room(call.id, engine.PromptRef("connected", language)))
 
