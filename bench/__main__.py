@@ -7,7 +7,9 @@
 Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local server's
 `test` database, in which a fresh database is created and dropped; HELPLINE_BENCH_REDIS_URL,
 default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The routing
-benchmark needs only Redis; the search benchmark PostgreSQL and Redis, not wrk.
+benchmark needs only Redis; the search benchmark PostgreSQL and Redis, not wrk; the
+callbacks benchmark (`--only callbacks`) PostgreSQL and Redis, and runs the sandbox and
+two worker processes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import redis
 
-from bench import routing, search, webhooks
+from bench import callbacks, routing, search, webhooks
 from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
 
 COMMAND = ".venv/bin/python -m bench"
@@ -97,6 +99,13 @@ def _search_section(server: str, redis_url: str, calls: int) -> str:
     return search.section(result, measured, f"{COMMAND} --only search")
 
 
+def _callbacks_section(server: str, redis_url: str) -> str:
+    with fresh_database(server) as database_url:
+        rates, late = callbacks.run(database_url, redis_url)
+    measured = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    return callbacks.section(rates, late, measured, f"{COMMAND} --only callbacks")
+
+
 def _replace_section(report: str, heading: str, section: str) -> str:
     """The report with the section under `heading` (up to the next `## `) replaced or added."""
     lines = report.splitlines()
@@ -114,7 +123,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["routing", "search"],
+        choices=["routing", "search", "callbacks"],
         help="run one benchmark and rewrite only its section",
     )
     parser.add_argument(
@@ -130,8 +139,10 @@ def main() -> None:
     if args.only is not None:
         if args.only == "routing":
             heading, section = routing.HEADING, _routing_section(connection)
-        else:
+        elif args.only == "search":
             heading, section = search.HEADING, _search_section(server, redis_url, args.calls)
+        else:
+            heading, section = callbacks.HEADING, _callbacks_section(server, redis_url)
         before = (
             args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
         )
@@ -152,6 +163,8 @@ def main() -> None:
         + _routing_section(connection)
         + "\n"
         + _search_section(server, redis_url, args.calls)
+        + "\n"
+        + _callbacks_section(server, redis_url)
     )
     args.output.write_text(report, encoding="utf-8")
     print(report)

@@ -29,7 +29,9 @@ def create_app(
     from helpline.routing.live import init_routing
     from helpline.routing.policy import PolicyError
     from helpline.routing.whisper import WhisperError
+    from helpline.supervisor.callbacks import bp as supervisor_callbacks_bp
     from helpline.supervisor.views import bp as supervisor_bp
+    from helpline.voice.callbacks import bp as voice_callbacks_bp
     from helpline.voice.offers import bp as voice_offers_bp
     from helpline.voice.queue import bp as voice_queue_bp
     from helpline.voice.staffline import bp as voice_staff_bp
@@ -88,6 +90,8 @@ def create_app(
     app.register_blueprint(calls_bp)
     app.register_blueprint(voice_queue_bp)
     app.register_blueprint(voice_offers_bp)
+    app.register_blueprint(voice_callbacks_bp)
+    app.register_blueprint(supervisor_callbacks_bp)
     app.register_blueprint(voice_staff_bp)
     security.install(app, settings)
     return app

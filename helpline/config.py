@@ -12,6 +12,7 @@ import binascii
 import dataclasses
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +31,8 @@ KNOWN_DEFAULT_SECRETS = frozenset(
 )
 MIN_SECRET_LENGTH = 32
 DEFAULT_TIMEZONE = "Europe/Istanbul"
+# Local hours of callbacks: "HH:MM-HH:MM", the end may be 24:00.
+CALLBACK_HOURS_FORMAT = re.compile(r"([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)")
 DEV_SECRETS_FILE = "dev-secrets.json"
 DEFAULT_FLOWS_PATH = Path(__file__).resolve().parent.parent / "ivr_flows"
 DEFAULT_DATA_PATH = Path(__file__).resolve().parent.parent / "data"
@@ -67,6 +70,14 @@ class Settings:
     login_throttle_window_seconds: int = 900
     log_level: str = "INFO"
     trusted_proxy_count: int = 0
+    # Callbacks (docs/callbacks.md): when and how fast the line calls people back.
+    callback_hours: str = "09:00-20:00"
+    callback_schedule: str = "counselling_hours"
+    callback_retry_seconds: tuple[int, ...] = (900, 3600, 14400)
+    callback_later_seconds: int = 3600
+    callback_rate_per_second: float = 1.0
+    callback_ring_seconds: int = 30
+    callback_abandoned_seconds: int = 60
     # Where a value came from a development fallback rather than the environment.
     generated: frozenset[str] = frozenset()
     invalid: tuple[str, ...] = ()
@@ -149,6 +160,27 @@ class Settings:
                 return default
             return value
 
+        callback_hours = env_map.get("CALLBACK_HOURS", "09:00-20:00").strip()
+        if not CALLBACK_HOURS_FORMAT.fullmatch(callback_hours):
+            invalid.append('CALLBACK_HOURS must be a local time range such as "09:00-20:00"')
+            callback_hours = "09:00-20:00"
+        retry_raw = env_map.get("CALLBACK_RETRY_SECONDS", "900,3600,14400")
+        try:
+            retry_seconds = tuple(int(part) for part in retry_raw.split(",") if part.strip())
+        except ValueError:
+            retry_seconds = ()
+        if not retry_seconds or min(retry_seconds) < 1:
+            invalid.append("CALLBACK_RETRY_SECONDS must be whole seconds, comma-separated")
+            retry_seconds = (900, 3600, 14400)
+        rate_raw = env_map.get("CALLBACK_RATE_PER_SECOND", "1")
+        try:
+            rate = float(rate_raw)
+        except ValueError:
+            rate = 0.0
+        if not (0 < rate <= 100):
+            invalid.append("CALLBACK_RATE_PER_SECOND must be a number above 0, at most 100")
+            rate = 1.0
+
         return cls(
             env=env,
             instance_path=instance_path,
@@ -174,6 +206,13 @@ class Settings:
             login_throttle_window_seconds=integer("LOGIN_THROTTLE_WINDOW_SECONDS", 900),
             log_level=env_map.get("LOG_LEVEL", "INFO").upper(),
             trusted_proxy_count=integer("TRUSTED_PROXY_COUNT", 0, minimum=0),
+            callback_hours=callback_hours,
+            callback_schedule=env_map.get("CALLBACK_SCHEDULE", "counselling_hours").strip(),
+            callback_retry_seconds=retry_seconds,
+            callback_later_seconds=integer("CALLBACK_LATER_SECONDS", 3600),
+            callback_rate_per_second=rate,
+            callback_ring_seconds=integer("CALLBACK_RING_SECONDS", 30),
+            callback_abandoned_seconds=integer("CALLBACK_ABANDONED_SECONDS", 60, minimum=0),
             generated=frozenset(generated),
             invalid=tuple(invalid),
         )

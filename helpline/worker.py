@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 
+import redis
 from flask import Flask
 from rq import Queue, Worker
 
@@ -25,14 +26,40 @@ def _forget_inherited_connections(app: Flask) -> None:
     os.register_at_fork(after_in_child=after_fork)
 
 
+class HelplineWorker(Worker):
+    """An RQ worker that also keeps the callback sweeper going.
+
+    Between jobs (at most every MAINTENANCE_SECONDS, even when idle, since the wait for a
+    job is bounded by the short TTL) it queues `sweep_callbacks` on the maintenance queue,
+    unless any worker did in the last 20 seconds. So the sweeper survives a dead worker,
+    an emptied Redis and a scheduler that stopped: a due callback is at most about a
+    minute late.
+    """
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        from helpline.tasks.callbacks import enqueue_sweep
+
+        try:
+            enqueue_sweep(self.connection)
+        except redis.RedisError:
+            self.log.warning("callback sweep not queued: Redis unreachable")
+
+
+MAINTENANCE_SECONDS = 10
+WORKER_TTL_SECONDS = 30  # a blocking wait for a job lasts this minus 15 s at most
+
+
 def build_worker(app: Flask, name: str | None = None) -> Worker:
     connection = get_redis()
     queues = [Queue(queue, connection=connection) for queue in QUEUE_NAMES]
-    return Worker(
+    return HelplineWorker(
         queues,
         connection=connection,
         name=name or f"helpline-{socket.gethostname()}-{os.getpid()}",
         log_job_description=False,  # job arguments never reach the log
+        maintenance_interval=MAINTENANCE_SECONDS,
+        worker_ttl=WORKER_TTL_SECONDS,
     )
 
 

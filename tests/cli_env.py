@@ -8,7 +8,7 @@ import pytest
 
 from helpline.config import Settings
 
-PREFIXES = ("HELPLINE_", "DATABASE_", "REDIS_")
+PREFIXES = ("HELPLINE_", "DATABASE_", "REDIS_", "CALLBACK_")
 
 
 def settings_environ(settings: Settings, **extra: str) -> dict[str, str]:
@@ -21,6 +21,13 @@ def settings_environ(settings: Settings, **extra: str) -> dict[str, str]:
         "SECRET_KEY": settings.secret_key,
         "ENCRYPTION_KEYS": ",".join(settings.encryption_keys),
         "BLIND_INDEX_KEY": settings.blind_index_key,
+        "CALLBACK_HOURS": settings.callback_hours,
+        "CALLBACK_SCHEDULE": settings.callback_schedule,
+        "CALLBACK_RETRY_SECONDS": ",".join(map(str, settings.callback_retry_seconds)),
+        "CALLBACK_LATER_SECONDS": str(settings.callback_later_seconds),
+        "CALLBACK_RATE_PER_SECOND": str(settings.callback_rate_per_second),
+        "CALLBACK_RING_SECONDS": str(settings.callback_ring_seconds),
+        "CALLBACK_ABANDONED_SECONDS": str(settings.callback_abandoned_seconds),
         **extra,
     }
 

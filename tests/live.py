@@ -120,6 +120,20 @@ class Line:
         )
 
 
+def worker_environ(settings: Settings, sandbox: SandboxServer) -> dict[str, str]:
+    """What a worker process needs to serve this app through this sandbox."""
+    return child_environ(
+        **settings_environ(
+            settings,
+            TWILIO_ACCOUNT_SID=settings.twilio_account_sid or "",
+            TWILIO_AUTH_TOKEN=settings.twilio_auth_token or "",
+            TWILIO_API_BASE_URL=sandbox.url,
+            PUBLIC_BASE_URL=settings.public_base_url,
+            IVR_FLOWS_PATH=str(settings.ivr_flows_path),
+        )
+    )
+
+
 @contextlib.contextmanager
 def live_line(
     app: Flask, settings: Settings, factory: Factory, tmp_path: Path, workers: int = 1
@@ -135,16 +149,7 @@ def live_line(
     # Callers are patient: once their script is done they wait, silent, until the line
     # ends the call (a scripted caller otherwise hangs up after a few silent rounds).
     sandbox.exchange.limits = dataclasses.replace(sandbox.exchange.limits, patience=10**6)
-    env = child_environ(
-        **settings_environ(
-            settings,
-            TWILIO_ACCOUNT_SID=settings.twilio_account_sid or "",
-            TWILIO_AUTH_TOKEN=settings.twilio_auth_token or "",
-            TWILIO_API_BASE_URL=sandbox.url,
-            PUBLIC_BASE_URL=settings.public_base_url,
-            IVR_FLOWS_PATH=str(settings.ivr_flows_path),
-        )
-    )
+    env = worker_environ(settings, sandbox)
     worker_log = tmp_path / "worker.log"
     processes: list[subprocess.Popen[bytes]] = []
     with worker_log.open("w") as out:
@@ -156,9 +161,11 @@ def live_line(
             )
     try:
         ready = Line(app, factory, sandbox, worker_log)
-        ready.until(
-            lambda: worker_log.read_text().count("Listening on") >= workers, "the workers to start"
-        )
+        if workers:
+            ready.until(
+                lambda: worker_log.read_text().count("Listening on") >= workers,
+                "the workers to start",
+            )
         yield ready
     finally:
         sandbox.stop()

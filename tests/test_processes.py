@@ -71,7 +71,8 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_helpline_run_serves_the_console_on_embedded_defaults(tmp_path: Path) -> None:
-    """`helpline run` with nothing configured: embedded Redis, SQLite, demo staff, a login."""
+    """`helpline run` with nothing configured: embedded Redis, SQLite, demo staff, a login;
+    its worker runs the callback sweeper."""
     port, sandbox_port = _free_port(), _free_port()
     env = child_environ(HELPLINE_INSTANCE_PATH=str(tmp_path / "instance"), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
@@ -143,6 +144,9 @@ def test_helpline_run_serves_the_console_on_embedded_defaults(tmp_path: Path) ->
         kinds = {phone["behaviour"]["kind"] for phone in phones["phones"]}
         assert len(phones["phones"]) == 5
         assert kinds == {"answer"}
+        # Its worker queues and runs the callback sweeper (docs/callbacks.md).
+        swept = _until(process, "maintenance-sweep-callbacks", limit=2000)
+        assert "maintenance-sweep-callbacks" in swept, swept[-3000:]
     finally:
         process.send_signal(signal.SIGINT)
         try:

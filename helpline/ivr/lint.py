@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from helpline.callbacks import PROMPTS as callback_prompts
 from helpline.ivr import model
 from helpline.ivr.loader import ROUTING_FILE, Problem, load_catalog
 from helpline.routing import announce
@@ -235,6 +236,8 @@ def _check_prompts(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -
         uses += [(p, node.line, f"node {node.id!r}") for p in node.prompts]
         if node.type == "queue" and node.next:  # callers wait here: the announcements
             uses += [(p, node.line, f"waiting at {node.id!r}") for p in announce.PROMPTS]
+        if node.type == "callback_request":  # the callback, when it is made
+            uses += [(p, node.line, f"called back from {node.id!r}") for p in callback_prompts]
     option_keys: dict[str, set[str]] = {}
     for node in flow.nodes.values():
         for key, language in node.languages.items():

@@ -22,6 +22,7 @@ TEXTS = (
     "offer",
     "interpreter_offer",
     "transfer_offer",
+    "callback_offer",
     "accepted",
     "declined",
     "gone",
@@ -64,11 +65,14 @@ class StaffVoice:
         topic: str | None,
         waited_seconds: int,
         age_group: str | None = None,
+        callback: bool = False,
     ) -> str:
-        """The whisper for a counsellor (`offer`), an interpreter (`interpreter_offer`) or a
-        counsellor taking over a call (`transfer_offer`), saying first that the caller is
-        under 18 when they said so."""
-        template = self.texts[WHISPERS.get(role, "offer")]
+        """The whisper for a counsellor (`offer`, or `callback_offer` when the helpline is
+        to call the caller back), an interpreter (`interpreter_offer`) or a counsellor
+        taking over a call (`transfer_offer`), saying first that the caller is under 18
+        when they said so."""
+        default = "callback_offer" if callback else "offer"
+        template = self.texts[WHISPERS.get(role, default)]
         text = template.format(
             language=self.language_names.get(language, language),
             topic=self.topic_names.get(topic or "", self.texts["no_topic"]),
@@ -112,7 +116,7 @@ def load_staff_prompts(root: Path) -> StaffPrompts:
         if missing:
             raise WhisperError(f"{where}: language {code!r} lacks {', '.join(missing)}")
         texts = {name: str(spec[name]) for name in TEXTS}
-        for name in ("offer", "interpreter_offer"):
+        for name in ("offer", "interpreter_offer", "callback_offer"):
             try:
                 texts[name].format(language="", topic="", minutes=1)
             except (KeyError, IndexError, ValueError):

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from helpline.kpis import CallbackFacts, CallFacts, StaffingTarget, Thresholds
 from helpline.models import Call, CallbackRequest
 from helpline.models.base import DbSession
+from helpline.models.enums import CallDirection
 from helpline.supervisor import calllog
 from helpline.supervisor.filters import Period, Problems, parse_period, whole_number
 
@@ -76,7 +77,8 @@ def parse_kpi_query(
 def call_facts(
     session: DbSession, since: dt.datetime, until: dt.datetime, sites: Mapping[int, str]
 ) -> Iterator[CallFacts]:
-    """The calls that started in [since, until), read a batch at a time."""
+    """The inbound calls that started in [since, until), read a batch at a time (a
+    callback's attempts are outbound calls: they have figures of their own)."""
     statement = sa.select(
         Call.started_at,
         Call.queued_at,
@@ -87,7 +89,10 @@ def call_facts(
         Call.language,
         Call.topic,
         Call.site_id,
-    ).where(*calllog.in_period(Call.started_at, Period(since, until)))
+    ).where(
+        *calllog.in_period(Call.started_at, Period(since, until)),
+        Call.direction == CallDirection.INBOUND,
+    )
     for rows in calllog.stream(session, statement, BATCH_ROWS):
         for row in rows:
             yield CallFacts(

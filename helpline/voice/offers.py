@@ -27,6 +27,7 @@ from helpline.models import Call, Staff
 from helpline.routing import live, offers, operations, presence, waiting
 from helpline.routing.legs import COUNSELLOR, INTERPRETER, ROLES, TRANSFER, Leg, room_name
 from helpline.routing.whisper import StaffVoice
+from helpline.tasks.callbacks import enqueue_dial_caller
 from helpline.tasks.calls import enqueue_hand_over_call
 from helpline.tasks.dispatch import (
     enqueue_add_interpreter,
@@ -91,6 +92,7 @@ def offer() -> Response:
         topic=call.topic,
         waited_seconds=waiting.waited(call),
         age_group=call.age_group,
+        callback=call.callback_request_id is not None,
     )
     answer = f"{settings().public_base_url}/voice/offer/answer?{leg.query()}"
     response = ask_staff(voice, text, answer, WHISPER_TIMEOUT)
@@ -144,7 +146,9 @@ def answer() -> Response:
         db.session.commit()
         if accepted is None:
             return twiml(str(say_to_staff(voice, voice.texts["gone"])))
-        if leg.role == COUNSELLOR:
+        if leg.role == COUNSELLOR and accepted.call.callback_request_id is not None:
+            enqueue_dial_caller(leg.call_id)  # a callback: now dial the person called back
+        elif leg.role == COUNSELLOR:
             enqueue_connect_caller(leg.call_id)
         elif leg.role == TRANSFER:
             enqueue_hand_over_call(leg.call_id, leg.staff_id)

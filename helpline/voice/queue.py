@@ -196,22 +196,28 @@ def connect() -> Response:
         {"interpreter": with_interpreter},
     )
     db.session.commit()
-    base = settings().public_base_url
-    response = VoiceResponse()
     greeting = "connected_interpreter" if with_interpreter else "connected"
-    renderer().speak(response, engine.PromptRef(greeting, language))
-    dial = response.dial(action=renderer().urls.step(state.node, state.turn, "room"), method="POST")
+    action = renderer().urls.step(state.node, state.turn, "room")
+    return twiml(into_room(call.id, engine.PromptRef(greeting, language), action))
+
+
+def into_room(call_id: int, greeting: engine.PromptRef, action: str | None = None) -> str:
+    """The caller hears the greeting and joins the call's room (where the counsellor is);
+    they leaving ends it. Without an `action`, the call ends when the room does."""
+    response = VoiceResponse()
+    renderer().speak(response, greeting)
+    dial = response.dial(action=action, method="POST") if action else response.dial()
     dial.conference(
-        room_name(call.id),
+        room_name(call_id),
         start_conference_on_enter=True,
         end_conference_on_exit=True,
         beep=False,
         wait_url="",
-        status_callback=f"{base}/voice/room?c={call.id}",
+        status_callback=f"{settings().public_base_url}/voice/room?c={call_id}",
         status_callback_event=ROOM_EVENTS,
         status_callback_method="POST",
     )
-    return twiml(str(response))
+    return str(response)
 
 
 @bp.post("/requeue")

@@ -15,6 +15,7 @@ from helpline.extensions import db, get_redis
 from helpline.ivr import engine
 from helpline.models import Call
 from helpline.routing import live, offers
+from helpline.tasks.callbacks import enqueue_callbacks_of
 from helpline.tasks.dispatch import enqueue_dispatch, enqueue_end_legs
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ def after_step(call: Call, step: engine.Step) -> None:
     if any(isinstance(effect, engine.Dequeued) for effect in step.effects):
         release_call(call)
         db.session.commit()
+    if any(isinstance(effect, engine.CallbackWanted) for effect in step.effects):
+        enqueue_callbacks_of(call.id)
 
 
 def after_status(call: Call) -> None:

@@ -18,11 +18,13 @@ from werkzeug.security import safe_join
 
 from helpline import staffing
 from helpline.auth.access import PUBLIC, allow
+from helpline.callbacks import service as callback_service
 from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
-from helpline.models import Call
-from helpline.models.enums import CallEventKind, EventSource
+from helpline.models import Call, utcnow
+from helpline.models.enums import CallEventKind, CallOutcome, EventSource
 from helpline.routing import live, waiting
+from helpline.tasks.callbacks import enqueue_callbacks_of
 from helpline.voice import calls, routing, staffline
 from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
@@ -149,7 +151,11 @@ def status() -> Response:
             call = calls.start_call(db.session, params, params.call_sid)
         calls.apply_status(db.session, call, params)
         routing.after_status(call)
+        wait = settings().callback_abandoned_seconds
+        asked = callback_service.request_after_abandon(db.session, call, wait, utcnow())
         db.session.commit()
+        if asked is not None:
+            enqueue_callbacks_of(call.id)
     return twiml(EMPTY)
 
 
@@ -163,7 +169,12 @@ def recording() -> Response:
     if params.call_sid is not None:
         call = calls.find_call(db.session, params.call_sid)
         if call is not None and calls.save_recording(db.session, call, params):
+            asked = None
+            if call.outcome == CallOutcome.VOICEMAIL:
+                asked = callback_service.request_after_voicemail(db.session, call, utcnow())
             db.session.commit()
+            if asked is not None:
+                enqueue_callbacks_of(call.id)
     return twiml(EMPTY)
 
 

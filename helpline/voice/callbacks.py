@@ -1,0 +1,162 @@
+"""Webhooks of the caller's leg when the helpline calls them back (tasks/callbacks.py).
+
+- `/voice/callback/answer`: the phone was answered. A machine (answering-machine
+  detection: `AnsweredBy`) hears only a neutral message, never who calls or why, and the
+  attempt is retried later. A person hears the discreet question: 1 if they can talk
+  now, 2 to be called later.
+- `/voice/callback/safe`: the key. 1 joins the counsellor in the call's room; 2, or no
+  key, is "not safe now": a goodbye, and the callback is rescheduled.
+- `/voice/callback/status`: the leg's status callback. `initiated` names the leg (its
+  CallSid); the end of a leg that never reached the room is no answer, busy or not safe
+  now, and the counsellor waiting in the room is let go.
+
+Each URL names the call (`c`), signed by Twilio with the rest of the request. Outcomes
+are CallEvents (`callback_outcome`), recorded once however often Twilio retries.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from helpline.auth.access import PUBLIC, allow
+from helpline.callbacks import service
+from helpline.extensions import csrf, db
+from helpline.ivr import engine
+from helpline.models import Call, utcnow
+from helpline.models.enums import CallbackOutcome, CallEventKind, EventSource
+from helpline.tasks.callbacks import enqueue_dial_callback, enqueue_end_callback_room, limits
+from helpline.voice import calls
+from helpline.voice.common import EMPTY, renderer, safe, twiml
+from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
+from helpline.voice.queue import into_room
+from helpline.voice.signature import twilio_signed
+from helpline.web import settings
+
+bp = Blueprint("voice_callbacks", __name__, url_prefix="/voice/callback")
+csrf.exempt(bp)
+MACHINES = frozenset(
+    {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
+)
+SAFE_TIMEOUT = 8  # seconds to press 1 or 2 after the question
+STATUS_OUTCOMES = {
+    "busy": CallbackOutcome.BUSY,
+    "no-answer": CallbackOutcome.NO_ANSWER,
+    "failed": CallbackOutcome.NO_ANSWER,
+    "canceled": CallbackOutcome.NO_ANSWER,
+    "completed": CallbackOutcome.NOT_SAFE_NOW,  # answered, then hung up before pressing 1
+}
+
+
+def _call() -> Call | None:
+    raw = request.args.get("c", "")
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    call = db.session.get(Call, int(raw))
+    if call is None or call.callback_request_id is None:
+        return None
+    return call
+
+
+def _hang_up() -> Response:
+    response = VoiceResponse()
+    response.hangup()
+    return twiml(str(response))
+
+
+def _goodbye(language: str, prompt: str) -> Response:
+    response = VoiceResponse()
+    renderer().speak(response, engine.PromptRef(prompt, language))
+    response.hangup()
+    return twiml(str(response))
+
+
+def _settle(call: Call, outcome: str) -> None:
+    """Record the attempt's outcome once, and queue what follows it (after the commit)."""
+    settled = service.settle(db.session, call, outcome, limits(), utcnow())
+    db.session.commit()
+    if settled is None:
+        return
+    if outcome != CallbackOutcome.CONNECTED:
+        enqueue_end_callback_room(call.id)
+    if settled.retry_at is not None:
+        enqueue_dial_callback(settled.callback.id, settled.retry_at)
+
+
+@bp.post("/answer")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def answer() -> Response:
+    """Answered: a machine gets a neutral message; a person, the discreet question."""
+    call = _call()
+    params = VoiceParams.parse(request.form)
+    if call is None:
+        return _hang_up()
+    service.adopt_sid(call, params.call_sid)
+    language = call.language or "tr"
+    if request.form.get("AnsweredBy", "") in MACHINES:
+        _settle(call, CallbackOutcome.MACHINE)
+        return _goodbye(language, "callback_machine")
+    db.session.commit()
+    action = f"{settings().public_base_url}/voice/callback/safe?c={call.id}"
+    response = VoiceResponse()
+    gather = Gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=SAFE_TIMEOUT,
+        finish_on_key="",
+        action=action,
+        method="POST",
+    )
+    renderer().speak(gather, engine.PromptRef("callback_greeting", language))
+    response.append(gather)
+    response.redirect(f"{action}&e=timeout", method="POST")
+    return twiml(str(response))
+
+
+@bp.post("/safe")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def safe_to_talk() -> Response:
+    """1: into the room with the counsellor. Anything else: called again later."""
+    call = _call()
+    params = VoiceParams.parse(request.form)
+    if call is None:
+        return _hang_up()
+    language = call.language or "tr"
+    talk = request.args.get("e") != "timeout" and params.digits == "1"
+    if not talk:
+        _settle(call, CallbackOutcome.NOT_SAFE_NOW)
+        return _goodbye(language, "callback_later")
+    settled = service.settle(db.session, call, CallbackOutcome.CONNECTED, limits(), utcnow())
+    if settled is None:  # too late: the attempt was settled (the counsellor left)
+        db.session.commit()
+        return _goodbye(language, "callback_later")
+    service.event(
+        db.session, call.id, CallEventKind.CONNECTED, {"callback": True}, source=EventSource.ROUTER
+    )
+    db.session.commit()
+    return twiml(into_room(call.id, engine.PromptRef("connected", language)))
+
+
+@bp.post("/status")
+@allow(PUBLIC)
+@twilio_signed
+@safe
+def status() -> Response:
+    """The caller's leg: named when it starts; at its end, the attempt's outcome."""
+    call = _call()
+    params = VoiceParams.parse(request.form)
+    if call is None:
+        return twiml(EMPTY)
+    service.adopt_sid(call, params.call_sid)
+    if params.call_status not in TERMINAL_STATUSES:
+        db.session.commit()
+        return twiml(EMPTY)
+    if params.call_sid and params.call_sid == call.call_sid:
+        calls.apply_status(db.session, call, params)
+    db.session.commit()
+    _settle(call, STATUS_OUTCOMES.get(params.call_status or "", CallbackOutcome.NO_ANSWER))
+    return twiml(EMPTY)
