@@ -30,7 +30,7 @@ from helpline.models.enums import (
 from helpline.tasks.callbacks import limits, sweep_callbacks
 from tests.callbacks import callback_settings, request_callback
 from tests.factories import Factory, login
-from tests.voice import Phone
+from tests.voice import Phone, said
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 14:00 in Istanbul
@@ -276,6 +276,46 @@ def test_sources_voicemail_and_abandoned_with_consent(app: Flask, factory: Facto
         assert (asked.reason, asked.queue_entered_at) == (CallbackReason.ABANDONED, gone.queued_at)
         assert service.request_after_abandon(session, brief, 60, now) is None  # too short
         session.commit()
+
+
+def test_voice_key_2_while_waiting_agrees_to_a_callback_if_the_call_drops(
+    app: Flask, client: FlaskClient, settings: Settings
+) -> None:
+    """A waiting caller who presses 2 hears thanks and keeps waiting, with their callback
+    consent recorded; when they hang up after waiting longer than the setting, a callback
+    is asked for them in their place. Without pressing 2, an abandoned wait asks none."""
+    app.extensions["helpline.queue_status"] = lambda _language, _topic: "open"
+    made: dict[bool, list[CallbackRequest]] = {}
+    for presses_2, number in ((True, "+905321117771"), (False, "+905321117772")):
+        phone = Phone(client, settings, caller=number)
+        phone.dial_in()
+        for key in ("2", "2", "3"):  # Arabic, do not remember, violence: the queue
+            phone.press(key)
+        assert phone.last is not None
+        enqueue = phone.last.find("Enqueue")
+        assert enqueue is not None
+        phone._twiml(phone.post(enqueue.attrib["waitUrl"], phone.params()))
+        if presses_2:
+            thanks = phone.press("2")
+            assert thanks.find("Gather") is not None  # still waiting: the hold round
+            assert said(settings, "ar", "cut_off_consent_thanks") in phone.heard()
+        with app.app_context():
+            call = db.session.scalars(sa.select(Call).where(Call.call_sid == phone.call_sid)).one()
+            call.queued_at = utcnow() - dt.timedelta(seconds=300)  # a long wait
+            db.session.commit()
+        phone.post(enqueue.attrib["action"], phone.params(QueueResult="hangup", QueueTime=300))
+        assert phone.status("completed", 1).status_code == 200
+        with app.app_context():
+            call = db.session.scalars(sa.select(Call).where(Call.call_sid == phone.call_sid)).one()
+            made[presses_2] = list(
+                db.session.scalars(
+                    sa.select(CallbackRequest).where(CallbackRequest.call_id == call.id)
+                )
+            )
+            consents = [(c.kind, c.is_granted) for c in call.caller.consents]  # type: ignore[union-attr]
+            assert (("callback", True) in consents) == presses_2
+    assert [(c.reason, c.language) for c in made[True]] == [(CallbackReason.ABANDONED, "ar")]
+    assert made[False] == []
 
 
 def test_sweeper_enqueues_due_callbacks_the_queue_lost(app: Flask, factory: Factory) -> None:

@@ -59,7 +59,7 @@ def test_callback_counsellor_first_then_the_caller_joins_the_room(line: Line) ->
     assert "connected" in kinds
     [rung] = legs_to(line, "+905550000601")
     whisper = " ".join(heard.text for heard in rung.transcript.heard())
-    assert "ALO 183 geri arama" in whisper  # the counsellor hears it is a callback
+    assert "ALO 183 callback" in whisper  # the counsellor hears it is a callback
     [leg] = legs_to(line, CALLER)
     assert leg.setup.from_ == "+903120000183"
     all_answered(leg)

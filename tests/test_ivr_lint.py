@@ -96,3 +96,23 @@ def test_flows_check_command_exits_non_zero_on_problems(tmp_path: Path) -> None:
     ok = CliRunner().invoke(main, ["flows", "check", "--path", str(DEFAULT_FLOWS_PATH)])
     assert ok.exit_code == 0, ok.output
     assert "no problems" in ok.output
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("9", "cannot be the emergency key"),
+        ("1", "cannot be 1 (a callback)"),
+        ("x", "not a phone key"),
+    ],
+)
+def test_queue_cut_off_consent_key_is_checked(tmp_path: Path, key: str, expected: str) -> None:
+    """The queue's cut-off consent key is a phone key other than 1 and the emergency key."""
+    root = tmp_path / "ivr_flows"
+    shutil.copytree(DEFAULT_FLOWS_PATH, root, ignore=shutil.ignore_patterns("tests"))
+    flow = root / "default.yaml"
+    text = flow.read_text(encoding="utf-8")
+    assert 'cut_off_consent: "2"' in text
+    flow.write_text(text.replace('cut_off_consent: "2"', f'cut_off_consent: "{key}"'))
+    _, problems = check(root)
+    assert any(expected in str(problem) for problem in problems), [str(p) for p in problems]

@@ -99,11 +99,25 @@ def test_hold_emergency_key_reaches_the_duty_line() -> None:
     assert isinstance(after.action, engine.Dial)
 
 
+def test_hold_cut_off_consent_key_records_consent_and_keeps_waiting() -> None:
+    """2 on hold agrees to a callback should the call drop: the consent is recorded, the
+    caller hears thanks in their language and keeps waiting (the turn does not change)."""
+    waiting = queued()
+    held = engine.hold_key(FLOW, waiting.state, "2", facts())
+    assert held.action == engine.Ack((engine.PromptRef("cut_off_consent_thanks", "ar"),))
+    assert engine.Consent("callback", True) in held.effects
+    assert held.state.turn == waiting.state.turn
+    assert "left" not in held.state.vars
+    recorded = [e.data for e in held.events if e.kind == "consent_recorded"]
+    assert recorded == [{"kind": "callback", "granted": True, "node": "hand_off"}]
+
+
 @pytest.mark.parametrize("digits", ["5", "#", "12", ""])
 def test_hold_other_keys_keep_the_caller_waiting(digits: str) -> None:
     held = engine.hold_key(FLOW, queued().state, digits, facts())
-    assert isinstance(held.action, engine.Ack)
+    assert held.action == engine.Ack()
     assert "left" not in held.state.vars
+    assert not held.effects
 
 
 @pytest.mark.parametrize(("reason", "node"), [("max_wait", "waited_too_long"),

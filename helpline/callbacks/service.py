@@ -31,6 +31,7 @@ from helpline import audit
 from helpline.callbacks.limits import Limits, after_attempt
 from helpline.models import Call, CallbackRequest, Staff
 from helpline.models.base import DbSession
+from helpline.models.calls import whole_seconds
 from helpline.models.enums import (
     CallbackOutcome,
     CallbackReason,
@@ -368,7 +369,9 @@ def request_after_abandon(
         return None
     if call.outcome != CallOutcome.ABANDONED_QUEUE or call.answered_at is not None:
         return None
-    if (call.wait_seconds or 0) <= min_wait_seconds:
+    # From the phase times: the stored wait_seconds is settled only at the next flush.
+    waited = whole_seconds(call.queued_at, call.answered_at or call.ended_at) or 0
+    if waited <= min_wait_seconds:
         return None
     if not call.caller.consent(ConsentKind.CALLBACK) or _has_callback(session, call.id):
         return None

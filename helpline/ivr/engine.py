@@ -31,6 +31,7 @@ from helpline.ivr.model import Flow, Node, Schedule
 
 MAX_AUTO_STEPS = 64
 CALL_LANGUAGE = ""  # a PromptRef language meaning "whatever the call's language is by then"
+CUT_OFF_THANKS = "cut_off_consent_thanks"  # said when a waiting caller agrees to a callback
 ANNOUNCE_TIMEOUT = 1  # seconds a notice waits for a key before the call moves on
 
 
@@ -511,7 +512,9 @@ def _waiting_walk(flow: Flow, state: State, facts: Facts) -> tuple[_Walk, Node] 
 
 
 def hold_key(flow: Flow, state: State, digits: str, facts: Facts) -> Step:
-    """A key pressed while waiting: 1 for a callback, the emergency key, or nothing to do.
+    """A key pressed while waiting: 1 for a callback, the emergency key, the queue's
+    `cut_off_consent` key (a callback should the call drop; the caller keeps waiting and
+    hears thanks), or nothing to do.
 
     The caller leaves the queue with `Leave`; the reason stays in the state for the
     Enqueue action. The turn does not change, so the Enqueue action's URL stays valid.
@@ -533,6 +536,12 @@ def hold_key(flow: Flow, state: State, digits: str, facts: Facts) -> Step:
         walk.log("callback_asked", node=node.id)
         walk.state.vars["left"] = "callback"
         return walk.finish(Leave(()), new_turn=False)
+    if key and key == node.cut_off_consent:
+        # Should the call drop, the caller agrees to be called back; they keep waiting.
+        walk.effects.append(Consent("callback", True))
+        walk.log("consent_recorded", kind="callback", granted=True, node=node.id)
+        thanks = PromptRef(CUT_OFF_THANKS, CALL_LANGUAGE)
+        return walk.finish(Ack((thanks,)), new_turn=False)
     walk.log("input_invalid", node=node.id, attempt=1)
     return walk.finish(Ack(), new_turn=False)
 

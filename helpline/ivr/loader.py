@@ -485,6 +485,14 @@ class _FlowReader:
         if waits and len(waits) != 4:
             missing = sorted({"unavailable", "callback", "on_max_wait", "next"} - set(waits))
             self.problem(spec.line, f"a queue callers wait in also needs {', '.join(missing)}")
+        raw = spec.get("cut_off_consent")
+        if raw is not None:
+            key = self.key(raw, spec.line_of("cut_off_consent"))
+            if key == "1":
+                self.problem(
+                    spec.line_of("cut_off_consent"), "`cut_off_consent:` cannot be 1 (a callback)"
+                )
+            fields["cut_off_consent"] = key if key != "1" else None
 
     def _voicemail(self, spec: LineMap, fields: dict[str, Any], _d: Mapping[str, int]) -> None:
         fields["next"] = self.node_ref(spec, "next", required=True)
@@ -517,7 +525,9 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "menu": _INPUT_FIELDS | {"options"},
     "consent": _YES_NO_FIELDS | {"consent"},
     "callback_request": _YES_NO_FIELDS | {"reason"},
-    "queue": frozenset({"busy", "unavailable", "callback", "on_max_wait", "next"}),
+    "queue": frozenset(
+        {"busy", "unavailable", "callback", "on_max_wait", "next", "cut_off_consent"}
+    ),
     "voicemail": frozenset({"next", "on_empty", "max_length"}),
     "dial": frozenset({"number", "timeout", "on_failure"}),
     "hangup": frozenset(),
@@ -589,6 +599,13 @@ def _load_flow(path: Path, schedules_bytes: bytes, out: _Collector) -> model.Flo
         if node is not None:
             nodes[str(node_id)] = node
 
+    for node in nodes.values():
+        if node.cut_off_consent is not None and node.cut_off_consent == keys.get("emergency"):
+            reader.problem(
+                nodes_map.line_of(node.id),
+                "`cut_off_consent:` cannot be the emergency key",
+                "emergency",
+            )
     start = reader.node_ref(data, "start", required=True)
     emergency_node = reader.node_ref(data, "emergency_node", required=True)
     language_node = reader.node_ref(data, "language_node", required=True)

@@ -84,6 +84,8 @@ class Node:
     busy: str | None = None  # queue: nobody logged in could take the call
     callback: str | None = None  # queue: key 1 while waiting (the caller keeps their place)
     on_max_wait: str | None = None  # queue: waited the policy's maximum
+    # queue: a key while waiting that agrees to a callback should the call drop
+    cut_off_consent: str | None = None
     max_length: int = 120  # voicemail
     on_empty: str | None = None  # voicemail
     number: str | None = None  # dial: a named number

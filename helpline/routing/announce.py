@@ -32,6 +32,7 @@ PROMPTS = (
     "connected",
     "connected_interpreter",
     "waited_too_long",
+    "cut_off_consent_thanks",
 )
 DEFAULT_HANDLE_SECONDS = 600  # a counsellor's call with its wrap-up, before there is history
 

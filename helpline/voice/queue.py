@@ -157,7 +157,10 @@ def hold() -> Response:
         return twiml(_hold_round(()))  # a counsellor accepted: they are being connected
     calls.apply_step(db.session, call, step, flow.id)
     db.session.commit()
-    return twiml(renderer().render(step) if leaving else _hold_round(()))
+    if leaving:
+        return twiml(renderer().render(step))
+    said = step.action.prompts if isinstance(step.action, engine.Ack) else ()
+    return twiml(_hold_round(said))
 
 
 def _call_from_args() -> Call | None:
