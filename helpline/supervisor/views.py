@@ -394,3 +394,7 @@ def kpi_report() -> tuple[str, int]:
         charts=_charts(report),
         **context,
     ), 200
+
+
+# Views in modules of their own, on this blueprint (imported last: they use `bp`).
+from helpline.supervisor import blocklist  # noqa: E402, F401
