@@ -395,7 +395,8 @@ def leg_ended(
     `requeue` (a counsellor after the call: the caller waits again if they never met in
     the room), `free` (after a refusal at the whisper) or ``."""
     live = presence.live_state(connection, leg.staff_id)
-    mine = live.get("call") == str(leg.call_id) and live.get("offer") == leg.offer
+    # A state rebuilt from the database after Redis restarted knows the call, not the offer.
+    mine = live.get("call") == str(leg.call_id) and live.get("offer") in (leg.offer, "")
     if mine and live.get("lingering") == "1":
         reservations.hung_up(leg.call_id, leg.staff_id, offer=leg.offer)
         return "free"

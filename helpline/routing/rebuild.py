@@ -139,3 +139,23 @@ def live_call_sids(session: DbSession) -> list[tuple[int, str]]:
         )
     ).all()
     return [(row.id, row.call_sid) for row in rows]
+
+
+def busy_in_ended_calls(session: DbSession, connection: redis.Redis) -> list[int]:
+    """Staff whose live state says they are in a call the database has ended (its end
+    came while Redis was down, or before a rebuild that knew no better)."""
+    busy: dict[int, int] = {}
+    for member in connection.smembers(presence.ONLINE_KEY):
+        staff_id = int(member)
+        live = presence.live_state(connection, staff_id)
+        call = live.get("call", "")
+        if live.get("state") == PresenceState.BUSY and call.isdigit():
+            busy[staff_id] = int(call)
+    if not busy:
+        return []
+    ended = set(
+        session.scalars(
+            sa.select(Call.id).where(Call.id.in_(set(busy.values())), Call.ended_at.is_not(None))
+        )
+    )
+    return sorted(staff_id for staff_id, call_id in busy.items() if call_id in ended)

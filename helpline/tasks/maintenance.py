@@ -9,9 +9,11 @@ from rq import Retry
 from twilio.base.exceptions import TwilioException
 
 from helpline.auth import sessions
-from helpline.extensions import db, get_queue
+from helpline.extensions import db, get_queue, get_redis
 from helpline.models import Call, utcnow
-from helpline.routing import live, offers, rebuild
+from helpline.models.enums import PresenceState
+from helpline.routing import live, offers, presence, rebuild
+from helpline.tasks.dispatch import enqueue_finish_wrap_up
 from helpline.telephony.client import rest_client
 from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
@@ -58,7 +60,26 @@ def reconcile_calls() -> int:
             ended += 1
     finally:
         client.http_client.session.close()
+    _free_staff_of_ended_calls()
     return ended
+
+
+def _free_staff_of_ended_calls() -> None:
+    """Staff still marked in a call that has ended go to wrap-up, as after any call."""
+    connection = get_redis()
+    wrap_up = live.policy().wrap_up_seconds
+    for staff_id in rebuild.busy_in_ended_calls(db.session, connection):
+        presence.set_state(
+            connection,
+            db.session,
+            staff_id,
+            PresenceState.WRAP_UP,
+            reason="after_call",
+            system=True,
+        )
+        db.session.commit()
+        since = presence.live_state(connection, staff_id).get("since", "")
+        enqueue_finish_wrap_up(staff_id, since, wrap_up)
 
 
 def enqueue_reconcile_calls() -> None:
