@@ -195,11 +195,6 @@ def _answered(traffic: Traffic) -> int:
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="found by this suite, not yet fixed: after Redis dies, a counsellor whose leg is "
-    "still in the room of an ended call can be offered another (docs/resilience.md)",
-)
 def test_fault_redis_killed_and_restarted_empty(database_url: str, tmp_path: Path) -> None:
     """Redis dies (SIGKILL) with calls in flight and comes back empty: every webhook is
     still answered, no call is lost, and the live state is rebuilt from the database."""

@@ -293,7 +293,14 @@ def offered(session: DbSession, connection: redis.Redis, leg: Leg, call_sid: str
     call = session.get(Call, leg.call_id)
     if call is not None and leg.role == COUNSELLOR and call.offered_at is None:
         call.offered_at = utcnow()
-    event(session, leg.call_id, CallEventKind.OFFERED, leg.staff_id, {"role": leg.role})
+    # The staff leg's CallSid, so that after Redis lost it the leg can still be found.
+    event(
+        session,
+        leg.call_id,
+        CallEventKind.OFFERED,
+        leg.staff_id,
+        {"role": leg.role, "leg": call_sid},
+    )
 
 
 @dataclasses.dataclass(frozen=True)
