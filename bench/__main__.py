@@ -1,8 +1,13 @@
 """Run the benchmarks and write docs/BENCHMARKS.md.
 
-    .venv/bin/python -m bench [--seconds 10]     # everything: every section is rewritten
-    .venv/bin/python -m bench --only routing     # the routing section alone, in place
-    .venv/bin/python -m bench --only search      # call-log search and export, in place
+    .venv/bin/python -m bench [--seconds 10]     # everything
+    .venv/bin/python -m bench --only routing     # the routing section alone
+    .venv/bin/python -m bench --only webhooks    # the webhook section alone
+    .venv/bin/python -m bench --only search      # call-log search and export
+    .venv/bin/python -m bench --only callbacks   # callbacks through the sandbox
+
+Each run replaces only the sections it measures, in place: every other section of
+docs/BENCHMARKS.md, hand-written notes included, is kept as it was.
 
 Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local server's
 `test` database, in which a fresh database is created and dropped; HELPLINE_BENCH_REDIS_URL,
@@ -28,6 +33,7 @@ from bench.environment import ROOT, fresh_database, gunicorn, machine, productio
 COMMAND = ".venv/bin/python -m bench"
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 25.0
+WEBHOOK_HEADING = "## Webhook throughput and latency"
 
 
 def _seed(database_url: str) -> None:
@@ -51,13 +57,11 @@ def _report(results: list[webhooks.Result], seconds: int) -> str:
     write = by_name["reference: 1 insert + 1 Redis write"]
     step = by_name["IVR: menu step (language chosen)"]
     lines = [
-        "# Benchmarks",
+        WEBHOOK_HEADING,
         "",
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
-        f"Reproduce with `{COMMAND} --seconds {seconds}` "
+        f"Reproduce this section alone with `{COMMAND} --only webhooks --seconds {seconds}` "
         "(PostgreSQL and Redis on the machine; wrk).",
-        "",
-        "## Webhook throughput and latency",
         "",
         f"gunicorn, 3 sync workers, production settings, PostgreSQL and Redis; wrk with "
         f"{webhooks.THREADS} threads and {webhooks.CONNECTIONS} connections for {seconds} s each. "
@@ -123,7 +127,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["routing", "search", "callbacks"],
+        choices=["routing", "webhooks", "search", "callbacks"],
         help="run one benchmark and rewrite only its section",
     )
     parser.add_argument(
@@ -136,38 +140,32 @@ def main() -> None:
     redis_url = os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     connection = redis.Redis.from_url(redis_url)
     connection.flushdb()
-    if args.only is not None:
-        if args.only == "routing":
-            heading, section = routing.HEADING, _routing_section(connection)
-        elif args.only == "search":
-            heading, section = search.HEADING, _search_section(server, redis_url, args.calls)
-        else:
-            heading, section = callbacks.HEADING, _callbacks_section(server, redis_url)
-        before = (
-            args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
-        )
-        report = _replace_section(before, heading, section)
-        args.output.write_text(report, encoding="utf-8")
+    before = args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
+    sections: list[tuple[str, str]] = []
+    if args.only in (None, "webhooks"):
+        sections.append((WEBHOOK_HEADING, _webhook_section(server, redis_url, args.seconds)))
+    if args.only in (None, "routing"):
+        sections.append((routing.HEADING, _routing_section(connection)))
+    if args.only in (None, "search"):
+        sections.append((search.HEADING, _search_section(server, redis_url, args.calls)))
+    if args.only in (None, "callbacks"):
+        sections.append((callbacks.HEADING, _callbacks_section(server, redis_url)))
+    report = before
+    for heading, section in sections:
+        report = _replace_section(report, heading, section)
         print(section)
-        return
+    args.output.write_text(report, encoding="utf-8")
+
+
+def _webhook_section(server: str, redis_url: str, seconds: int) -> str:
     with fresh_database(server) as database_url, tempfile.TemporaryDirectory() as instance:
         _seed(database_url)
         env = production_environment(database_url, redis_url, Path(instance))
         with gunicorn(env) as base:
             results = webhooks.run(
-                base, env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], seconds=args.seconds
+                base, env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], seconds=seconds
             )
-    report = (
-        _report(results, args.seconds)
-        + "\n"
-        + _routing_section(connection)
-        + "\n"
-        + _search_section(server, redis_url, args.calls)
-        + "\n"
-        + _callbacks_section(server, redis_url)
-    )
-    args.output.write_text(report, encoding="utf-8")
-    print(report)
+    return _report(results, seconds)
 
 
 if __name__ == "__main__":

@@ -64,11 +64,17 @@ class EmbeddedRedis:
             "--logfile",
             str(data_dir / "redis.log"),
         ]
+        self._args = args
+        self._timeout = timeout
+        self._process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         # Its own session: a Ctrl-C in the terminal must not stop it before the worker.
         self._process = subprocess.Popen(  # noqa: S603
-            args, stdin=subprocess.DEVNULL, start_new_session=True
+            self._args, stdin=subprocess.DEVNULL, start_new_session=True
         )
-        self._wait_ready(timeout)
+        self._wait_ready(self._timeout)
+        return self._process
 
     @property
     def url(self) -> str:
@@ -93,6 +99,18 @@ class EmbeddedRedis:
             return False  # still starting
         finally:
             client.close()
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL, as a crash would: nothing is saved."""
+        self._process.kill()
+        self._process.wait()
+        self.socket.unlink(missing_ok=True)
+
+    def restart(self) -> None:
+        """Start the server again on the same socket (after `kill`), empty unless it saved."""
+        if self._process.poll() is None:
+            raise RuntimeError("the embedded redis-server is still running")
+        self._spawn()
 
     def stop(self) -> None:
         if self._process.poll() is None:

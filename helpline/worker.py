@@ -6,8 +6,12 @@ cross that fork, so each child throws away the connections it inherited.
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
+import signal
 import socket
+import time
 
 import redis
 from flask import Flask
@@ -15,6 +19,9 @@ from rq import Queue, Worker
 
 from helpline.config import ConfigError, Settings
 from helpline.extensions import QUEUE_NAMES, db, get_redis
+
+log = logging.getLogger(__name__)
+OUTAGE_RETRY_SECONDS = 1.0
 
 
 def _forget_inherited_connections(app: Flask) -> None:
@@ -81,6 +88,31 @@ def _schedule_retention(app: Flask) -> None:
         )
 
 
+def _work_through_outages(app: Flask, settings: Settings, *, burst: bool) -> bool:
+    """Work; when Redis goes away, wait for it and work again instead of exiting.
+
+    RQ's worker ends when its connection fails. The queues live in Redis, so there is no
+    work until it is back; a worker that stayed dead would leave routing without hands
+    after every Redis restart. Each new start registers under a new name.
+    """
+    for attempt in itertools.count():
+        name = f"helpline-{socket.gethostname()}-{os.getpid()}" + (f"-{attempt}" if attempt else "")
+        try:
+            worker = build_worker(app, name)
+            return bool(
+                worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+            )
+        except (redis.ConnectionError, redis.TimeoutError):
+            if burst:
+                raise
+            # RQ's handlers wait for a job to finish; there is none now, so stop at once.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            log.warning("worker: Redis unreachable; starting again in %s s", OUTAGE_RETRY_SECONDS)
+            time.sleep(OUTAGE_RETRY_SECONDS)
+    raise AssertionError("unreachable")
+
+
 def run_worker(settings: Settings, *, burst: bool = False) -> int:
     """Work until told to stop (SIGTERM or Ctrl-C finish the current job first)."""
     from helpline import create_app
@@ -94,8 +126,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     _forget_inherited_connections(app)
     with app.app_context():
         _schedule_retention(app)
-        worker = build_worker(app)
-        worked = worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+        worked = _work_through_outages(app, settings, burst=burst)
     worker_log_done = "worked" if worked else "idle"
     app.logger.info("worker stopped (%s)", worker_log_done)
     return 0

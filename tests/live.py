@@ -48,6 +48,20 @@ class Line:
     factory: Factory
     sandbox: SandboxServer
     worker_log: Path
+    workers: list[subprocess.Popen[bytes]] = dataclasses.field(default_factory=list)
+    worker_env: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        """Another RQ worker process (worker.py), logging to the same file."""
+        with self.worker_log.open("a") as out:
+            process = subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                env=self.worker_env,
+                stdout=out,
+                stderr=out,
+            )
+        self.workers.append(process)
+        return process
 
     def on_duty(
         self,
@@ -151,16 +165,12 @@ def live_line(
     sandbox.exchange.limits = dataclasses.replace(sandbox.exchange.limits, patience=10**6)
     env = worker_environ(settings, sandbox)
     worker_log = tmp_path / "worker.log"
-    processes: list[subprocess.Popen[bytes]] = []
-    with worker_log.open("w") as out:
-        for _ in range(workers):
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, str(ROOT / "worker.py")], env=env, stdout=out, stderr=out
-                )
-            )
+    worker_log.write_text("")
+    ready = Line(app, factory, sandbox, worker_log, worker_env=env)
+    processes = ready.workers
     try:
-        ready = Line(app, factory, sandbox, worker_log)
+        for _ in range(workers):
+            ready.start_worker()
         if workers:
             ready.until(
                 lambda: worker_log.read_text().count("Listening on") >= workers,
@@ -170,7 +180,8 @@ def live_line(
     finally:
         sandbox.stop()
         for process in processes:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
         for process in processes:
             try:
                 process.wait(30)

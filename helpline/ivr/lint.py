@@ -23,8 +23,14 @@ from helpline.ivr.loader import ROUTING_FILE, Problem, load_catalog
 from helpline.routing import announce
 
 # Prompts the engine itself plays, whatever the flow: re-prompts, the language menu's
-# options, and the apology of the fallback.
-SYSTEM_PROMPTS = ("no_input", "invalid_input", "technical_problem", "language_option")
+# options, the apology of the fallback, and the block list's message.
+SYSTEM_PROMPTS = (
+    "no_input",
+    "invalid_input",
+    "technical_problem",
+    "language_option",
+    "line_blocked",  # what a blocked number hears (helpline/voice/blocked.py)
+)
 _Add = Callable[[int, str, str], None]  # add(line, kind, message)
 # Walking without a key press: the edges a silent caller takes.
 _SILENT_EDGES = {

@@ -2,6 +2,7 @@
 
 from helpline.models.audit import AuditEntry, AuditHead
 from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
+from helpline.models.blocklist import BlockedNumber
 from helpline.models.callbacks import CallbackRequest
 from helpline.models.calls import Call, Caller, CallerConsent, CallEvent, Recording
 from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "BlockedNumber",
     "Call",
     "CallEvent",
     "CallbackRequest",

@@ -41,6 +41,7 @@ class CallOutcome(enum.StrEnum):
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     FAILED = "failed"
+    BLOCKED = "blocked"  # the number was on the block list
 
 
 class CallEventKind(enum.StrEnum):
@@ -93,6 +94,7 @@ class CallEventKind(enum.StrEnum):
     CALLBACK_OUTCOME = "callback_outcome"
     ABANDONED = "abandoned"
     ENDED = "ended"
+    BLOCKED = "blocked"
 
 
 class EventSource(enum.StrEnum):

@@ -296,7 +296,14 @@ def offered(session: DbSession, connection: redis.Redis, leg: Leg, call_sid: str
     call = session.get(Call, leg.call_id)
     if call is not None and leg.role == COUNSELLOR and call.offered_at is None:
         call.offered_at = utcnow()
-    event(session, leg.call_id, CallEventKind.OFFERED, leg.staff_id, {"role": leg.role})
+    # The staff leg's CallSid, so that after Redis lost it the leg can still be found.
+    event(
+        session,
+        leg.call_id,
+        CallEventKind.OFFERED,
+        leg.staff_id,
+        {"role": leg.role, "leg": call_sid},
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,7 +405,8 @@ def leg_ended(
     `requeue` (a counsellor after the call: the caller waits again if they never met in
     the room), `free` (after a refusal at the whisper) or ``."""
     live = presence.live_state(connection, leg.staff_id)
-    mine = live.get("call") == str(leg.call_id) and live.get("offer") == leg.offer
+    # A state rebuilt from the database after Redis restarted knows the call, not the offer.
+    mine = live.get("call") == str(leg.call_id) and live.get("offer") in (leg.offer, "")
     if mine and live.get("lingering") == "1":
         reservations.hung_up(leg.call_id, leg.staff_id, offer=leg.offer)
         return "free"

@@ -25,9 +25,9 @@ import redis
 import sqlalchemy as sa
 from redis.typing import EncodableT
 
-from helpline.models import Call, PresenceChange, Staff, utcnow
+from helpline.models import Call, CallEvent, PresenceChange, Staff, utcnow
 from helpline.models.base import DbSession
-from helpline.models.enums import PresenceState
+from helpline.models.enums import CallEventKind, PresenceState
 from helpline.routing import presence
 from helpline.routing.reservation import CALL_KEY, CALL_TTL_SECONDS, KEY
 
@@ -70,7 +70,10 @@ def rebuild(session: DbSession, connection: redis.Redis) -> Rebuilt:
     changes = session.scalars(
         sa.select(PresenceChange).join(latest, PresenceChange.id == latest.c.last)
     ).all()
-    in_call: dict[int, int] = {}
+    # Staff whose leg may still be on the line after their call ended (its end could not
+    # be passed on while Redis was down) stay busy until their leg reports its end, or
+    # reconcile_calls ends it with the provider.
+    in_call: dict[int, int] = dict(legs_maybe_live(session))
     calls = _live_calls(session)
     for call in calls:
         for staff_id in (call.counsellor_id, call.interpreter_id):
@@ -118,6 +121,54 @@ def rebuild(session: DbSession, connection: redis.Redis) -> Rebuilt:
     return Rebuilt(written, busy, len(calls))
 
 
+def legs_maybe_live(session: DbSession) -> list[tuple[int, int]]:
+    """(staff id, call id) of accepted offers whose staff leg never reported its end: the
+    latest acceptance of each member of staff with no `participant_left` after it."""
+    recent = utcnow() - LIVE_WINDOW
+    latest = (
+        sa.select(CallEvent.staff_id, sa.func.max(CallEvent.id).label("last"))
+        .where(CallEvent.kind == CallEventKind.OFFER_ACCEPTED, CallEvent.occurred_at > recent)
+        .group_by(CallEvent.staff_id)
+        .subquery()
+    )
+    accepted = session.execute(
+        sa.select(CallEvent.id, CallEvent.staff_id, CallEvent.call_id).join(
+            latest, CallEvent.id == latest.c.last
+        )
+    ).all()
+    found = []
+    for event_id, staff_id, call_id in accepted:
+        left = session.scalar(
+            sa.select(CallEvent.id)
+            .where(
+                CallEvent.call_id == call_id,
+                CallEvent.staff_id == staff_id,
+                CallEvent.kind == CallEventKind.PARTICIPANT_LEFT,
+                CallEvent.id > event_id,
+            )
+            .limit(1)
+        )
+        if left is None and staff_id is not None:
+            found.append((staff_id, call_id))
+    return found
+
+
+def leg_sid(session: DbSession, call_id: int, staff_id: int) -> str | None:
+    """The CallSid of the latest leg that rang this member of staff for this call."""
+    data = session.scalar(
+        sa.select(CallEvent.data)
+        .where(
+            CallEvent.call_id == call_id,
+            CallEvent.staff_id == staff_id,
+            CallEvent.kind == CallEventKind.OFFERED,
+        )
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    )
+    sid = data.get("leg") if isinstance(data, dict) else None
+    return sid if isinstance(sid, str) else None
+
+
 def ensure(session: DbSession, connection: redis.Redis) -> Rebuilt | None:
     """Rebuild if Redis has no live state; None when there was nothing to do (or another
     process is rebuilding right now)."""
@@ -139,3 +190,23 @@ def live_call_sids(session: DbSession) -> list[tuple[int, str]]:
         )
     ).all()
     return [(row.id, row.call_sid) for row in rows]
+
+
+def busy_in_ended_calls(session: DbSession, connection: redis.Redis) -> list[tuple[int, int]]:
+    """Staff whose live state says they are in a call the database has ended (its end
+    came while Redis was down, or before a rebuild that knew no better)."""
+    busy: dict[int, int] = {}
+    for member in connection.smembers(presence.ONLINE_KEY):
+        staff_id = int(member)
+        live = presence.live_state(connection, staff_id)
+        call = live.get("call", "")
+        if live.get("state") == PresenceState.BUSY and call.isdigit():
+            busy[staff_id] = int(call)
+    if not busy:
+        return []
+    ended = set(
+        session.scalars(
+            sa.select(Call.id).where(Call.id.in_(set(busy.values())), Call.ended_at.is_not(None))
+        )
+    )
+    return sorted((staff_id, call_id) for staff_id, call_id in busy.items() if call_id in ended)

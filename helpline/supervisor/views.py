@@ -419,5 +419,10 @@ def kpi_report() -> tuple[str, int]:
     ), 200
 
 
-# Pages kept in modules of their own register on this blueprint.
-from helpline.supervisor import board_views, recordings, retention_views  # noqa: E402, F401
+# Pages kept in modules of their own register on this blueprint (imported last: they use `bp`).
+from helpline.supervisor import (  # noqa: E402, F401
+    blocklist,
+    board_views,
+    recordings,
+    retention_views,
+)

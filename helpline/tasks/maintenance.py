@@ -7,11 +7,15 @@ import logging
 import redis
 from rq import Retry
 from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
 
 from helpline.auth import sessions
-from helpline.extensions import db, get_queue
+from helpline.extensions import db, get_queue, get_redis
 from helpline.models import Call, utcnow
-from helpline.routing import live, offers, rebuild
+from helpline.models.enums import PresenceState
+from helpline.routing import live, offers, presence, rebuild
+from helpline.routing.legs import end_leg
+from helpline.tasks.dispatch import enqueue_finish_wrap_up
 from helpline.telephony.client import rest_client
 from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
@@ -56,9 +60,38 @@ def reconcile_calls() -> int:
             offers.abandon(db.session, live.reservations(), call)
             db.session.commit()
             ended += 1
+        _free_staff_of_ended_calls(client)
     finally:
         client.http_client.session.close()
     return ended
+
+
+def _free_staff_of_ended_calls(client: Client) -> None:
+    """Staff still marked in a call that has ended: hang up their leg if the provider says
+    it is still on the line (its status callback then sends them to wrap-up, as after any
+    call); if it is over, send them to wrap-up now."""
+    connection = get_redis()
+    wrap_up = live.policy().wrap_up_seconds
+    for staff_id, call_id in rebuild.busy_in_ended_calls(db.session, connection):
+        sid = rebuild.leg_sid(db.session, call_id, staff_id)
+        if sid is not None:
+            try:
+                if str(client.calls(sid).fetch().status) not in TERMINAL_STATUSES:
+                    end_leg(client, sid)
+                    continue
+            except TwilioException:
+                pass  # unknown to the provider: nothing is on the line
+        presence.set_state(
+            connection,
+            db.session,
+            staff_id,
+            PresenceState.WRAP_UP,
+            reason="after_call",
+            system=True,
+        )
+        db.session.commit()
+        since = presence.live_state(connection, staff_id).get("since", "")
+        enqueue_finish_wrap_up(staff_id, since, wrap_up)
 
 
 def enqueue_reconcile_calls() -> None:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Response, current_app, request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 from werkzeug.exceptions import HTTPException
@@ -39,19 +40,42 @@ def twiml(document: str) -> Response:
     return Response(document, mimetype="text/xml")
 
 
+def _discard_session() -> None:
+    """Roll back; when the connection itself is gone, drop it without a word to it."""
+    try:
+        db.session.rollback()
+    except sa.exc.DBAPIError:
+        db.session().invalidate()
+
+
 def safe(view: F) -> F:
-    """Turn any failure inside a webhook into the fallback TwiML (logged, rolled back)."""
+    """Turn any failure inside a webhook into the fallback TwiML (logged, rolled back).
+
+    A database connection lost mid-request (the server restarted, or dropped it) is
+    tried once more on a fresh connection: nothing was committed, and webhooks are
+    idempotent because Twilio redelivers them anyway.
+    """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except HTTPException:
-            raise
-        except Exception:
-            log.exception("voice webhook %s failed; answering with the fallback", request.path)
-            db.session.rollback()
-            return twiml(renderer().fallback(None))
+        for attempt in (1, 2):
+            try:
+                return view(*args, **kwargs)
+            except HTTPException:
+                raise
+            except sa.exc.OperationalError:
+                _discard_session()
+                if attempt == 1:
+                    log.warning(
+                        "voice webhook %s lost its database connection; again", request.path
+                    )
+                    continue
+                log.exception("voice webhook %s failed; answering with the fallback", request.path)
+            except Exception:
+                log.exception("voice webhook %s failed; answering with the fallback", request.path)
+                _discard_session()
+            break
+        return twiml(renderer().fallback(None))
 
     return wrapper  # type: ignore[return-value]
 

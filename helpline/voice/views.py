@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import safe_join
 
-from helpline import staffing
+from helpline import blocklist, staffing
 from helpline.auth.access import PUBLIC, allow
 from helpline.callbacks import service as callback_service
 from helpline.extensions import csrf, db, get_redis
@@ -25,7 +25,7 @@ from helpline.models import Call, utcnow
 from helpline.models.enums import CallEventKind, CallOutcome, EventSource
 from helpline.routing import live, waiting
 from helpline.tasks.callbacks import enqueue_callbacks_of
-from helpline.voice import calls, routing, staffline
+from helpline.voice import blocked, calls, routing, staffline
 from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
@@ -82,6 +82,8 @@ def incoming() -> Response:
         staff = staffline.routed_staff(staffing.find_by_phone(db.session, params.caller))
         if staff is not None:  # a counsellor or interpreter calling to set their presence
             return staffline.menu(staff)
+    if blocklist.check(db.session, get_redis(), params.caller, now()).is_blocked:
+        return blocked.answer(params, params.call_sid)
     call = calls.start_call(db.session, params, params.call_sid)
     flow, state = _flow_for(call)
     if state is not None and flow is not None:  # Twilio redelivered the first webhook

@@ -1,7 +1,7 @@
 """Retention deletes recordings at the provider too: when the provider confirmed it.
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 17:45:00.000000
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0008"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

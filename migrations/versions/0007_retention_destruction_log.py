@@ -6,7 +6,7 @@ retention, from which `audit.verify` starts. The append-only guard now lets a DE
 through only for entries at or before that anchor (and, on PostgreSQL, only in a
 transaction that set `helpline.audit_purge`); UPDATE stays refused.
 
-Revision ID: 0008
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04 17:10:00.000000
 """
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
