@@ -99,17 +99,21 @@ def _work_through_outages(app: Flask, settings: Settings, *, burst: bool) -> boo
         name = f"helpline-{socket.gethostname()}-{os.getpid()}" + (f"-{attempt}" if attempt else "")
         try:
             worker = build_worker(app, name)
-            return bool(
-                worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
-            )
+            worked = worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
         except (redis.ConnectionError, redis.TimeoutError):
             if burst:
                 raise
-            # RQ's handlers wait for a job to finish; there is none now, so stop at once.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            log.warning("worker: Redis unreachable; starting again in %s s", OUTAGE_RETRY_SECONDS)
-            time.sleep(OUTAGE_RETRY_SECONDS)
+        else:
+            # RQ also quits, without raising, on an error inside its loop (a connection
+            # reset in its maintenance or heartbeat while Redis restarts). Only a stop that
+            # was asked for (a signal) or a burst ends the worker.
+            if burst or worker._shutdown_requested_date is not None:
+                return bool(worked)
+        # RQ's handlers wait for a job to finish; there is none now, so stop at once.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        log.warning("worker: Redis unreachable; starting again in %s s", OUTAGE_RETRY_SECONDS)
+        time.sleep(OUTAGE_RETRY_SECONDS)
     raise AssertionError("unreachable")
 
 
