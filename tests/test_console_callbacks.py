@@ -258,6 +258,25 @@ def test_my_callbacks_record_outcome_closes_it(client: FlaskClient, factory: Fac
     assert f'id="callback-{scene.follow_up.id}"' not in page
 
 
+def test_my_callbacks_page_speaks_the_staff_language(client: FlaskClient, factory: Factory) -> None:
+    """A counsellor reading the console in Arabic gets the page right to left, its
+    buttons and the service's refusal in Arabic."""
+    scene = _scene(factory)
+    scene.ayse.ui_language = "ar"
+    factory.session.commit()
+    login(client, "ayse")
+    page = client.get(PAGE).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in page
+    assert ">اتصل الآن</button>" in page
+    assert "معاودات الاتصال الخاصة بي" in page  # the menu's link
+    response = client.post(
+        f"/console/callbacks/{scene.preferred.id}/reschedule",
+        data={"csrf_token": csrf_token(page), "date": "2020-01-01", "time": "10:00"},
+    )
+    assert response.status_code == 400
+    assert "اختر وقتاً في المستقبل." in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("outcome", ["machine", "", "no_answer"])
 def test_my_callbacks_record_outcome_refuses_an_unknown_one(
     client: FlaskClient, factory: Factory, outcome: str
