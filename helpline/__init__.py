@@ -18,6 +18,7 @@ def create_app(
     from helpline.admin.views import bp as admin_bp
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
+    from helpline.console.callbacks import bp as my_callbacks_bp
     from helpline.console.calls import bp as calls_bp
     from helpline.console.records import bp as records_bp
     from helpline.console.views import bp as console_bp
@@ -88,6 +89,7 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(records_bp)
     app.register_blueprint(calls_bp)
+    app.register_blueprint(my_callbacks_bp)
     app.register_blueprint(voice_queue_bp)
     app.register_blueprint(voice_offers_bp)
     app.register_blueprint(voice_callbacks_bp)

@@ -104,6 +104,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "RecordNotFound": None,
     "OperationError": None,
     "PresenceError": None,
+    "CallbackError": None,
 }
 
 

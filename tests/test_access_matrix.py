@@ -77,6 +77,11 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("calls.transfer", "POST"): OWNER,
     ("calls.escalate", "POST"): OWNER,
     ("calls.reveal", "POST"): OWNER,
+    # My callbacks and follow-ups: the callback is the counsellor's (assigned to them).
+    ("my_callbacks.page", "GET"): COUNSELLORS,
+    ("my_callbacks.call_now", "POST"): OWNER,
+    ("my_callbacks.reschedule", "POST"): OWNER,
+    ("my_callbacks.record_outcome", "POST"): OWNER,
     # Escalated calls, which a supervisor joins to listen or coach.
     ("calls.escalations", "GET"): SUPERVISOR,
     ("calls.join", "POST"): SUPERVISOR,
@@ -221,6 +226,9 @@ def people(app: Flask, factory: Factory) -> People:
     call = factory.call(caller, counsellor_id=counsellor.id, answered_at=utcnow())
     record = factory.contact_record(call, counsellor, ["first words"])
     recording = factory.recording(call)
+    callback = factory.callback(call)
+    callback.assigned_staff_id = counsellor.id
+    factory.session.commit()
     with app.app_context():
         entry = blocklist.block(db.session, "+905329998877", 24, TEST_ACTOR, utcnow())
         db.session.commit()
@@ -253,6 +261,7 @@ def people(app: Flask, factory: Factory) -> People:
             "staff_id": bystander.id,
             "entry_id": entry_id,
             "recording_id": recording.id,
+            "callback_id": callback.id,
             "flow_id": "default",
             "mode": "listen",
             "language": "fa",

@@ -342,7 +342,8 @@ def test_call_actions_refuse_a_call_not_ones_own(
 
 # --- every console endpoint, for every role ----------------------------------------------
 
-# (method, url template, roles allowed). {call}, {record}, {caller}: the scene's ids.
+# (method, url template, roles allowed). {call}, {record}, {caller}, {callback}: the
+# scene's ids.
 ENDPOINTS = [
     ("GET", "/console/", {"counsellor"}),
     ("GET", "/console/interpreter", {"interpreter"}),
@@ -365,6 +366,10 @@ ENDPOINTS = [
     ("POST", "/console/records/{record}/autosave", {"counsellor"}),
     ("POST", "/console/records/{record}/reveal", {"counsellor", "supervisor"}),
     ("GET", "/console/callers/{caller}", {"counsellor", "supervisor"}),
+    ("GET", "/console/callbacks/", {"counsellor"}),
+    ("POST", "/console/callbacks/{callback}/call-now", {"counsellor"}),
+    ("POST", "/console/callbacks/{callback}/reschedule", {"counsellor"}),
+    ("POST", "/console/callbacks/{callback}/outcome", {"counsellor"}),
 ]
 ROLES = ("counsellor", "interpreter", "supervisor", "admin")
 LANDING = {
@@ -407,7 +412,12 @@ def test_console_endpoints_refuse_the_wrong_role(
     factory.staff("someone", roles=(role,), languages=("ar", "tr"))
     login(client, "someone")
     token = _token(client, LANDING[role])
-    ids = {"call": scene.call.id, "record": record.id, "caller": scene.call.caller_id}
+    ids = {
+        "call": scene.call.id,
+        "record": record.id,
+        "caller": scene.call.caller_id,
+        "callback": factory.callback(scene.call).id,
+    }
     for method, template, allowed in ENDPOINTS:
         if role in allowed:
             continue

@@ -176,6 +176,7 @@ def test_fuzz_covers_every_webhook(app: Flask) -> None:
     assert set(paths) >= WITH_IDS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_fuzzed_webhooks_never_fail_and_need_signatures(
     app: Flask,

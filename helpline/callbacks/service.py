@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from helpline import audit
 from helpline.callbacks.limits import Limits, after_attempt
-from helpline.models import Call, CallbackRequest, Staff
+from helpline.models import Call, CallbackRequest, ContactRecord, Staff
 from helpline.models.base import DbSession
 from helpline.models.calls import whole_seconds
 from helpline.models.enums import (
@@ -458,9 +458,12 @@ def reschedule(
     now: dt.datetime,
     request: audit.RequestInfo | None = None,
 ) -> CallbackRequest:
-    """Move a pending callback to another time (its expiry moves with it if needed)."""
+    """Move a pending, unexpired callback to a future time within 30 days (its expiry
+    moves with it if needed)."""
     callback = _get(session, callback_id, by)
     _pending(callback)
+    if now >= callback.expires_at:
+        raise CallbackError("This callback has expired.")
     if at <= now:
         raise CallbackError("Choose a time in the future.")
     if at > now + dt.timedelta(days=30):
@@ -506,6 +509,56 @@ def record_outcome(
     _note(session, callback, outcome, now, by.id, EventSource.CONSOLE)
     _audit(session, "callback_outcome_recorded", by, callback, {"outcome": outcome}, request)
     return callback
+
+
+# Callbacks a counsellor may act on: assigned to or preferring them, and the follow-ups of
+# their own records. Closed ones that failed or expired stay for a week (an outcome can
+# still be recorded); the others leave the list when closed.
+SHOWN_OPEN = (CallbackStatus.PENDING.value, *OPEN)
+FAILED_SHOWN_FOR = dt.timedelta(days=7)
+
+
+def _theirs(staff_id: int) -> sa.ColumnElement[bool]:
+    own_records = sa.select(ContactRecord.id).where(ContactRecord.counsellor_id == staff_id)
+    return sa.or_(
+        CallbackRequest.assigned_staff_id == staff_id,
+        CallbackRequest.preferred_staff_id == staff_id,
+        sa.and_(
+            CallbackRequest.reason == CallbackReason.FOLLOW_UP,
+            CallbackRequest.contact_record_id.in_(own_records),
+        ),
+    )
+
+
+def list_mine(
+    session: DbSession, staff: Staff, now: dt.datetime, limit: int = 200
+) -> list[CallbackRequest]:
+    """The callbacks and follow-ups this counsellor may act on, by next attempt."""
+    return list(
+        session.scalars(
+            sa.select(CallbackRequest)
+            .where(
+                _theirs(staff.id),
+                sa.or_(
+                    CallbackRequest.status.in_(SHOWN_OPEN),
+                    sa.and_(
+                        CallbackRequest.status.in_(FAILED),
+                        CallbackRequest.completed_at >= now - FAILED_SHOWN_FOR,
+                    ),
+                ),
+            )
+            .order_by(CallbackRequest.next_attempt_at, CallbackRequest.id)
+            .limit(limit)
+        )
+    )
+
+
+def is_mine(session: DbSession, callback_id: int, staff: Staff) -> bool:
+    """Whether this counsellor may act on the callback (the rule of `list_mine`)."""
+    found = session.scalar(
+        sa.select(CallbackRequest.id).where(CallbackRequest.id == callback_id, _theirs(staff.id))
+    )
+    return found is not None
 
 
 def list_failed(session: DbSession, since: dt.datetime, limit: int = 200) -> list[CallbackRequest]:

@@ -15,13 +15,15 @@ from werkzeug.wrappers import Response
 from helpline import i18n
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
+from helpline.callbacks import service as callback_service
 from helpline.console import calls, forms
 from helpline.extensions import db, get_redis
-from helpline.models import Call, CallbackRequest, Staff
-from helpline.models.enums import CallbackStatus, Role
+from helpline.models import Call, Staff
+from helpline.models.enums import Role
 from helpline.records import service as records
 from helpline.routing import presence
 from helpline.tasks.dispatch import enqueue_dispatch
+from helpline.web import now
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 log = logging.getLogger(__name__)
@@ -45,30 +47,13 @@ def _live() -> dict[str, Any]:
     return calls.panel_context(found)
 
 
-OPEN_CALLBACK = (
-    CallbackStatus.PENDING.value,
-    CallbackStatus.CLAIMED.value,
-    CallbackStatus.DIALLING.value,
-)
-
-
 @bp.get("/")
 @allow(Role.COUNSELLOR)
 def home() -> str:
     """A counsellor's start page: skills, open callbacks, calls to write up, their contacts."""
     staff = current_staff()
-    callbacks = db.session.scalars(
-        sa.select(CallbackRequest)
-        .where(
-            sa.or_(
-                CallbackRequest.assigned_staff_id == staff.id,
-                CallbackRequest.preferred_staff_id == staff.id,
-            ),
-            CallbackRequest.status.in_(OPEN_CALLBACK),
-        )
-        .order_by(CallbackRequest.next_attempt_at)
-        .limit(50)
-    ).all()
+    # The same callbacks as the "My callbacks" page, which has their actions.
+    callbacks = callback_service.list_mine(db.session, staff, now(), limit=50)
     return render_template(
         "console/home.html",
         staff=staff,
