@@ -35,6 +35,7 @@ PROMPTS = (
     "cut_off_consent_thanks",
 )
 DEFAULT_HANDLE_SECONDS = 600  # a counsellor's call with its wrap-up, before there is history
+OTHER_LANGUAGES = "*"  # in a map of handle times by language: the figure for the rest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +117,8 @@ def standings(
 
     The position counts the callers ahead (higher priority, or same priority and earlier)
     who wait for the same language; `serving` counts who could take them now or later;
-    `handle_seconds` is a call's handle time by language (handling.py; "*" for the rest).
+    `handle_seconds` is a call's handle time by language (handling.py), OTHER_LANGUAGES
+    for the rest.
     """
     ordered = sorted(waiting, key=lambda c: (-c.priority, c.queued_at, c.call_id))
     ahead: dict[str, int] = {}
@@ -137,6 +139,6 @@ def standings(
             ahead[call.language],
             servers[call.language],
             verdicts[call.call_id].offer_callback,
-            handle.get(call.language, handle.get("*", DEFAULT_HANDLE_SECONDS)),
+            handle.get(call.language, handle.get(OTHER_LANGUAGES, DEFAULT_HANDLE_SECONDS)),
         )
     return result

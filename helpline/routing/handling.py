@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from helpline.models import Call, utcnow
 from helpline.models.base import DbSession
-from helpline.routing.announce import DEFAULT_HANDLE_SECONDS
+from helpline.routing.announce import DEFAULT_HANDLE_SECONDS, OTHER_LANGUAGES
 from helpline.routing.policy import Policy
 
 WINDOW = dt.timedelta(days=7)
@@ -28,7 +28,7 @@ MINIMUM_CALLS = 20  # fewer answered calls in the window: the default stands
 SAMPLE = 5000  # the most recent answered calls read, at most
 CACHE_KEY = "helpline:handle_seconds"
 CACHE_SECONDS = 600
-DEFAULT = "*"  # the field for languages with too few calls (announce.standings reads it)
+DEFAULT = OTHER_LANGUAGES  # the field for languages with too few calls
 
 
 def handle_seconds(
