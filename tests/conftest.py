@@ -32,6 +32,7 @@ from helpline.extensions import db
 from helpline.models import Base
 from tests.factories import Factory
 from tests.live import Line, live_line
+from tests.voice import OPEN
 
 ENCRYPTION_KEYS = (Fernet.generate_key().decode(), Fernet.generate_key().decode())
 BLIND_INDEX_KEY = secrets.token_urlsafe(48)
@@ -151,6 +152,12 @@ def app(settings: Settings, redis_url: str) -> Iterator[Flask]:
     yield app
     _empty_tables(app)
     redis.Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture
+def open_hours(app: Flask) -> None:
+    """The app's clock at a time the counselling hours are open, whatever the hour now."""
+    app.extensions["helpline.clock"] = lambda: OPEN
 
 
 @pytest.fixture

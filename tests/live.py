@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import subprocess
 import sys
 import time
@@ -31,9 +30,9 @@ from helpline.telephony.emulator.server import SandboxServer
 from helpline.telephony.transport import FlaskTransport
 from tests.cli_env import child_environ, settings_environ
 from tests.factories import Factory
+from tests.voice import OPEN
 
 ROOT = Path(__file__).resolve().parent.parent
-OPEN = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)  # Monday 14:00 in Istanbul
 SPEED = 50.0
 # Arabic (2), do not remember (2), violence (3), then wait in the queue.
 ARABIC_VIOLENCE = "press 2; press 2; press 3"

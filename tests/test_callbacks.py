@@ -279,7 +279,7 @@ def test_sources_voicemail_and_abandoned_with_consent(app: Flask, factory: Facto
 
 
 def test_voice_key_2_while_waiting_agrees_to_a_callback_if_the_call_drops(
-    app: Flask, client: FlaskClient, settings: Settings
+    app: Flask, client: FlaskClient, settings: Settings, open_hours: None
 ) -> None:
     """A waiting caller who presses 2 hears thanks and keeps waiting, with their callback
     consent recorded; when they hang up after waiting longer than the setting, a callback

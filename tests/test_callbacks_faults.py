@@ -40,7 +40,8 @@ from helpline.tasks.callbacks import dial_callback, enqueue_dial_callback
 from tests.callbacks import TALKS, callback_settings, enqueue, legs_to, request_callback
 from tests.conftest import _empty_tables
 from tests.factories import Factory
-from tests.live import OPEN, ROOT, Line, live_line, worker_environ
+from tests.live import ROOT, Line, live_line, worker_environ
+from tests.voice import OPEN
 
 COUNSELLORS = 6
 

@@ -30,7 +30,6 @@ from helpline.telephony.transport import FlaskTransport
 from tests.factories import Factory
 from tests.live import (
     ARABIC_VIOLENCE,
-    OPEN,
     PASHTO_PSYCHOSOCIAL,
     ROOT,
     SILENT,
@@ -40,6 +39,7 @@ from tests.live import (
     kinds,
     live_line,
 )
+from tests.voice import OPEN
 
 
 @pytest.mark.slow

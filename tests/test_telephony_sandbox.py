@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import datetime as dt
 import json
 import socket
 import urllib.request
@@ -30,16 +29,10 @@ from helpline.telephony.progress import CALLBACK_EVENTS
 from helpline.telephony.transcript import EndReason
 from helpline.telephony.transport import FlaskTransport
 from tests.factories import Factory
+from tests.voice import OPEN
 
-# 14:00 in Istanbul on a Monday: the counselling hours are open.
-OPEN = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
 SPEED = 100.0
 ARABIC_CALLBACK = "press 2; press 1; press 3; press 1; press 1"
-
-
-@pytest.fixture
-def open_hours(app: Flask) -> None:
-    app.extensions["helpline.clock"] = lambda: OPEN
 
 
 def make_exchange(app: Flask, settings: Settings, line: Line | None = None) -> Exchange:

@@ -14,12 +14,7 @@ from flask.testing import FlaskClient
 from helpline.config import Settings
 from helpline.models import Call, CallbackRequest, Caller, CallerConsent, CallEvent, Recording
 from tests.factories import Factory
-from tests.voice import Phone, said
-
-# 14:00 in Istanbul on a Monday: the counselling hours are open.
-OPEN = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
-# 03:00 in Istanbul: closed.
-CLOSED = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)
+from tests.voice import CLOSED, OPEN, Phone, said
 
 
 @pytest.fixture

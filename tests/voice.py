@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -15,6 +16,11 @@ from helpline.config import Settings
 
 CALLER = "+905321112233"
 HELPLINE = "+903121234567"
+# 14:00 in Istanbul on a Monday: the counselling hours are open. Tests that reach the
+# queue set the app's clock to it (the `open_hours` fixture), so they pass at any hour.
+OPEN = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
+# 03:00 in Istanbul: closed.
+CLOSED = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)
 
 
 def new_call_sid() -> str:

@@ -8,7 +8,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
+from helpline.models.base import Base, DbSession, EncryptedText, UTCDateTime, utcnow
 from helpline.models.enums import CallDirection, CallOutcome
 
 BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
@@ -201,3 +201,37 @@ class Recording(Base):
     provider_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     call: Mapped[Call] = relationship(back_populates="recordings")
+
+
+_INSERT_EVENT = sa.insert(cast("sa.Table", CallEvent.__table__))
+
+
+def timeline_entry(
+    kind: str,
+    source: str,
+    data: dict[str, Any] | None = None,
+    *,
+    sequence_number: int | None = None,
+    staff_id: int | None = None,
+) -> dict[str, Any]:
+    """One entry of a call's timeline, as `append_timeline` writes it."""
+    return {
+        "kind": kind,
+        "source": source,
+        "data": data or {},
+        "sequence_number": sequence_number,
+        "staff_id": staff_id,
+        "occurred_at": utcnow(),
+    }
+
+
+def append_timeline(session: DbSession, call_id: int, entries: list[dict[str, Any]]) -> None:
+    """Write timeline entries with one Core INSERT: no RETURNING, no identity map.
+
+    Every entry is written this way: through the ORM's unit of work, the entries of an
+    IVR step cost more than the rest of the step (docs/BENCHMARKS.md). A loaded
+    `Call.events` collection does not see them until it is loaded again.
+    """
+    if entries:  # one compiled statement, executed for each row (psycopg pipelines them)
+        rows = [{**entry, "call_id": call_id} for entry in entries]
+        session.execute(_INSERT_EVENT, rows)

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from helpline.models import Call, CallEvent, Staff, utcnow
 from helpline.models.base import DbSession
+from helpline.models.calls import append_timeline, timeline_entry
 from helpline.models.enums import CallEventKind, EventSource, PresenceState
 from helpline.routing import announce, handling, presence, rebuild
 from helpline.routing.legs import COUNSELLOR, INTERPRETER, Leg
@@ -77,16 +78,8 @@ def event(
     data: dict[str, object] | None = None,
     source: str = EventSource.ROUTER,
 ) -> None:
-    session.add(
-        CallEvent(
-            call_id=call_id,
-            kind=kind,
-            source=source,
-            staff_id=staff_id,
-            data=data or {},
-            occurred_at=utcnow(),
-        )
-    )
+    entry = timeline_entry(kind, source, dict(data or {}), staff_id=staff_id)
+    append_timeline(session, call_id, [entry])
 
 
 def declined_lately(connection: redis.Redis, call_ids: Sequence[int]) -> dict[int, frozenset[int]]:
@@ -501,14 +494,14 @@ def end_wrap_up(session: DbSession, connection: redis.Redis, staff_id: int, sinc
     return True
 
 
-def abandon(session: DbSession, reservations: Reservations, call: Call) -> list[int]:
+def abandon(session: DbSession, reservations: Reservations, call_id: int) -> list[int]:
     """The caller stopped waiting (hung up, or left the queue): no offer stands for them.
 
     Gives back an offer still ringing; returns the staff ids released.
     """
-    live = reservations.offer_of(call.id)
-    if not reservations.withdraw(call.id):
+    live = reservations.offer_of(call_id)
+    if not reservations.withdraw(call_id):
         return []
     staff_ids = [int(live[k]) for k in ("counsellor", "interpreter") if live.get(k)]
-    event(session, call.id, CallEventKind.OFFER_TIMEOUT, staff_ids[0], {"caller": "left"})
+    event(session, call_id, CallEventKind.OFFER_TIMEOUT, staff_ids[0], {"caller": "left"})
     return staff_ids

@@ -57,7 +57,7 @@ def reconcile_calls() -> int:
             if call is None:
                 continue
             calls.end_call(db.session, call, utcnow())
-            offers.abandon(db.session, live.reservations(), call)
+            offers.abandon(db.session, live.reservations(), call.id)
             db.session.commit()
             ended += 1
         _free_staff_of_ended_calls(client)

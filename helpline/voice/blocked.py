@@ -13,7 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from helpline.extensions import db
 from helpline.ivr import engine
 from helpline.models.enums import CallEventKind, CallOutcome, EventSource
-from helpline.voice import calls
+from helpline.voice import calls, steps
 from helpline.voice.common import registry, renderer, twiml
 from helpline.voice.params import VoiceParams
 from helpline.web import now, settings
@@ -25,7 +25,7 @@ def answer(params: VoiceParams, call_sid: str) -> Response:
     """Log the call as blocked and tell the caller, in one transaction."""
     call = calls.start_call(db.session, params, call_sid)
     flow = registry().current(settings().ivr_flow)
-    remembered = calls.facts_for(call, now()).remembered_language
+    remembered = steps.facts_for(steps.IvrCall.of(call), now()).remembered_language
     language = remembered if remembered in registry().catalog.languages else None
     language = language or flow.default_language
     if call.outcome != CallOutcome.BLOCKED:  # Twilio may redeliver the first webhook

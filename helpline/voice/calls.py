@@ -7,37 +7,27 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from helpline import privacy
-from helpline.ivr import engine
 from helpline.models import (
     Call,
-    CallbackRequest,
     Caller,
-    CallerConsent,
-    CallEvent,
     Recording,
     utcnow,
 )
 from helpline.models.base import DbSession
+from helpline.models.calls import append_timeline, timeline_entry
 from helpline.models.enums import (
-    CallbackReason,
     CallDirection,
     CallEventKind,
     CallOutcome,
-    ConsentKind,
     EventSource,
 )
 from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
-
-CALLBACK_LIFETIME = dt.timedelta(days=3)
-# Outcomes a later one may not replace (the first settled one stands).
-_SETTLED = frozenset({CallOutcome.VOICEMAIL, CallOutcome.CALLBACK_REQUESTED})
 
 
 def find_call(session: DbSession, call_sid: str) -> Call | None:
@@ -56,13 +46,21 @@ def find_or_create_caller(session: DbSession, raw_number: str | None) -> Caller 
     if e164 is None:
         return None
     index = privacy.keyring().blind_index(e164)
-    caller = session.scalars(sa.select(Caller).where(Caller.number_index == index)).one_or_none()
+    # With their consents: the IVR reads them next.
+    query = (
+        sa.select(Caller).where(Caller.number_index == index).options(joinedload(Caller.consents))
+    )
+    caller = session.scalars(query).unique().one_or_none()
     now = utcnow()
     if caller is None:
         try:
             with session.begin_nested():
                 caller = Caller(
-                    number_index=index, number_encrypted=e164, first_seen_at=now, last_seen_at=now
+                    number_index=index,
+                    number_encrypted=e164,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    consents=[],
                 )
                 session.add(caller)
         except sa.exc.IntegrityError:  # the same number calling twice at once
@@ -108,118 +106,10 @@ def add_event(
     data: dict[str, Any] | None = None,
     sequence_number: int | None = None,
 ) -> None:
-    session.add(
-        CallEvent(
-            call=call,
-            kind=kind,
-            source=source,
-            data=data or {},
-            sequence_number=sequence_number,
-            occurred_at=utcnow(),
-        )
-    )
-
-
-def facts_for(
-    call: Call,
-    now: dt.datetime,
-    queue_status: Callable[[str, str | None], str] | None = None,
-) -> engine.Facts:
-    status = queue_status or engine.nobody_on_duty
-    caller = call.caller
-    if caller is None:
-        return engine.Facts(now=now, caller_known=False, queue_status=status)
-    given = frozenset(kind for kind in ConsentKind if caller.consent(kind))
-    remembered = caller.preferred_language if ConsentKind.REMEMBER_LANGUAGE in given else None
-    return engine.Facts(
-        now=now,
-        caller_known=True,
-        remembered_language=remembered,
-        consents_given=given,
-        queue_status=status,
-    )
-
-
-def apply_step(session: DbSession, call: Call, step: engine.Step, flow_id: str) -> None:
-    """Store an engine step: state, call fields, timeline events and effects."""
-    state = step.state
-    call.ivr_state = state.to_json()
-    call.flow_id, call.flow_version = flow_id, state.version
-    topic = state.vars.get("topic")
-    if isinstance(topic, str):
-        call.topic = topic
-    priority = state.vars.get("priority")
-    if isinstance(priority, int):
-        call.priority = priority
-    age_group = state.vars.get("age_group")
-    if isinstance(age_group, str):
-        call.age_group = age_group
-    for event in step.events:
-        add_event(session, call, event.kind, EventSource.IVR, dict(event.data))
-        if event.kind == CallEventKind.LANGUAGE_SELECTED:
-            call.language = state.language
-            call.language_selected_at = call.language_selected_at or utcnow()
-            if call.caller is not None and call.caller.consent(ConsentKind.REMEMBER_LANGUAGE):
-                call.caller.preferred_language = state.language
-    for effect in step.effects:
-        _apply_effect(session, call, state, effect)
-
-
-def _set_outcome(call: Call, outcome: str) -> None:
-    if call.outcome not in _SETTLED:
-        call.outcome = outcome
-
-
-def _apply_effect(
-    session: DbSession, call: Call, state: engine.State, effect: engine.Effect
-) -> None:
-    caller = call.caller
-    if isinstance(effect, engine.Consent):
-        if caller is None:
-            return
-        session.add(
-            CallerConsent(
-                caller=caller,
-                call_id=call.id,
-                kind=effect.kind,
-                is_granted=effect.granted,
-                source="ivr",
-            )
-        )
-        session.flush()
-        session.refresh(caller, ["consents"])
-        if effect.kind == ConsentKind.REMEMBER_LANGUAGE:
-            caller.preferred_language = state.language if effect.granted else None
-    elif isinstance(effect, engine.CallbackWanted):
-        if caller is None:
-            return
-        reason = effect.reason if effect.reason in set(CallbackReason) else CallbackReason.QUEUE_KEY
-        now = utcnow()
-        priority = state.vars.get("priority")
-        session.add(
-            CallbackRequest(
-                caller=caller,
-                call_id=call.id,
-                reason=reason,
-                language=state.language,
-                topic=state.vars.get("topic") if isinstance(state.vars.get("topic"), str) else None,
-                priority=priority if isinstance(priority, int) else 0,
-                queue_entered_at=call.queued_at,
-                due_from=now,
-                next_attempt_at=now,
-                expires_at=now + CALLBACK_LIFETIME,
-            )
-        )
-    elif isinstance(effect, engine.Queued):
-        if call.queued_at is None or call.dequeued_at is not None:
-            call.queued_at, call.dequeued_at = utcnow(), None
-    elif isinstance(effect, engine.Dequeued):
-        if call.queued_at is not None and call.dequeued_at is None:
-            call.dequeued_at = utcnow()
-    elif isinstance(effect, engine.Voicemail):
-        _set_outcome(call, CallOutcome.VOICEMAIL)
-    elif isinstance(effect, engine.Outcome):
-        _set_outcome(call, effect.value)
+    """Append one entry to the call's timeline (flushing first, so the call has its id)."""
+    session.flush()
+    entry = timeline_entry(kind, source, data, sequence_number=sequence_number)
+    append_timeline(session, call.id, [entry])
 
 
 def apply_status(session: DbSession, call: Call, params: VoiceParams) -> bool:

@@ -35,7 +35,7 @@ from helpline.models.enums import CallEventKind
 from helpline.routing import announce, live, offers, waiting
 from helpline.routing.legs import room_name
 from helpline.tasks.dispatch import enqueue_dispatch
-from helpline.voice import calls
+from helpline.voice import calls, steps
 from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
@@ -91,10 +91,11 @@ def _may_leave(call: Call) -> bool:
 
 
 def _leave(call: Call, flow: Flow, state: engine.State, reason: str) -> Response:
-    step = engine.leave_queue(flow, state, reason, calls.facts_for(call, now()))
+    ivr = steps.IvrCall.of(call)
+    step = engine.leave_queue(flow, state, reason, steps.facts_for(ivr, now()))
     if step is None or not _may_leave(call):
         return twiml(_hold_round(()))
-    calls.apply_step(db.session, call, step, flow.id)
+    steps.apply_step(db.session, ivr, step, flow.id)
     db.session.commit()
     return twiml(renderer().render(step))
 
@@ -151,11 +152,12 @@ def hold() -> Response:
         return twiml(_hold_round(()))
     call, state, flow = found
     params = VoiceParams.parse(request.form)
-    step = engine.hold_key(flow, state, params.digits or "", calls.facts_for(call, now()))
+    ivr = steps.IvrCall.of(call)
+    step = engine.hold_key(flow, state, params.digits or "", steps.facts_for(ivr, now()))
     leaving = isinstance(step.action, engine.Leave)
     if leaving and not _may_leave(call):
         return twiml(_hold_round(()))  # a counsellor accepted: they are being connected
-    calls.apply_step(db.session, call, step, flow.id)
+    steps.apply_step(db.session, ivr, step, flow.id)
     db.session.commit()
     if leaving:
         return twiml(renderer().render(step))
@@ -236,8 +238,9 @@ def requeue() -> Response:
     flow = registry().find(db.session, state.flow, state.version)
     if flow is None:
         return twiml(renderer().fallback(call.language))
-    step = engine.replay(flow, registry().catalog.schedules, state, calls.facts_for(call, now()))
-    calls.apply_step(db.session, call, step, flow.id)
+    ivr = steps.IvrCall.of(call)
+    step = engine.replay(flow, registry().catalog.schedules, state, steps.facts_for(ivr, now()))
+    steps.apply_step(db.session, ivr, step, flow.id)
     db.session.commit()
     enqueue_dispatch()
     return twiml(renderer().render(step))

@@ -21,29 +21,29 @@ from helpline.tasks.dispatch import enqueue_dispatch, enqueue_end_legs
 log = logging.getLogger(__name__)
 
 
-def after_step(call: Call, step: engine.Step) -> None:
+def after_step(call_id: int, step: engine.Step) -> None:
     """Call after the step's commit."""
     if any(isinstance(effect, engine.Queued) for effect in step.effects):
         enqueue_dispatch()
     if any(isinstance(effect, engine.Dequeued) for effect in step.effects):
-        release_call(call)
+        release_call(call_id)
         db.session.commit()
     if any(isinstance(effect, engine.CallbackWanted) for effect in step.effects):
-        enqueue_callbacks_of(call.id)
+        enqueue_callbacks_of(call_id)
 
 
 def after_status(call: Call) -> None:
     """Call before the status callback's commit (it may add an event)."""
     if call.ended_at is not None and call.answered_at is None and call.queued_at is not None:
-        release_call(call)
+        release_call(call.id)
 
 
-def release_call(call: Call) -> None:
+def release_call(call_id: int) -> None:
     """The caller is gone: release the offer and end the staff legs that still ring."""
     try:
-        released = offers.abandon(db.session, live.reservations(), call)
-        sids = offers.leg_sids(get_redis(), call.id, released) if released else []
+        released = offers.abandon(db.session, live.reservations(), call_id)
+        sids = offers.leg_sids(get_redis(), call_id, released) if released else []
     except redis.RedisError:
-        log.warning("call %s ended; its offer could not be released (Redis unreachable)", call.id)
+        log.warning("call %s ended; its offer could not be released (Redis unreachable)", call_id)
         return
     enqueue_end_legs(sids)

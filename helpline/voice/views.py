@@ -21,11 +21,12 @@ from helpline.auth.access import PUBLIC, allow
 from helpline.callbacks import service as callback_service
 from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
-from helpline.models import Call, utcnow
+from helpline.models import utcnow
+from helpline.models.calls import append_timeline, timeline_entry
 from helpline.models.enums import CallEventKind, CallOutcome, EventSource
 from helpline.routing import live, waiting
 from helpline.tasks.callbacks import enqueue_callbacks_of
-from helpline.voice import blocked, calls, routing, staffline
+from helpline.voice import blocked, calls, routing, staffline, steps
 from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
@@ -38,7 +39,7 @@ AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
 SHARED_AUDIO = "shared"  # ivr_flows/audio/shared/: sounds in no language (hold music)
 
 
-def _flow_for(call: Call) -> tuple[Any, engine.State | None]:
+def _flow_for(call: steps.IvrCall) -> tuple[Any, engine.State | None]:
     state = engine.State.from_json(call.ivr_state) if call.ivr_state else None
     if state is None:
         return registry().current(settings().ivr_flow), None
@@ -46,23 +47,23 @@ def _flow_for(call: Call) -> tuple[Any, engine.State | None]:
     return flow, state
 
 
-def _facts(call: Call) -> engine.Facts:
+def _facts(call: steps.IvrCall) -> engine.Facts:
     # `helpline flows test` and `simulate` play the IVR alone and stand in for routing.
     status = current_app.extensions.get("helpline.queue_status") or waiting.queue_status(
         db.session, get_redis(), live.policy()
     )
-    return calls.facts_for(call, now(), status)
+    return steps.facts_for(call, now(), status)
 
 
-def _store(call: Call, step: engine.Step, flow_id: str) -> Response:
+def _store(call: steps.IvrCall, step: engine.Step, flow_id: str) -> Response:
     """Store the step, commit once, then start what routing must do (after the commit)."""
-    calls.apply_step(db.session, call, step, flow_id)
+    steps.apply_step(db.session, call, step, flow_id)
     db.session.commit()
-    routing.after_step(call, step)
+    routing.after_step(call.id, step)
     return twiml(renderer().render(step))
 
 
-def _begin(call: Call) -> Response:
+def _begin(call: steps.IvrCall) -> Response:
     flow = registry().current(settings().ivr_flow)
     registry().pin(db.session, flow)
     step = engine.start(flow, registry().catalog.schedules, _facts(call))
@@ -84,7 +85,7 @@ def incoming() -> Response:
             return staffline.menu(staff)
     if blocklist.check(db.session, get_redis(), params.caller, now()).is_blocked:
         return blocked.answer(params, params.call_sid)
-    call = calls.start_call(db.session, params, params.call_sid)
+    call = steps.IvrCall.of(calls.start_call(db.session, params, params.call_sid))
     flow, state = _flow_for(call)
     if state is not None and flow is not None:  # Twilio redelivered the first webhook
         step = engine.replay(flow, registry().catalog.schedules, state, _facts(call))
@@ -101,27 +102,23 @@ def step() -> Response:
     params = VoiceParams.parse(request.form)
     if params.call_sid is None:
         return twiml(renderer().fallback(None))
-    call = calls.find_call(db.session, params.call_sid)
+    call = steps.load(db.session, params.call_sid)
     if call is None or call.ivr_state is None:
         # We have no record of this call: start it properly rather than lose the caller.
-        call = call or calls.start_call(db.session, params, params.call_sid)
+        started = calls.start_call(db.session, params, params.call_sid)
         calls.add_event(
             db.session,
-            call,
+            started,
             CallEventKind.OUT_OF_SEQUENCE,
             EventSource.TWILIO,
             {"reason": "unknown call on the step URL"},
         )
-        return _begin(call)
+        return _begin(steps.IvrCall.of(started))
     flow, state = _flow_for(call)
     if flow is None or state is None:
-        calls.add_event(
-            db.session,
-            call,
-            CallEventKind.FALLBACK,
-            EventSource.IVR,
-            {"reason": "pinned flow version not found"},
-        )
+        reason = {"reason": "pinned flow version not found"}
+        entry = timeline_entry(CallEventKind.FALLBACK, EventSource.IVR, reason)
+        append_timeline(db.session, call.id, [entry])
         db.session.commit()
         return twiml(renderer().fallback(call.language))
     facts = _facts(call)
