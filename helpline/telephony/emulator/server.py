@@ -28,7 +28,7 @@ from helpline.telephony.transport import HttpTransport, Transport
 
 from . import control, phone, rest
 from .deliveries import Faults
-from .exchange import Exchange, Line
+from .exchange import MAX_LIVE_LEGS, Exchange, Line
 from .phones import Behaviour
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class SandboxServer:
         phones: Mapping[str, Behaviour] | None = None,
         faults: Faults | None = None,
         line: Line | None = None,
+        max_live_legs: int = MAX_LIVE_LEGS,
     ) -> None:
         if not settings.twilio_account_sid or not settings.twilio_auth_token:
             raise ValueError("the sandbox needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
@@ -107,6 +108,7 @@ class SandboxServer:
             speed=speed,
             recording_base=self.url,
             faults=faults,
+            max_live_legs=max_live_legs,
         )
         for number, behaviour in (phones or {}).items():
             self.exchange.set_phone(number, behaviour)
