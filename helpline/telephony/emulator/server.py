@@ -24,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from helpline.config import Settings
 from helpline.telephony.client import helpline_number
+from helpline.telephony.clock import MAX_REAL_WAIT
 from helpline.telephony.transport import HttpTransport, Transport
 
 from . import control, phone, rest
@@ -92,6 +93,7 @@ class SandboxServer:
         faults: Faults | None = None,
         line: Line | None = None,
         max_live_legs: int = MAX_LIVE_LEGS,
+        poll: float = MAX_REAL_WAIT,
     ) -> None:
         if not settings.twilio_account_sid or not settings.twilio_auth_token:
             raise ValueError("the sandbox needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
@@ -109,6 +111,7 @@ class SandboxServer:
             recording_base=self.url,
             faults=faults,
             max_live_legs=max_live_legs,
+            poll=poll,
         )
         for number, behaviour in (phones or {}).items():
             self.exchange.set_phone(number, behaviour)
