@@ -5,6 +5,7 @@
     .venv/bin/python -m bench --only webhooks    # the webhook section alone
     .venv/bin/python -m bench --only search      # call-log search and export
     .venv/bin/python -m bench --only callbacks   # callbacks through the sandbox
+    .venv/bin/python -m bench --only capacity    # concurrent calls through the sandbox
 
 Each run replaces only the sections it measures, in place: every other section of
 docs/BENCHMARKS.md, hand-written notes included, is kept as it was.
@@ -14,7 +15,8 @@ Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local serve
 default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The routing
 benchmark needs only Redis; the search benchmark PostgreSQL and Redis, not wrk; the
 callbacks benchmark (`--only callbacks`) PostgreSQL and Redis, and runs the sandbox and
-two worker processes.
+two worker processes; the capacity benchmark (`--only capacity`) PostgreSQL and Redis,
+and runs gunicorn as in production, one worker process and the sandbox (about 15 minutes).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import redis
 
-from bench import callbacks, routing, search, webhooks
+from bench import callbacks, capacity, capacity_report, routing, search, webhooks
 from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
 
 COMMAND = ".venv/bin/python -m bench"
@@ -110,6 +112,17 @@ def _callbacks_section(server: str, redis_url: str) -> str:
     return callbacks.section(rates, late, measured, f"{COMMAND} --only callbacks")
 
 
+def _capacity_section(server: str, redis_url: str, steps: list[int], seconds: float) -> str:
+    with fresh_database(server) as database_url:
+        plateaus, setup = capacity.run(database_url, redis_url, steps, seconds)
+    measured = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    command = f"{COMMAND} --only capacity"
+    if steps != list(capacity.STEPS) or seconds != capacity.HOLD_SECONDS:
+        command += f" --capacity-steps {','.join(map(str, steps))} --capacity-seconds {seconds:g}"
+    setup_text = capacity.describe(setup, steps, seconds, capacity.SETTLE_SECONDS)
+    return capacity_report.section(plateaus, measured, command, setup_text)
+
+
 def _replace_section(report: str, heading: str, section: str) -> str:
     """The report with the section under `heading` (up to the next `## `) replaced or added."""
     lines = report.splitlines()
@@ -127,11 +140,23 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["routing", "webhooks", "search", "callbacks"],
+        choices=["routing", "webhooks", "search", "callbacks", "capacity"],
         help="run one benchmark and rewrite only its section",
     )
     parser.add_argument(
         "--calls", type=int, default=search.CALLS, help="calls generated for the search benchmark"
+    )
+    parser.add_argument(
+        "--capacity-steps",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=list(capacity.STEPS),
+        help="calls held at once on each plateau of the capacity benchmark, comma-separated",
+    )
+    parser.add_argument(
+        "--capacity-seconds",
+        type=float,
+        default=capacity.HOLD_SECONDS,
+        help="seconds each capacity plateau is measured",
     )
     args = parser.parse_args()
     server = os.environ.get(
@@ -150,6 +175,10 @@ def main() -> None:
         sections.append((search.HEADING, _search_section(server, redis_url, args.calls)))
     if args.only in (None, "callbacks"):
         sections.append((callbacks.HEADING, _callbacks_section(server, redis_url)))
+    if args.only in (None, "capacity"):
+        connection.flushdb()
+        section = _capacity_section(server, redis_url, args.capacity_steps, args.capacity_seconds)
+        sections.append((capacity_report.HEADING, section))
     report = before
     for heading, section in sections:
         report = _replace_section(report, heading, section)

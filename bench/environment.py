@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import secrets
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -71,25 +72,58 @@ def production_environment(database_url: str, redis_url: str, instance: Path) ->
     return env
 
 
+def production_gunicorn_options(dockerfile: Path = ROOT / "Dockerfile") -> list[str]:
+    """The gunicorn options the production image runs with (the Dockerfile's CMD, which
+    docker-compose.yml repeats), without the bind address and the app."""
+    for line in dockerfile.read_text(encoding="utf-8").splitlines():
+        if line.startswith("CMD ["):
+            command = [str(part) for part in json.loads(line[len("CMD ") :])]
+            break
+    else:
+        raise RuntimeError(f"{dockerfile} has no CMD in exec form")
+    if command[:1] != ["gunicorn"]:
+        raise RuntimeError(f"{dockerfile}'s CMD does not run gunicorn")
+    options, rest = [], command[1:-1]  # the last word is the app
+    skip = False
+    for word in rest:
+        if skip:
+            skip = False
+        elif word == "--bind":
+            skip = True
+        else:
+            options.append(word)
+    return options
+
+
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], workers: int = 3) -> Iterator[str]:
-    """Sync gunicorn workers serving bench.wsgi:app; yields the base URL."""
+def gunicorn(
+    env: dict[str, str],
+    workers: int = 3,
+    options: Sequence[str] | None = None,
+    stdout: Path | None = None,
+) -> Iterator[str]:
+    """gunicorn serving bench.wsgi:app; yields the base URL. Without `options`, `workers`
+    sync workers; with them, exactly those (see production_gunicorn_options). Its stdout
+    (an access log, with `--access-logfile -`) goes to `stdout`, or nowhere."""
     port = free_port()
+    chosen = (
+        list(options)
+        if options is not None
+        else ["--workers", str(workers), "--worker-class", "sync", "--log-level", "warning"]
+    )
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
+        *chosen,
         "--bind",
         f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
         "bench.wsgi:app",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    out = stdout.open("ab") if stdout is not None else None
+    process = subprocess.Popen(  # noqa: S603
+        command, cwd=ROOT, env=env, stdout=out if out is not None else subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -111,6 +145,8 @@ def gunicorn(env: dict[str, str], workers: int = 3) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if out is not None:
+            out.close()
 
 
 def machine() -> str:

@@ -5,8 +5,8 @@ their commit. Jobs take ids, reload what they need, and are safe to run twice.
 
 - `dispatch_calls`: one routing decision over everyone waiting (offers.plan), then ring
   each reserved counsellor. Enqueued (debounced) when a caller starts waiting, staff
-  become free, an offer is refused, and by the waiting callers' hold webhook, so stages
-  widen with time.
+  become free, an offer is refused, and by the waiting callers' hold webhook (at most
+  once a second, `enqueue_widening`), so stages widen with time.
 - `ring_leg`: ring one member of staff for a reserved offer (the interpreter, after the
   counsellor accepted).
 - `connect_caller`: move the caller out of the queue into the call's room.
@@ -34,6 +34,8 @@ from helpline.web import settings
 log = logging.getLogger(__name__)
 PENDING_KEY = "helpline:dispatch:pending"
 DEBOUNCE_MS = 250  # decisions closer together than this are merged into one
+WIDEN_KEY = "helpline:dispatch:widen"
+WIDEN_MS = 1000  # the hold loop asks for a decision at most this often, however many wait
 
 
 def enqueue_dispatch() -> bool:
@@ -51,6 +53,23 @@ def enqueue_dispatch() -> bool:
         log.warning("routing decision not enqueued: Redis unreachable")
         return False
     return True
+
+
+def enqueue_widening() -> bool:
+    """From the hold loop: a decision soon, so the stages widen with the wait.
+
+    Every waiting caller's round would ask, so a line with thousands waiting would decide
+    back to back (each decision reads everyone waiting): one a WIDEN_MS is enough, as the
+    stages are tens of seconds apart. Other changes (a caller starts waiting, staff
+    become free) still ask at once through `enqueue_dispatch`.
+    """
+    try:
+        if not get_redis().set(WIDEN_KEY, "1", nx=True, px=WIDEN_MS):
+            return True
+    except redis.RedisError:
+        log.warning("routing decision not enqueued: Redis unreachable")
+        return False
+    return enqueue_dispatch()
 
 
 def enqueue_job(job: Callable[..., object], *args: object, **kwargs: object) -> None:

@@ -8,6 +8,9 @@ Rules:
 - `InstantClock` jumps to the moment at once; nothing sleeps (`helpline simulate`).
 - `Timebase` runs `speed` times faster than real time (1.0 is real time); every `LegClock`
   of one exchange reads the same timebase, so legs agree on what happens when.
+- A sleeping leg is woken by whatever concerns it; it also looks again after `poll`
+  real seconds (MAX_REAL_WAIT by default), a safety net. A load generator holding
+  thousands of legs polls less often, so that idle legs do not queue for the interpreter.
 """
 
 from __future__ import annotations
@@ -44,12 +47,17 @@ class InstantClock:
 class Timebase:
     """Seconds since the exchange started, `speed` times real time; and their wall-clock date."""
 
-    def __init__(self, speed: float = 1.0, epoch: dt.datetime | None = None) -> None:
+    def __init__(
+        self, speed: float = 1.0, epoch: dt.datetime | None = None, poll: float = MAX_REAL_WAIT
+    ) -> None:
         if not 0 < speed <= MAX_SPEED:
             raise ValueError(f"speed must be more than 0 and at most {MAX_SPEED:g}")
+        if poll <= 0:
+            raise ValueError("poll must be positive")
         if epoch is not None and epoch.tzinfo is None:
             raise ValueError("epoch must be timezone-aware")
         self.speed = speed
+        self.poll = poll
         self.epoch = epoch or dt.datetime.now(dt.UTC)
         self._start = time.monotonic()
 
@@ -103,4 +111,4 @@ class LegClock:
                 if self._alarm is not None and now >= self._alarm:
                     return False
                 until = moment if self._alarm is None else min(moment, self._alarm)
-                self._cond.wait(min((until - now) / self.base.speed, MAX_REAL_WAIT))
+                self._cond.wait(min((until - now) / self.base.speed, self.base.poll))

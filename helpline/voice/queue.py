@@ -34,7 +34,7 @@ from helpline.models import Call
 from helpline.models.enums import CallEventKind
 from helpline.routing import announce, live, offers, waiting
 from helpline.routing.legs import room_name
-from helpline.tasks.dispatch import enqueue_dispatch
+from helpline.tasks.dispatch import enqueue_dispatch, enqueue_widening
 from helpline.voice import calls, steps
 from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
@@ -137,7 +137,7 @@ def wait() -> Response:
                 data={"position": estimate.position, "wait_seconds": estimate.wait_seconds},
             )
             db.session.commit()
-    enqueue_dispatch()  # the stages widen with the wait: decide again
+    enqueue_widening()  # the stages widen with the wait: decide again (at most once a second)
     return twiml(_hold_round(prompts))
 
 

@@ -8,7 +8,8 @@ Rules:
   with `ExchangeNetwork`; `close` ends every leg and joins the threads.
 - Bounded: at most `max_live_legs` legs at once (`Busy` beyond), and the newest
   MAX_HISTORY ended legs, rooms and recordings are kept for the REST API.
-- Time runs at `speed` times real time on one `Timebase`.
+- Time runs at `speed` times real time on one `Timebase`; a sleeping leg looks again
+  every `poll` real seconds even if nothing woke it.
 - Never logs phone numbers: call sids only.
 """
 
@@ -23,7 +24,7 @@ from email.utils import format_datetime
 from typing import TypeVar
 
 from helpline.telephony.caller import Caller, Keypad
-from helpline.telephony.clock import Timebase
+from helpline.telephony.clock import MAX_REAL_WAIT, Timebase
 from helpline.telephony.ids import TWILIO_API, new_sid
 from helpline.telephony.progress import DEFAULT_EVENTS, TERMINAL_STATUSES
 from helpline.telephony.recording import Recording
@@ -115,6 +116,7 @@ class Exchange:
         faults: Faults | None = None,
         seed: int | None = None,
         max_live_legs: int = MAX_LIVE_LEGS,
+        poll: float = MAX_REAL_WAIT,
     ) -> None:
         if not account_sid.startswith("AC"):
             raise ValueError("account_sid must start with AC")
@@ -131,7 +133,7 @@ class Exchange:
         self.default_behaviour = default_behaviour
         self.max_live_legs = max_live_legs
         self.lock = threading.RLock()
-        self.timebase = Timebase(speed)
+        self.timebase = Timebase(speed, poll=poll)
         self.deliveries = Deliveries(transport, auth_token, faults, seed)
         self.network = ExchangeNetwork(self)
         self.legs: dict[str, Leg] = {}

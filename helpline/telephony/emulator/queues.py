@@ -40,7 +40,7 @@ class RestTaken:
     target: Next
 
 
-@dataclass
+@dataclass(eq=False)  # identity: finding a member among thousands stays cheap
 class Member:
     leg: Leg
     queue: CallQueue

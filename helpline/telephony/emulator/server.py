@@ -24,11 +24,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from helpline.config import Settings
 from helpline.telephony.client import helpline_number
+from helpline.telephony.clock import MAX_REAL_WAIT
 from helpline.telephony.transport import HttpTransport, Transport
 
 from . import control, phone, rest
 from .deliveries import Faults
-from .exchange import Exchange, Line
+from .exchange import MAX_LIVE_LEGS, Exchange, Line
 from .phones import Behaviour
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ class SandboxServer:
         phones: Mapping[str, Behaviour] | None = None,
         faults: Faults | None = None,
         line: Line | None = None,
+        max_live_legs: int = MAX_LIVE_LEGS,
+        poll: float = MAX_REAL_WAIT,
     ) -> None:
         if not settings.twilio_account_sid or not settings.twilio_auth_token:
             raise ValueError("the sandbox needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
@@ -107,6 +110,8 @@ class SandboxServer:
             speed=speed,
             recording_base=self.url,
             faults=faults,
+            max_live_legs=max_live_legs,
+            poll=poll,
         )
         for number, behaviour in (phones or {}).items():
             self.exchange.set_phone(number, behaviour)
