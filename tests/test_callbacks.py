@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from rq import Queue
+from rq.registry import ScheduledJobRegistry
 
 from helpline.callbacks import service
 from helpline.callbacks.limits import Limits, after_attempt
@@ -27,7 +28,7 @@ from helpline.models.enums import (
     CallDirection,
     CallOutcome,
 )
-from helpline.tasks.callbacks import limits, sweep_callbacks
+from helpline.tasks.callbacks import enqueue_dial_callback, limits, sweep_callbacks
 from tests.callbacks import callback_settings, request_callback
 from tests.factories import Factory, login
 from tests.voice import Phone, said
@@ -316,6 +317,29 @@ def test_voice_key_2_while_waiting_agrees_to_a_callback_if_the_call_drops(
             assert (("callback", True) in consents) == presses_2
     assert [(c.reason, c.language) for c in made[True]] == [(CallbackReason.ABANDONED, "ar")]
     assert made[False] == []
+
+
+def test_enqueue_dial_callback_never_runs_before_the_callback_is_due(
+    app: Flask, factory: Factory
+) -> None:
+    """RQ's scheduler keeps whole seconds: a callback due at a fraction of a second is
+    booked for the next whole second, never the one before (where its job would find it
+    not due yet and the retry would wait for the sweeper); one due on a whole second is
+    booked for it."""
+    late = request_callback(factory)
+    exact = request_callback(factory, number="+905321115556")
+    second = utcnow().replace(microsecond=0) + dt.timedelta(seconds=30)
+    with app.app_context():
+        registry = ScheduledJobRegistry("callbacks", connection=get_redis())  # type: ignore[no-untyped-call]
+        booked = {
+            callback.id: enqueue_dial_callback(callback.id, due)
+            for callback, due in (
+                (late, second + dt.timedelta(microseconds=600_000)),
+                (exact, second),
+            )
+        }
+        assert registry.get_scheduled_time(str(booked[late.id])) == second + dt.timedelta(seconds=1)
+        assert registry.get_scheduled_time(str(booked[exact.id])) == second
 
 
 def test_sweeper_enqueues_due_callbacks_the_queue_lost(app: Flask, factory: Factory) -> None:

@@ -71,6 +71,15 @@ def _is_live(connection: redis.Redis, job: str) -> bool:
         return False
 
 
+def _whole_second_from(when: dt.datetime) -> dt.datetime:
+    """The first whole second at or after `when`. RQ's scheduler keeps whole seconds,
+    dropping the fraction: a job booked for 10:00:00.6 would run at 10:00:00, find its
+    callback not due yet and, being the live job of that due time itself, book nothing;
+    the callback would then wait for the sweeper."""
+    whole = when.replace(microsecond=0)
+    return whole if whole == when else whole + dt.timedelta(seconds=1)
+
+
 def enqueue_dial_callback(callback_id: int, at: dt.datetime | None = None) -> str | None:
     """Queue the callback's job (now, or at `at` through the RQ scheduler) unless a job
     for the same due time is already waiting; returns its id, None if Redis is down (the
@@ -84,7 +93,8 @@ def enqueue_dial_callback(callback_id: int, at: dt.datetime | None = None) -> st
         queue = get_queue("callbacks")
         retry = Retry(max=2, interval=2)
         if when > utcnow():
-            queue.enqueue_at(when, dial_callback, callback_id, job_id=job, retry=retry)
+            at = _whole_second_from(when)
+            queue.enqueue_at(at, dial_callback, callback_id, job_id=job, retry=retry)
         else:
             queue.enqueue(dial_callback, callback_id, job_id=job, retry=retry)
     except redis.RedisError:
