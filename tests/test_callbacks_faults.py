@@ -37,7 +37,14 @@ from helpline.extensions import db, get_queue
 from helpline.models import CallbackRequest, utcnow
 from helpline.models.enums import CallbackStatus
 from helpline.tasks.callbacks import dial_callback, enqueue_dial_callback
-from tests.callbacks import TALKS, callback_settings, enqueue, legs_to, request_callback
+from tests.callbacks import (
+    TALKS,
+    callback_settings,
+    enqueue,
+    legs_to,
+    request_callback,
+    short_wrap_up_flows,
+)
 from tests.conftest import _empty_tables
 from tests.factories import Factory
 from tests.live import OPEN, ROOT, Line, live_line, worker_environ
@@ -48,12 +55,7 @@ COUNSELLORS = 6
 @pytest.fixture
 def flows(tmp_path: Path) -> Path:
     """The line's flows, with a one-second wrap-up so counsellors take the next callback."""
-    copy = tmp_path / "ivr_flows"
-    shutil.copytree(ROOT / "ivr_flows", copy)
-    routing = copy / "routing.yaml"
-    text = routing.read_text().replace("wrap_up_seconds: 60", "wrap_up_seconds: 1")
-    routing.write_text(text)
-    return copy
+    return short_wrap_up_flows(tmp_path)
 
 
 @pytest.fixture
