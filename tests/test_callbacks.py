@@ -28,7 +28,8 @@ from helpline.models.enums import (
     CallDirection,
     CallOutcome,
 )
-from helpline.tasks.callbacks import enqueue_dial_callback, limits, sweep_callbacks
+from helpline.tasks.callbacks import SweepClock, enqueue_dial_callback, limits, sweep_callbacks
+from helpline.worker import timing
 from tests.callbacks import callback_settings, request_callback
 from tests.factories import Factory, login
 from tests.voice import Phone, said
@@ -342,6 +343,21 @@ def test_enqueue_dial_callback_never_runs_before_the_callback_is_due(
         assert registry.get_scheduled_time(str(booked[exact.id])) == second
 
 
+def test_sweep_clock_defaults_and_a_short_one_for_tests() -> None:
+    """By default the sweep runs every 20 s, gives a due callback's own job 10 s and
+    declares a dial lost after 60 s; workers run maintenance every 10 s and wait for a job
+    at most 15 s. A shorter CALLBACK_SWEEP_SECONDS scales all of them down."""
+    default = SweepClock(Settings.callback_sweep_seconds)
+    clock = (default.every, default.grace, default.dial_stall, default.dial_lease)
+    assert clock == (20, 10, 60, 60)
+    assert timing(default.every) == (10, 30)
+    short = SweepClock(4)
+    assert (short.grace, short.dial_stall, short.dial_lease) == (2, 12, 12)
+    maintenance, ttl = timing(4)
+    assert maintenance == 2
+    assert ttl - 15 <= 4  # RQ waits for a job this long: an idle worker sweeps on time
+
+
 def test_sweeper_enqueues_due_callbacks_the_queue_lost(app: Flask, factory: Factory) -> None:
     """A due callback with no job (a Redis that restarted empty) is enqueued by the sweeper;
     one already expired is marked expired with an outcome."""
@@ -455,6 +471,7 @@ def test_reports_leave_callback_attempts_out_of_the_inbound_figures(
         ("CALLBACK_RATE_PER_SECOND", "0", "CALLBACK_RATE_PER_SECOND must be a number above 0"),
         ("CALLBACK_RATE_PER_SECOND", "fast", "CALLBACK_RATE_PER_SECOND must be a number"),
         ("CALLBACK_RING_SECONDS", "0", "CALLBACK_RING_SECONDS must be at least 1"),
+        ("CALLBACK_SWEEP_SECONDS", "1", "CALLBACK_SWEEP_SECONDS must be at least 2"),
     ],
 )
 def test_config_callback_settings_refuse_bad_values(
@@ -472,8 +489,10 @@ def test_config_callback_settings_refuse_bad_values(
             "CALLBACK_HOURS": "08:30-24:00",
             "CALLBACK_RETRY_SECONDS": "60,300",
             "CALLBACK_RATE_PER_SECOND": "2.5",
+            "CALLBACK_SWEEP_SECONDS": "4",
         }
     )
     assert (good.callback_hours, good.callback_retry_seconds) == ("08:30-24:00", (60, 300))
     assert good.callback_rate_per_second == 2.5
+    assert good.callback_sweep_seconds == 4
     assert Limits.from_settings(good, {}).end is None  # 24:00: until midnight
