@@ -16,6 +16,7 @@ def create_app(
     """Build the app: settings, extensions, blueprints. Refuses an unusable configuration."""
     from helpline import logs, permissions, privacy, retention, security
     from helpline.admin.views import bp as admin_bp
+    from helpline.auth import passwords
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
     from helpline.console.callbacks import bp as my_callbacks_bp
@@ -42,6 +43,7 @@ def create_app(
     settings.require_sound()
     logs.configure(settings.log_level)
     privacy.configure(privacy.Keyring(settings.encryption_keys, settings.blind_index_key))
+    passwords.configure(test=settings.env == "test")
 
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.from_mapping(security.flask_config(settings))

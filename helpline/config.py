@@ -78,6 +78,9 @@ class Settings:
     callback_rate_per_second: float = 1.0
     callback_ring_seconds: int = 30
     callback_abandoned_seconds: int = 60
+    # The sweeper's clock (tasks/callbacks.py): how often it runs; its grace and leases
+    # are fractions and multiples of it.
+    callback_sweep_seconds: int = 20
     # Where a value came from a development fallback rather than the environment.
     generated: frozenset[str] = frozenset()
     invalid: tuple[str, ...] = ()
@@ -213,6 +216,7 @@ class Settings:
             callback_rate_per_second=rate,
             callback_ring_seconds=integer("CALLBACK_RING_SECONDS", 30),
             callback_abandoned_seconds=integer("CALLBACK_ABANDONED_SECONDS", 60, minimum=0),
+            callback_sweep_seconds=integer("CALLBACK_SWEEP_SECONDS", 20, minimum=2),
             generated=frozenset(generated),
             invalid=tuple(invalid),
         )

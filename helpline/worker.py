@@ -36,11 +36,11 @@ def _forget_inherited_connections(app: Flask) -> None:
 class HelplineWorker(Worker):
     """An RQ worker that also keeps the callback sweeper going.
 
-    Between jobs (at most every MAINTENANCE_SECONDS, even when idle, since the wait for a
-    job is bounded by the short TTL) it queues `sweep_callbacks` on the maintenance queue,
-    unless any worker did in the last 20 seconds. So the sweeper survives a dead worker,
-    an emptied Redis and a scheduler that stopped: a due callback is at most about a
-    minute late.
+    Between jobs (at most every half sweep interval, and while idle at least every time
+    its wait for a job ends: see `timing`) it queues `sweep_callbacks` on the maintenance
+    queue, unless any worker did in the last sweep interval (CALLBACK_SWEEP_SECONDS, 20 s
+    by default). So the sweeper survives a dead worker, an emptied Redis and a scheduler
+    that stopped: a due callback is at most about a minute late.
     """
 
     def run_maintenance_tasks(self) -> None:
@@ -53,20 +53,25 @@ class HelplineWorker(Worker):
             self.log.warning("callback sweep not queued: Redis unreachable")
 
 
-MAINTENANCE_SECONDS = 10
-WORKER_TTL_SECONDS = 30  # a blocking wait for a job lasts this minus 15 s at most
+def timing(sweep_seconds: int) -> tuple[int, int]:
+    """RQ's maintenance interval and worker TTL for this sweep interval: (10, 30) for the
+    default 20 s. RQ's blocking wait for a job lasts the TTL minus 15 s; an idle worker
+    runs its maintenance when the wait ends, so the wait is at most the sweep interval."""
+    return max(1, sweep_seconds // 2), 15 + min(15, sweep_seconds)
 
 
 def build_worker(app: Flask, name: str | None = None) -> Worker:
     connection = get_redis()
     queues = [Queue(queue, connection=connection) for queue in QUEUE_NAMES]
+    settings: Settings = app.extensions["helpline.settings"]
+    maintenance, ttl = timing(settings.callback_sweep_seconds)
     return HelplineWorker(
         queues,
         connection=connection,
         name=name or f"helpline-{socket.gethostname()}-{os.getpid()}",
         log_job_description=False,  # job arguments never reach the log
-        maintenance_interval=MAINTENANCE_SECONDS,
-        worker_ttl=WORKER_TTL_SECONDS,
+        maintenance_interval=maintenance,
+        worker_ttl=ttl,
     )
 
 

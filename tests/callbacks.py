@@ -1,5 +1,6 @@
 """Helpers of the callback tests: callbacks made due at once, the sandbox's legs to a
-number, the outcomes recorded, and settings that allow callbacks at any hour."""
+number, the outcomes recorded, settings that allow callbacks at any hour, and the line's
+flows with a one-second wrap-up."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from helpline.telephony.emulator.legs import Leg
 from helpline.telephony.emulator.phones import Behaviour
 from tests.conftest import make_settings
 from tests.factories import Factory
-from tests.live import Line
+from tests.live import Line, copy_flows
 
 CALLER = "+905321112233"
 TALKS = Behaviour("answer", after=2, talk=40, keys="1")  # can talk now
@@ -35,6 +36,17 @@ def callback_settings(database_url: str, redis_url: str, tmp_path: Path, **extra
         **extra,
     }
     return make_settings(database_url, redis_url, tmp_path / "instance", **values)
+
+
+def short_wrap_up_flows(tmp_path: Path) -> Path:
+    """The line's flows with a one-second wrap-up, so a counsellor takes the next attempt
+    at once (the audio is linked, not copied)."""
+    flows = copy_flows(tmp_path)
+    routing = flows / "routing.yaml"
+    text = routing.read_text()
+    assert "wrap_up_seconds: 60" in text
+    routing.write_text(text.replace("wrap_up_seconds: 60", "wrap_up_seconds: 1"))
+    return flows
 
 
 def request_callback(

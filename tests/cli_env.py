@@ -28,6 +28,7 @@ def settings_environ(settings: Settings, **extra: str) -> dict[str, str]:
         "CALLBACK_RATE_PER_SECOND": str(settings.callback_rate_per_second),
         "CALLBACK_RING_SECONDS": str(settings.callback_ring_seconds),
         "CALLBACK_ABANDONED_SECONDS": str(settings.callback_abandoned_seconds),
+        "CALLBACK_SWEEP_SECONDS": str(settings.callback_sweep_seconds),
         **extra,
     }
 

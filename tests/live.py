@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shutil
 import subprocess
 import sys
 import time
@@ -131,6 +132,14 @@ class Line:
                 sa.select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.id)
             )
         )
+
+
+def copy_flows(tmp_path: Path) -> Path:
+    """A copy of the line's flows to change in a test (the audio is linked, not copied)."""
+    flows = tmp_path / "ivr_flows"
+    shutil.copytree(ROOT / "ivr_flows", flows, ignore=shutil.ignore_patterns("audio"))
+    (flows / "audio").symlink_to(ROOT / "ivr_flows" / "audio")
+    return flows
 
 
 def worker_environ(settings: Settings, sandbox: SandboxServer) -> dict[str, str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import argon2
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from helpline.auth import passwords
 from helpline.auth.access import LANDING
 from helpline.extensions import db
 from helpline.models import AuditEntry, LoginSession
@@ -229,6 +231,36 @@ def test_cookies_are_secure_behind_tls(redis_url: str, database_url: str, tmp_pa
         assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
     finally:
         _empty_tables(app)
+
+
+def test_password_hashes_are_strong_outside_the_test_environment(
+    app: Flask, factory: Factory, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Only HELPLINE_ENV=test hashes with argon2's cheapest parameters (the suite logs in
+    hundreds of times); any other environment hashes with the RFC 9106 low-memory profile,
+    and a weaker hash is replaced by a strong one at the next login."""
+    from helpline import create_app
+    from tests.conftest import make_settings
+
+    staff = factory.staff("ayse")
+    assert staff.password_hash is not None
+    assert argon2.extract_parameters(staff.password_hash) == argon2.profiles.CHEAPEST
+    settings = make_settings(database_url, redis_url, tmp_path / "dev", HELPLINE_ENV="development")
+    development = create_app(settings, {"TESTING": True})  # chooses the process's hasher
+    try:
+        assert login(development.test_client(), "ayse").status_code == 302
+        factory.session.refresh(staff)
+        assert staff.password_hash is not None
+        strong = argon2.extract_parameters(staff.password_hash)
+        assert strong == argon2.profiles.RFC_9106_LOW_MEMORY
+        made = factory.staff("emre")
+        assert made.password_hash is not None
+        assert argon2.extract_parameters(made.password_hash) == strong
+    finally:
+        passwords.configure(test=True)  # as the test app chose
+        with development.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_security_headers_on_every_page(client: FlaskClient) -> None:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from rq import Queue
+from rq.registry import ScheduledJobRegistry
 
 from helpline.callbacks import service
 from helpline.callbacks.limits import Limits, after_attempt
@@ -27,7 +28,8 @@ from helpline.models.enums import (
     CallDirection,
     CallOutcome,
 )
-from helpline.tasks.callbacks import limits, sweep_callbacks
+from helpline.tasks.callbacks import SweepClock, enqueue_dial_callback, limits, sweep_callbacks
+from helpline.worker import timing
 from tests.callbacks import callback_settings, request_callback
 from tests.factories import Factory, login
 from tests.voice import Phone, said
@@ -318,6 +320,44 @@ def test_voice_key_2_while_waiting_agrees_to_a_callback_if_the_call_drops(
     assert made[False] == []
 
 
+def test_enqueue_dial_callback_never_runs_before_the_callback_is_due(
+    app: Flask, factory: Factory
+) -> None:
+    """RQ's scheduler keeps whole seconds: a callback due at a fraction of a second is
+    booked for the next whole second, never the one before (where its job would find it
+    not due yet and the retry would wait for the sweeper); one due on a whole second is
+    booked for it."""
+    late = request_callback(factory)
+    exact = request_callback(factory, number="+905321115556")
+    second = utcnow().replace(microsecond=0) + dt.timedelta(seconds=30)
+    with app.app_context():
+        registry = ScheduledJobRegistry("callbacks", connection=get_redis())  # type: ignore[no-untyped-call]
+        booked = {
+            callback.id: enqueue_dial_callback(callback.id, due)
+            for callback, due in (
+                (late, second + dt.timedelta(microseconds=600_000)),
+                (exact, second),
+            )
+        }
+        assert registry.get_scheduled_time(str(booked[late.id])) == second + dt.timedelta(seconds=1)
+        assert registry.get_scheduled_time(str(booked[exact.id])) == second
+
+
+def test_sweep_clock_defaults_and_a_short_one_for_tests() -> None:
+    """By default the sweep runs every 20 s, gives a due callback's own job 10 s and
+    declares a dial lost after 60 s; workers run maintenance every 10 s and wait for a job
+    at most 15 s. A shorter CALLBACK_SWEEP_SECONDS scales all of them down."""
+    default = SweepClock(Settings.callback_sweep_seconds)
+    clock = (default.every, default.grace, default.dial_stall, default.dial_lease)
+    assert clock == (20, 10, 60, 60)
+    assert timing(default.every) == (10, 30)
+    short = SweepClock(4)
+    assert (short.grace, short.dial_stall, short.dial_lease) == (2, 12, 12)
+    maintenance, ttl = timing(4)
+    assert maintenance == 2
+    assert ttl - 15 <= 4  # RQ waits for a job this long: an idle worker sweeps on time
+
+
 def test_sweeper_enqueues_due_callbacks_the_queue_lost(app: Flask, factory: Factory) -> None:
     """A due callback with no job (a Redis that restarted empty) is enqueued by the sweeper;
     one already expired is marked expired with an outcome."""
@@ -431,6 +471,7 @@ def test_reports_leave_callback_attempts_out_of_the_inbound_figures(
         ("CALLBACK_RATE_PER_SECOND", "0", "CALLBACK_RATE_PER_SECOND must be a number above 0"),
         ("CALLBACK_RATE_PER_SECOND", "fast", "CALLBACK_RATE_PER_SECOND must be a number"),
         ("CALLBACK_RING_SECONDS", "0", "CALLBACK_RING_SECONDS must be at least 1"),
+        ("CALLBACK_SWEEP_SECONDS", "1", "CALLBACK_SWEEP_SECONDS must be at least 2"),
     ],
 )
 def test_config_callback_settings_refuse_bad_values(
@@ -448,8 +489,10 @@ def test_config_callback_settings_refuse_bad_values(
             "CALLBACK_HOURS": "08:30-24:00",
             "CALLBACK_RETRY_SECONDS": "60,300",
             "CALLBACK_RATE_PER_SECOND": "2.5",
+            "CALLBACK_SWEEP_SECONDS": "4",
         }
     )
     assert (good.callback_hours, good.callback_retry_seconds) == ("08:30-24:00", (60, 300))
     assert good.callback_rate_per_second == 2.5
+    assert good.callback_sweep_seconds == 4
     assert Limits.from_settings(good, {}).end is None  # 24:00: until midnight

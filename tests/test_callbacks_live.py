@@ -25,13 +25,17 @@ from tests.callbacks import (
     legs_to,
     outcomes,
     request_callback,
+    short_wrap_up_flows,
 )
 from tests.live import Line, all_answered
 
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    return callback_settings(database_url, redis_url, tmp_path)
+    """Callback settings, and a one-second wrap-up: the next attempt need not wait for the
+    counsellor of the last one."""
+    flows = short_wrap_up_flows(tmp_path)
+    return callback_settings(database_url, redis_url, tmp_path, IVR_FLOWS_PATH=str(flows))
 
 
 @pytest.mark.slow

@@ -12,7 +12,6 @@ import collections
 import datetime as dt
 import itertools
 import random
-import shutil
 import time
 from pathlib import Path
 
@@ -31,11 +30,11 @@ from tests.factories import Factory
 from tests.live import (
     ARABIC_VIOLENCE,
     PASHTO_PSYCHOSOCIAL,
-    ROOT,
     SILENT,
     SPEED,
     Line,
     all_answered,
+    copy_flows,
     kinds,
     live_line,
 )
@@ -246,9 +245,7 @@ announce_seconds: 30
 
 
 def _fast_flows(tmp_path: Path) -> Path:
-    flows = tmp_path / "flows"
-    shutil.copytree(ROOT / "ivr_flows", flows, ignore=shutil.ignore_patterns("audio"))
-    (flows / "audio").symlink_to(ROOT / "ivr_flows" / "audio")
+    flows = copy_flows(tmp_path)
     (flows / "routing.yaml").write_text(FAST_ROUTING)
     return flows
 

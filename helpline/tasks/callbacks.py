@@ -20,6 +20,7 @@ lost.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -71,6 +72,15 @@ def _is_live(connection: redis.Redis, job: str) -> bool:
         return False
 
 
+def _whole_second_from(when: dt.datetime) -> dt.datetime:
+    """The first whole second at or after `when`. RQ's scheduler keeps whole seconds,
+    dropping the fraction: a job booked for 10:00:00.6 would run at 10:00:00, find its
+    callback not due yet and, being the live job of that due time itself, book nothing;
+    the callback would then wait for the sweeper."""
+    whole = when.replace(microsecond=0)
+    return whole if whole == when else whole + dt.timedelta(seconds=1)
+
+
 def enqueue_dial_callback(callback_id: int, at: dt.datetime | None = None) -> str | None:
     """Queue the callback's job (now, or at `at` through the RQ scheduler) unless a job
     for the same due time is already waiting; returns its id, None if Redis is down (the
@@ -84,7 +94,8 @@ def enqueue_dial_callback(callback_id: int, at: dt.datetime | None = None) -> st
         queue = get_queue("callbacks")
         retry = Retry(max=2, interval=2)
         if when > utcnow():
-            queue.enqueue_at(when, dial_callback, callback_id, job_id=job, retry=retry)
+            at = _whole_second_from(when)
+            queue.enqueue_at(at, dial_callback, callback_id, job_id=job, retry=retry)
         else:
             queue.enqueue(dial_callback, callback_id, job_id=job, retry=retry)
     except redis.RedisError:
@@ -285,11 +296,35 @@ def _counsellor_waits(call: Call) -> bool:
 # The sweeper (on the maintenance queue): what the queue lost, the database still knows.
 
 SWEEP_KEY = "helpline:callbacks:sweep"  # set while a sweep is queued or recent
-SWEEP_SECONDS = 20  # how often the workers queue a sweep
-GRACE_SECONDS = 10  # a due callback's own job may still be about to run
-DIAL_STALL_SECONDS = 60  # accepted this long ago and not dialled: the dial job was lost
-DIAL_LEASE_SECONDS = 60  # a dial that never told its CallSid by then was lost
 RECONCILE_SECONDS = 900  # a dialled attempt still open this long: ask the provider
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepClock:
+    """The sweeper's times, from CALLBACK_SWEEP_SECONDS (20 s by default)."""
+
+    every: int  # how often the workers queue a sweep
+
+    @property
+    def grace(self) -> int:
+        """A due callback's own job may still be about to run (10 s by default)."""
+        return self.every // 2
+
+    @property
+    def dial_stall(self) -> int:
+        """Accepted this long ago and not dialled: the dial job was lost (60 s)."""
+        return 3 * self.every
+
+    @property
+    def dial_lease(self) -> int:
+        """A dial that never told its CallSid by then was lost (60 s)."""
+        return 3 * self.every
+
+
+def sweep_clock() -> SweepClock:
+    return SweepClock(settings().callback_sweep_seconds)
+
+
 STATUS_OUTCOMES = {
     "busy": CallbackOutcome.BUSY,
     "no-answer": CallbackOutcome.NO_ANSWER,
@@ -300,8 +335,8 @@ STATUS_OUTCOMES = {
 
 
 def enqueue_sweep(connection: redis.Redis) -> bool:
-    """Queue a sweep unless one was queued in the last SWEEP_SECONDS (any worker)."""
-    if not connection.set(SWEEP_KEY, "1", nx=True, ex=SWEEP_SECONDS):
+    """Queue a sweep unless one was queued in the last `every` seconds (any worker)."""
+    if not connection.set(SWEEP_KEY, "1", nx=True, ex=sweep_clock().every):
         return False
     from rq import Queue
 
@@ -320,6 +355,7 @@ def sweep_callbacks() -> dict[str, int]:
     """Re-enqueue what the queue lost; settle attempts whose worker died. Returns counts."""
     now = utcnow()
     bounds = limits()
+    clock = sweep_clock()
     counts = {"expired": 0, "enqueued": 0, "released": 0, "lost": 0, "reconciled": 0}
     session = db.session
     expired = session.scalars(
@@ -331,7 +367,7 @@ def sweep_callbacks() -> dict[str, int]:
         counts["expired"] += service.expire(session, callback_id, now)
         session.commit()
     connection = get_redis()
-    for callback_id in service.list_due(session, now - dt.timedelta(seconds=GRACE_SECONDS)):
+    for callback_id in service.list_due(session, now - dt.timedelta(seconds=clock.grace)):
         callback = session.get(CallbackRequest, callback_id)
         if callback is None:
             continue
@@ -361,7 +397,7 @@ def sweep_callbacks() -> dict[str, int]:
             if call.counsellor_id is not None:
                 if _counsellor_waits(call):
                     accepted = call.answered_at or now
-                    if (now - accepted).total_seconds() > DIAL_STALL_SECONDS:
+                    if (now - accepted).total_seconds() > clock.dial_stall:
                         enqueue_dial_caller(call.id)  # its dial job may have been lost
                     continue
                 live.reservations().forget(call.id)  # they left before the caller was dialled
@@ -377,7 +413,7 @@ def sweep_callbacks() -> dict[str, int]:
             _after(settled, call)
         elif service.is_placeholder(call.call_sid):
             age = (now - (callback.claimed_at or now)).total_seconds()
-            if age < DIAL_LEASE_SECONDS:
+            if age < clock.dial_lease:
                 continue
             settled = service.settle(session, call, "lost", bounds, now)
             service.end_attempt_call(call, now)
