@@ -381,6 +381,34 @@ def test_sweeper_enqueues_due_callbacks_the_queue_lost(app: Flask, factory: Fact
         assert db.session.get(CallbackRequest, old.id).status == CallbackStatus.EXPIRED  # type: ignore[union-attr]
 
 
+def test_sweeper_enqueues_a_job_a_killed_worker_took_but_never_started(
+    app: Flask, factory: Factory
+) -> None:
+    """A worker killed between taking a job and starting it leaves it "queued" in RQ's
+    intermediate queue, out of the queue itself: the sweeper enqueues the callback again.
+    A job still waiting in the queue is left to run."""
+    taken = request_callback(factory)
+    waiting = request_callback(factory, number="+905321115556")
+    with app.app_context():
+        past = utcnow() - dt.timedelta(minutes=5)
+        for callback_id in (taken.id, waiting.id):
+            row = db.session.get(CallbackRequest, callback_id)
+            assert row is not None
+            row.next_attempt_at = past
+            db.session.commit()
+            enqueue_dial_callback(callback_id, past)
+        queue = Queue("callbacks", connection=get_redis())
+        first = queue.get_job_ids()[0]
+        assert first.startswith(f"callback-{taken.id}-")
+        get_redis().lmove(queue.key, queue.intermediate_queue_key, "LEFT", "RIGHT")  # taken
+        counts = sweep_callbacks()
+        assert counts["enqueued"] == 1
+        ids = queue.get_job_ids()
+        assert ids[0].startswith(f"callback-{waiting.id}-")
+        assert [i for i in ids if "-swept-" in i] == [ids[-1]]
+        assert ids[-1].startswith(f"callback-{taken.id}-")
+
+
 def test_voice_callback_machine_hears_only_the_neutral_message(
     app: Flask, client: FlaskClient, settings: Settings, factory: Factory
 ) -> None:

@@ -376,9 +376,16 @@ def sweep_callbacks() -> dict[str, int]:
             status = Job.fetch(own, connection=connection).get_status()
         except NoSuchJobError:
             status = None
-        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+        queue = get_queue("callbacks")
+        if status == JobStatus.SCHEDULED:
+            continue  # it will run when due
+        if status == JobStatus.QUEUED and queue.get_job_position(own) is not None:
             continue  # it will run (a busy queue)
-        get_queue("callbacks").enqueue(
+        # Lost: no job, or one that failed, or one "queued" but no longer in the queue (a
+        # worker killed between taking it and starting it leaves it in RQ's intermediate
+        # queue, which RQ cleans up only minutes later). A second job is harmless: every
+        # attempt is claimed by a conditional UPDATE.
+        queue.enqueue(
             dial_callback,
             callback_id,
             job_id=f"{own}-swept-{int(now.timestamp())}",
