@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -34,8 +35,17 @@ class Caller(Base):
 
     def consent(self, kind: str) -> bool:
         """The latest answer the caller gave for this kind of consent (False if never asked)."""
-        answers = [c for c in self.consents if c.kind == kind]
-        return answers[-1].is_granted if answers else False
+        return latest_answer(((c.kind, c.is_granted) for c in self.consents), kind)
+
+
+def latest_answer(answers: Iterable[tuple[str, bool]], kind: str) -> bool:
+    """Of a caller's consent answers (kind, granted), oldest first, the latest for `kind`;
+    False if they were never asked."""
+    granted = False
+    for answered, value in answers:
+        if answered == kind:
+            granted = value
+    return granted
 
 
 class CallerConsent(Base):

@@ -23,7 +23,12 @@ import sqlalchemy as sa
 from helpline.ivr import engine
 from helpline.models import Call, CallbackRequest, Caller, CallerConsent, utcnow
 from helpline.models.base import DbSession
-from helpline.models.calls import append_timeline, timeline_entry, whole_seconds
+from helpline.models.calls import (
+    append_timeline,
+    latest_answer,
+    timeline_entry,
+    whole_seconds,
+)
 from helpline.models.enums import (
     CallbackReason,
     CallEventKind,
@@ -34,7 +39,7 @@ from helpline.models.enums import (
 
 CALLBACK_LIFETIME = dt.timedelta(days=3)
 # Outcomes a later one may not replace (the first settled one stands).
-SETTLED = frozenset({CallOutcome.VOICEMAIL, CallOutcome.CALLBACK_REQUESTED})
+_SETTLED = frozenset({CallOutcome.VOICEMAIL, CallOutcome.CALLBACK_REQUESTED})
 
 _CALL = cast("sa.Table", Call.__table__)
 _CALLER = cast("sa.Table", Caller.__table__)
@@ -60,8 +65,7 @@ class IvrCall:
 
     def consent(self, kind: str) -> bool:
         """The latest answer the caller gave for this kind of consent (False if never asked)."""
-        answers = [granted for answered, granted in self.consents if answered == kind]
-        return answers[-1] if answers else False
+        return latest_answer(self.consents, kind)
 
     @classmethod
     def of(cls, call: Call) -> IvrCall:
@@ -245,7 +249,7 @@ def _apply_effect(write: _Write, call: IvrCall, state: engine.State, effect: eng
 
 
 def _settle(write: _Write, call: IvrCall, outcome: str) -> None:
-    if call.outcome not in SETTLED:
+    if call.outcome not in _SETTLED:
         _set(write.call, call, outcome=outcome)
 
 
