@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, Response
 from flask.testing import FlaskClient
 
 from helpline.config import Settings
@@ -491,3 +491,37 @@ def test_audio_supports_ranges_and_etags(client: FlaskClient) -> None:
         "/voice/audio/fa/welcome.mp3", headers={"If-None-Match": whole.headers["ETag"]}
     )
     assert again.status_code == 304
+
+
+def test_voice_webhook_answers_when_the_database_drops_it_after_its_last_read(
+    app: Flask, client: FlaskClient, settings: Settings, database_url: str
+) -> None:
+    """PostgreSQL ends the webhook's connection after the view's last query (the fault
+    suite drops every connection): the caller still gets TwiML, not an HTTP 500 from the
+    rollback in Flask's teardown."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("terminates PostgreSQL connections: runs with HELPLINE_TEST_DATABASE_URL")
+    name = sa.make_url(database_url).database
+    admin = sa.create_engine(
+        sa.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+
+    @app.after_request
+    def drop_connections(response: Response) -> Response:
+        with admin.connect() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+        return response
+
+    try:
+        phone = Phone(client, settings)
+        response = phone.post("/voice/wait", phone.params())  # reads, commits nothing
+        assert response.status_code == 200
+        assert response.get_data(as_text=True).startswith("<?xml")
+    finally:
+        admin.dispose()

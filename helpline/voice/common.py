@@ -53,14 +53,18 @@ def safe(view: F) -> F:
 
     A database connection lost mid-request (the server restarted, or dropped it) is
     tried once more on a fresh connection: nothing was committed, and webhooks are
-    idempotent because Twilio redelivers them anyway.
+    idempotent because Twilio redelivers them anyway. A view that only read leaves its
+    transaction open; it is ended here, so a connection dropped after the last query is
+    let go quietly instead of failing the request in Flask's teardown (an HTTP 500).
     """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         for attempt in (1, 2):
             try:
-                return view(*args, **kwargs)
+                answer = view(*args, **kwargs)
+                _discard_session()  # what a view commits is committed; reads end here
+                return answer
             except HTTPException:
                 raise
             except sa.exc.OperationalError:
