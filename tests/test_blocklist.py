@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import socket
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from helpline.models import AuditEntry, BlockedNumber, Call, CallerConsent, Call
 from helpline.models.enums import CallEventKind, CallOutcome, ConsentKind
 from tests.conftest import make_settings
 from tests.factories import TEST_ACTOR, Factory, csrf_token, login
-from tests.voice import CALLER, Phone, said
+from tests.voice import CALLER, Phone, dead_redis_url, said
 
 OTHER = "+905329998877"
 NUMBER_FORMS = (CALLER, CALLER[1:], "5321112233", "532 111 22 33")
@@ -132,13 +131,6 @@ def test_blocklist_stale_redis_key_never_blocks_a_removed_entry(
     assert phone.node() == "choose_language"
 
 
-def _dead_redis_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"  # nothing listens there once the probe closes
-
-
 def test_blocklist_database_answers_when_redis_is_down(
     app: Flask, database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -146,7 +138,7 @@ def test_blocklist_database_answers_when_redis_is_down(
     still refused, and any other caller still gets TwiML from the IVR."""
     _block(app)
     down = create_app(
-        make_settings(database_url, _dead_redis_url(), tmp_path / "down"), {"TESTING": True}
+        make_settings(database_url, dead_redis_url(), tmp_path / "down"), {"TESTING": True}
     )
     down_settings: Settings = down.extensions["helpline.settings"]
     phone = Phone(down.test_client(), down_settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import socket
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +22,14 @@ HELPLINE = "+903121234567"
 OPEN = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
 # 03:00 in Istanbul: closed.
 CLOSED = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)
+
+
+def dead_redis_url() -> str:
+    """A Redis URL nothing listens at: for an app whose Redis is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"  # nothing listens there once the probe closes
 
 
 def new_call_sid() -> str:

@@ -48,7 +48,6 @@ WAIT_KEY = "helpline:call:{}:wait"  # where a waiting caller stands (position, s
 ANNOUNCED_KEY = "helpline:call:{}:announced"  # what they were last told
 WAIT_TTL_SECONDS = 3600
 DECLINED_TTL_SECONDS = 300
-WHISPER_SECONDS = 30  # time to hear the whisper and press a key, beyond the ringing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +65,7 @@ class Planned:
 
 def hold_seconds(policy: Policy, with_interpreter: bool) -> int:
     """How long a reservation holds unconfirmed: ringing and whisper, twice with an interpreter."""
-    one = policy.offer_timeout_seconds + WHISPER_SECONDS
+    one = policy.offer_leg_seconds
     return one * 2 if with_interpreter else one
 
 
@@ -176,7 +175,7 @@ def plan(
 ) -> list[Planned]:
     """Reserve staff for as many waiting callers as can be served now (call commit after)."""
     moment = now or utcnow()  # before anything is read: the decision's instant
-    if rebuild.ensure(session, connection) is not None:
+    if rebuild.ensure(session, connection, policy) is not None:
         after_rebuild()
     waiting = list_waiting(session, policy)
     if not waiting:
@@ -289,13 +288,14 @@ def offered(session: DbSession, connection: redis.Redis, leg: Leg, call_sid: str
     call = session.get(Call, leg.call_id)
     if call is not None and leg.role == COUNSELLOR and call.offered_at is None:
         call.offered_at = utcnow()
-    # The staff leg's CallSid, so that after Redis lost it the leg can still be found.
+    # The staff leg's CallSid and the offer, so that after Redis lost them the leg can
+    # still be found, and its end still frees the phone (rebuild.offers_maybe_ringing).
     event(
         session,
         leg.call_id,
         CallEventKind.OFFERED,
         leg.staff_id,
-        {"role": leg.role, "leg": call_sid},
+        {"role": leg.role, "leg": call_sid, "offer": leg.offer},
     )
 
 

@@ -32,6 +32,9 @@ class AgeRule:
     priority: int = 0
 
 
+WHISPER_SECONDS = 30  # time to hear the whisper and press a key, beyond the ringing
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     stages: tuple[Stage, ...]
@@ -43,6 +46,11 @@ class Policy:
     no_answer_limit: int = 3
     announce_seconds: int = 30
     age_groups: dict[str, AgeRule] = dataclasses.field(default_factory=dict)
+
+    @property
+    def offer_leg_seconds(self) -> int:
+        """The longest a staff leg of an offer lasts unanswered: ringing, then the whisper."""
+        return self.offer_timeout_seconds + WHISPER_SECONDS
 
     def priority_of(
         self, topic: str | None, is_emergency: bool = False, age_group: str | None = None

@@ -6,6 +6,9 @@ disk). The database has everything needed to start again:
 - each member of staff's last presence change (state, when, why), with their skills;
 - who is in a call: calls answered and not ended name their counsellor and interpreter,
   who are busy, and whose calls are connected;
+- whose phone may still be ringing or on the line for an offer that never ended (the
+  offer's answer or end came while Redis was down): they stay reserved, unconfirmable,
+  until that leg reports its end or could not possibly last any longer;
 - the waiting callers need nothing in Redis: they are read from the database anyway.
 
 `helpline:live:built` marks a Redis that has live state. `ensure` rebuilds once when the
@@ -29,7 +32,8 @@ from helpline.models import Call, CallEvent, PresenceChange, Staff, utcnow
 from helpline.models.base import DbSession
 from helpline.models.enums import CallEventKind, PresenceState
 from helpline.routing import presence
-from helpline.routing.reservation import CALL_KEY, CALL_TTL_SECONDS, KEY
+from helpline.routing.policy import Policy
+from helpline.routing.reservation import CALL_KEY, CALL_TTL_SECONDS, KEY, LINGER_SECONDS
 
 BUILT_KEY = "helpline:live:built"
 LOCK_KEY = "helpline:live:rebuilding"
@@ -42,6 +46,7 @@ class Rebuilt:
     staff: int  # live hashes written (staff not offline)
     busy: int  # of them, in a call
     connected_calls: int
+    ringing: int = 0  # of them, kept from calls while an offer's leg may be on the line
 
 
 def _epoch(moment: dt.datetime) -> float:
@@ -60,7 +65,17 @@ def _live_calls(session: DbSession) -> list[Call]:
     )
 
 
-def rebuild(session: DbSession, connection: redis.Redis) -> Rebuilt:
+@dataclasses.dataclass(frozen=True)
+class Ringing:
+    """An offer whose staff leg may still be on the line: nobody may ring that phone."""
+
+    staff_id: int
+    call_id: int
+    offer: str
+    until: float  # epoch seconds: by then the leg has surely ended
+
+
+def rebuild(session: DbSession, connection: redis.Redis, policy: Policy) -> Rebuilt:
     """Write the live state the database implies, leaving alone what Redis already has."""
     latest = (
         sa.select(PresenceChange.staff_id, sa.func.max(PresenceChange.id).label("last"))
@@ -79,13 +94,14 @@ def rebuild(session: DbSession, connection: redis.Redis) -> Rebuilt:
         for staff_id in (call.counsellor_id, call.interpreter_id):
             if staff_id is not None:
                 in_call[staff_id] = call.id
+    ringing = {offer.staff_id: offer for offer in offers_maybe_ringing(session, policy)}
     staff_by_id = {
         s.id: s
         for s in session.scalars(
             sa.select(Staff).where(Staff.id.in_([c.staff_id for c in changes]))
         )
     }
-    written = busy = 0
+    written = busy = reserved = 0
     pipe = connection.pipeline(transaction=False)
     for change in changes:
         staff = staff_by_id.get(change.staff_id)
@@ -107,6 +123,16 @@ def rebuild(session: DbSession, connection: redis.Redis) -> Rebuilt:
         if change.staff_id in in_call:
             fields.update(state=PresenceState.BUSY, call=in_call[change.staff_id])
             busy += 1
+        elif change.state == PresenceState.AVAILABLE and change.staff_id in ringing:
+            offer = ringing[change.staff_id]
+            reserved += 1
+            fields.update(
+                state="reserved",
+                call=offer.call_id,
+                offer=offer.offer,
+                reserved_until=offer.until,
+                lingering="1",  # the offer itself is gone: it cannot be accepted any more
+            )
         pipe.hset(key, mapping=fields)
         pipe.sadd(presence.ONLINE_KEY, change.staff_id)
         written += 1
@@ -118,7 +144,7 @@ def rebuild(session: DbSession, connection: redis.Redis) -> Rebuilt:
         pipe.expire(key, CALL_TTL_SECONDS)
     pipe.set(BUILT_KEY, str(time.time()))
     pipe.execute()
-    return Rebuilt(written, busy, len(calls))
+    return Rebuilt(written, busy, len(calls), reserved)
 
 
 def legs_maybe_live(session: DbSession) -> list[tuple[int, int]]:
@@ -153,6 +179,46 @@ def legs_maybe_live(session: DbSession) -> list[tuple[int, int]]:
     return found
 
 
+OFFER_ENDS = (
+    CallEventKind.OFFER_ACCEPTED,
+    CallEventKind.OFFER_DECLINED,
+    CallEventKind.OFFER_TIMEOUT,
+    CallEventKind.OFFER_FAILED,
+    CallEventKind.PARTICIPANT_LEFT,
+)
+
+
+def offers_maybe_ringing(
+    session: DbSession, policy: Policy, now: dt.datetime | None = None
+) -> list[Ringing]:
+    """Offers rung lately that never ended: each member of staff whose latest offer event
+    is `offered`, recent enough that the leg may still ring, whisper or apologise (an
+    unanswered leg lasts `offer_leg_seconds` at most, and then some seconds more)."""
+    moment = now or utcnow()
+    longest = policy.offer_leg_seconds + LINGER_SECONDS
+    latest = (
+        sa.select(CallEvent.staff_id, sa.func.max(CallEvent.id).label("last"))
+        .where(
+            CallEvent.kind.in_([CallEventKind.OFFERED, *OFFER_ENDS]),
+            CallEvent.occurred_at > moment - dt.timedelta(seconds=longest),
+        )
+        .group_by(CallEvent.staff_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(CallEvent.staff_id, CallEvent.call_id, CallEvent.data, CallEvent.occurred_at)
+        .join(latest, CallEvent.id == latest.c.last)
+        .where(CallEvent.kind == CallEventKind.OFFERED)
+    ).all()
+    found = []
+    for staff_id, call_id, data, occurred_at in rows:
+        offer = data.get("offer") if isinstance(data, dict) else None
+        if staff_id is not None:
+            until = _epoch(occurred_at) + longest
+            found.append(Ringing(staff_id, call_id, offer if isinstance(offer, str) else "", until))
+    return found
+
+
 def leg_sid(session: DbSession, call_id: int, staff_id: int) -> str | None:
     """The CallSid of the latest leg that rang this member of staff for this call."""
     data = session.scalar(
@@ -169,7 +235,7 @@ def leg_sid(session: DbSession, call_id: int, staff_id: int) -> str | None:
     return sid if isinstance(sid, str) else None
 
 
-def ensure(session: DbSession, connection: redis.Redis) -> Rebuilt | None:
+def ensure(session: DbSession, connection: redis.Redis, policy: Policy) -> Rebuilt | None:
     """Rebuild if Redis has no live state; None when there was nothing to do (or another
     process is rebuilding right now)."""
     if connection.exists(BUILT_KEY):
@@ -177,7 +243,7 @@ def ensure(session: DbSession, connection: redis.Redis) -> Rebuilt | None:
     if not connection.set(LOCK_KEY, "1", nx=True, ex=LOCK_SECONDS):
         return None
     try:
-        return rebuild(session, connection)
+        return rebuild(session, connection, policy)
     finally:
         connection.delete(LOCK_KEY)
 
@@ -190,6 +256,19 @@ def live_call_sids(session: DbSession) -> list[tuple[int, str]]:
         )
     ).all()
     return [(row.id, row.call_sid) for row in rows]
+
+
+def lingering_offers(connection: redis.Redis) -> list[tuple[int, int, str]]:
+    """(staff id, call id, offer) of staff kept from calls while an offer's leg may still be
+    on their phone: rebuilt so, or refused at the whisper and not yet hung up."""
+    found = []
+    for member in connection.smembers(presence.ONLINE_KEY):
+        staff_id = int(member)
+        live = presence.live_state(connection, staff_id)
+        call = live.get("call", "")
+        if live.get("state") == "reserved" and live.get("lingering") == "1" and call.isdigit():
+            found.append((staff_id, int(call), live.get("offer", "")))
+    return sorted(found)
 
 
 def busy_in_ended_calls(session: DbSession, connection: redis.Redis) -> list[tuple[int, int]]:

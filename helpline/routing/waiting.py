@@ -50,7 +50,7 @@ def queue_status(
 
     def status(language: str, topic: str | None) -> str:
         try:
-            if rebuild.ensure(session, connection) is not None:
+            if rebuild.ensure(session, connection, policy) is not None:
                 after_rebuild()
             duty = presence.on_duty(connection)
         except redis.RedisError:

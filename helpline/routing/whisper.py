@@ -26,6 +26,7 @@ TEXTS = (
     "accepted",
     "declined",
     "gone",
+    "failed",
     "no_topic",
     "young_caller",
     "presence_menu",

@@ -61,9 +61,18 @@ def reconcile_calls() -> int:
             db.session.commit()
             ended += 1
         _free_staff_of_ended_calls(client)
+        _free_staff_of_ended_offers(client)
     finally:
         client.http_client.session.close()
     return ended
+
+
+def _on_the_line(client: Client, sid: str) -> bool:
+    """Does the provider say this leg is still going? (Unknown to it: nothing is.)"""
+    try:
+        return str(client.calls(sid).fetch().status) not in TERMINAL_STATUSES
+    except TwilioException:
+        return False
 
 
 def _free_staff_of_ended_calls(client: Client) -> None:
@@ -74,13 +83,9 @@ def _free_staff_of_ended_calls(client: Client) -> None:
     wrap_up = live.policy().wrap_up_seconds
     for staff_id, call_id in rebuild.busy_in_ended_calls(db.session, connection):
         sid = rebuild.leg_sid(db.session, call_id, staff_id)
-        if sid is not None:
-            try:
-                if str(client.calls(sid).fetch().status) not in TERMINAL_STATUSES:
-                    end_leg(client, sid)
-                    continue
-            except TwilioException:
-                pass  # unknown to the provider: nothing is on the line
+        if sid is not None and _on_the_line(client, sid):
+            end_leg(client, sid)
+            continue
         presence.set_state(
             connection,
             db.session,
@@ -92,6 +97,18 @@ def _free_staff_of_ended_calls(client: Client) -> None:
         db.session.commit()
         since = presence.live_state(connection, staff_id).get("since", "")
         enqueue_finish_wrap_up(staff_id, since, wrap_up)
+
+
+def _free_staff_of_ended_offers(client: Client) -> None:
+    """Staff kept from calls while an offer's leg may still be on their phone: free them
+    when the provider says that leg is over (its status callback was lost, or came while
+    Redis was down); a leg still on the line frees them when it ends."""
+    connection = get_redis()
+    for staff_id, call_id, offer in rebuild.lingering_offers(connection):
+        sid = rebuild.leg_sid(db.session, call_id, staff_id)
+        if sid is not None and _on_the_line(client, sid):
+            continue
+        live.reservations().hung_up(call_id, staff_id, offer=offer)
 
 
 def enqueue_reconcile_calls() -> None:

@@ -15,12 +15,15 @@ from werkzeug.exceptions import HTTPException
 from helpline.extensions import db
 from helpline.ivr.registry import FlowRegistry
 from helpline.ivr.twiml import Renderer, Urls
+from helpline.models import Staff
+from helpline.routing import live
 from helpline.routing.whisper import StaffVoice
 from helpline.web import settings
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+HANG_UP = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
 
 
 def registry() -> FlowRegistry:
@@ -48,16 +51,26 @@ def _discard_session() -> None:
         db.session().invalidate()
 
 
-def safe(view: F) -> F:
-    """Turn any failure inside a webhook into the fallback TwiML (logged, rolled back).
+def _callers_fallback() -> str:
+    return renderer().fallback(None)
 
-    A database connection lost mid-request (the server restarted, or dropped it) is
-    tried once more on a fresh connection: nothing was committed, and webhooks are
-    idempotent because Twilio redelivers them anyway. A view that only read leaves its
-    transaction open; it is ended here, so a connection dropped after the last query is
-    let go quietly instead of failing the request in Flask's teardown (an HTTP 500).
-    """
 
+def _staff_fallback() -> str:
+    """Sorry and goodbye to a member of staff, in their console language when the
+    database can still say which that is (the leg's `s`), else the file's default."""
+    language = None
+    staff_id = request.args.get("s", "")
+    if staff_id.isdigit():
+        try:
+            staff = db.session.get(Staff, int(staff_id))
+            language = staff.ui_language if staff is not None else None
+        except sa.exc.SQLAlchemyError:
+            _discard_session()
+    voice = live.whispers().for_language(language)
+    return str(say_to_staff(voice, voice.texts["failed"]))
+
+
+def _guarded(view: F, fallback: Callable[[], str]) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         for attempt in (1, 2):
@@ -79,9 +92,33 @@ def safe(view: F) -> F:
                 log.exception("voice webhook %s failed; answering with the fallback", request.path)
                 _discard_session()
             break
-        return twiml(renderer().fallback(None))
+        try:
+            return twiml(fallback())
+        except Exception:
+            log.exception("voice webhook %s: its fallback failed too; hanging up", request.path)
+            return twiml(HANG_UP)
 
     return wrapper  # type: ignore[return-value]
+
+
+def safe(view: F) -> F:
+    """Turn any failure inside a caller's webhook into the fallback TwiML (logged, rolled
+    back): an apology, then the duty line or the emergency numbers.
+
+    A database connection lost mid-request (the server restarted, or dropped it) is
+    tried once more on a fresh connection: nothing was committed, and webhooks are
+    idempotent because Twilio redelivers them anyway. A view that only read leaves its
+    transaction open; it is ended here, so a connection dropped after the last query is
+    let go quietly instead of failing the request in Flask's teardown (an HTTP 500).
+    """
+    return _guarded(view, _callers_fallback)
+
+
+def safe_for_staff(view: F) -> F:
+    """`safe` for a webhook of a staff leg (an offer, the staff line): a failure says
+    sorry to the member of staff and hangs up. The callers' fallback would put a staff
+    phone through to the duty line, and keep it from every other call meanwhile."""
+    return _guarded(view, _staff_fallback)
 
 
 def say_to_staff(voice: StaffVoice, text: str, *, hang_up: bool = True) -> VoiceResponse:

@@ -37,7 +37,14 @@ from helpline.tasks.dispatch import (
     enqueue_requeue_caller,
     enqueue_ring_leg,
 )
-from helpline.voice.common import EMPTY, ask_staff, safe, say_to_staff, twiml
+from helpline.voice.common import (
+    EMPTY,
+    HANG_UP,
+    ask_staff,
+    safe_for_staff,
+    say_to_staff,
+    twiml,
+)
 from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.web import settings
@@ -59,12 +66,6 @@ def _leg() -> Leg | None:
     return Leg(int(call_id), int(staff_id), role, offer)
 
 
-def _hang_up() -> Response:
-    response = VoiceResponse()
-    response.hangup()
-    return twiml(str(response))
-
-
 def _voice(leg: Leg) -> StaffVoice:
     staff = db.session.get(Staff, leg.staff_id)
     return live.whispers().for_language(staff.ui_language if staff else None)
@@ -73,12 +74,12 @@ def _voice(leg: Leg) -> StaffVoice:
 @bp.post("/offer")
 @allow(PUBLIC)
 @twilio_signed
-@safe
+@safe_for_staff
 def offer() -> Response:
     """Their phone was answered: the whisper, then one key."""
     leg = _leg()
     if leg is None:
-        return _hang_up()
+        return twiml(HANG_UP)
     voice = _voice(leg)
     call = db.session.get(Call, leg.call_id)
     if call is None or call.ended_at is not None or not offers.still_offered(get_redis(), leg):
@@ -132,12 +133,12 @@ def _next_candidate(leg: Leg) -> None:
 @bp.post("/offer/answer")
 @allow(PUBLIC)
 @twilio_signed
-@safe
+@safe_for_staff
 def answer() -> Response:
     """1 accepts; any other key declines; no key is a miss."""
     leg = _leg()
     if leg is None:
-        return _hang_up()
+        return twiml(HANG_UP)
     voice = _voice(leg)
     params = VoiceParams.parse(request.form)
     timed_out = request.args.get("e") == "timeout" or not params.digits
@@ -174,7 +175,7 @@ def answer() -> Response:
 @bp.post("/offer/status")
 @allow(PUBLIC)
 @twilio_signed
-@safe
+@safe_for_staff
 def status() -> Response:
     """The staff leg ended: a miss if it was still only offered; else wrap-up after the call."""
     leg = _leg()

@@ -19,7 +19,7 @@ from helpline.models import Staff
 from helpline.routing import live, presence
 from helpline.routing.whisper import PHONE_STATES
 from helpline.tasks.dispatch import enqueue_dispatch
-from helpline.voice.common import ask_staff, renderer, safe, say_to_staff, twiml
+from helpline.voice.common import ask_staff, renderer, safe_for_staff, say_to_staff, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.web import settings
@@ -48,7 +48,7 @@ def menu(staff: Staff) -> Response:
 @bp.post("/staff/presence")
 @allow(PUBLIC)
 @twilio_signed
-@safe
+@safe_for_staff
 def set_presence() -> Response:
     """The key of the presence menu."""
     from helpline import staffing
