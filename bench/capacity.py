@@ -7,7 +7,8 @@ PostgreSQL database and Redis. The telephony sandbox runs in this process at rea
 (ringing counsellors, moving callers) reach the sandbox as they would reach Twilio.
 
 Each caller walks the IVR (language, the remember question, a topic), waits in the queue
-hearing the hold loop (the waitUrl document, again after every round) and hangs up after
+hearing the hold loop (the waitUrl document, again after every round; the sandbox plays
+the hold music for its real 24 s, as Twilio does) and hangs up after
 a patience drawn between PATIENCE seconds; counsellors' phones answer, accept with 1 and
 talk for TALK_SECONDS, so some callers are connected. The bench keeps N callers live:
 whoever ends is replaced by a new caller, so the IVR's own webhooks run throughout.
@@ -76,6 +77,7 @@ WEBHOOK_TIMEOUT = 15.0  # as the sandbox's own
 STOP_LIVE = 0.9  # the run stops once the sandbox cannot hold this share of the calls
 ACCESS_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(D)s'  # diagnosis only: the time in the app
 STOP_ERRORS = 0.01  # a share of the window's webhooks
+AUDIO = "/voice/audio/"  # media the sandbox fetches to learn its length: not timed
 
 
 class TimedTransport:
@@ -101,6 +103,8 @@ class TimedTransport:
         inside = url.startswith(self.public_base)
         target = self.app_base + url[len(self.public_base) :] if inside else url
         kind = url[len(self.public_base) :].split("?", 1)[0] if inside else "(other)"
+        if kind.startswith(AUDIO):  # the sandbox fetching media, not a webhook
+            return self._http.request(method, target, params, headers, resign=resign)
         started = time.monotonic()
         try:
             response = self._http.request(method, target, params, headers, resign=resign)
@@ -421,6 +425,7 @@ def run(
             transport=transport,
             max_live_legs=largest + COUNSELLORS * 2 + 100,
             poll=SANDBOX_POLL,
+            measure_audio=True,  # the hold music plays its 24 s, as at Twilio
         ).start()
         env["TWILIO_API_BASE_URL"] = sandbox.url
         callers = Callers(sandbox, flows)
@@ -531,7 +536,8 @@ def describe(setup: Setup, steps: Sequence[int], hold: float, settle: float) -> 
         "Dockerfile's CMD), one RQ worker process (worker.py, as docker-compose runs it), "
         "production settings, a fresh PostgreSQL database and Redis. The telephony sandbox "
         "runs in the bench's process at real speed and plays every call over HTTP with "
-        "correctly signed requests. Each caller chooses a language, answers the remember "
+        "correctly signed requests; it plays audio for its real length (fetched once, not "
+        "timed), as Twilio does. Each caller chooses a language, answers the remember "
         "question and chooses a topic, then waits in the queue hearing the hold loop "
         f"(`/voice/wait`, requested again after every round) and hangs up after {PATIENCE[0]} "
         f"to {PATIENCE[1]} s; {setup.counsellors} counsellors (every language and topic) "

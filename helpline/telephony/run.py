@@ -31,6 +31,7 @@ from typing import Protocol
 from xml.etree.ElementTree import Element
 
 from helpline.telephony import sounds, twiml, webhook
+from helpline.telephony.audio import AudioLengths
 from helpline.telephony.ids import API_VERSION, TWILIO_API, new_sid, recording_url
 from helpline.telephony.recording import Recording, parse_events
 from helpline.telephony.script import Action, DialOutcome, HangUp, Press, SayNothing, Speak
@@ -85,6 +86,7 @@ class LegSetup:
     fallback: Goto | None = None
     recording_base: str = TWILIO_API
     limits: Limits = field(default_factory=Limits)
+    audio: AudioLengths | None = None  # audio plays its real length; else 5 s
 
     def date(self, moment: float) -> dt.datetime:
         return self.started_at + dt.timedelta(seconds=moment)
@@ -416,7 +418,7 @@ class CallRun:
 
     def _prompt(self, verb: Element, document: str) -> Next | None:
         """Say, Play, Pause: a caller waiting in a queue may hang up part way."""
-        if self.play([sounds.sound(verb, document)], self.hang_at):
+        if self.play([sounds.sound(verb, document, self.setup.audio)], self.hang_at):
             raise self.caller_hangs_up()
         return None
 
@@ -433,7 +435,7 @@ class CallRun:
         finish = verb.get("finishOnKey", "#")
         on_empty = twiml.boolean(verb, "actionOnEmptyResult", False)
         keys = "dtmf" in verb.get("input", "dtmf").split()
-        prompt = [sounds.sound(child, document) for child in verb]
+        prompt = [sounds.sound(child, document, self.setup.audio) for child in verb]
         if not keys:
             self.transcript.add(Note(self.now, "a speech-only Gather: speech is not simulated"))
         self.listen()

@@ -1,6 +1,7 @@
 """What the caller hears from Say, Play and Pause, and how long it takes in simulated time.
 
-Rules: speech takes about 13 characters a second; audio of unknown length a fixed 5 s;
+Rules: speech takes about 13 characters a second; audio its real length when the sandbox
+measures it (`audio.AudioLengths`), else a fixed 5 s;
 `loop="0"` repeats until hangup (Twilio stops at about 1000); a Play of DTMF `digits` takes
 half a second a tone.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
 from helpline.telephony import twiml
+from helpline.telephony.audio import AudioLengths
 from helpline.telephony.transcript import Heard
 
 SAY_CHARS_PER_SECOND = 13.0
@@ -41,7 +43,7 @@ HOLD = Sound(Heard(0.0, "play", url=HOLD_MUSIC), HOLD_SECONDS)
 HOLD_SILENCE = Sound(None, HOLD_SECONDS, why="waiting in the queue")
 
 
-def sound(verb: Element, document: str) -> Sound:
+def sound(verb: Element, document: str, audio: AudioLengths | None = None) -> Sound:
     """The sound of a Say, Play or Pause; relative audio URLs resolve against `document`."""
     times = twiml.integer(verb, "loop", 1) or LOOP_FOREVER
     if verb.tag == "Say":
@@ -58,8 +60,10 @@ def sound(verb: Element, document: str) -> Sound:
         source = twiml.text(verb)
         if not source:
             raise twiml.TwimlError("<Play> needs an audio URL or digits")
-        heard = Heard(0.0, "play", url=twiml.resolve(source, document), times=times)
-        return Sound(heard, PLAY_SECONDS, times)
+        url = twiml.resolve(source, document)
+        heard = Heard(0.0, "play", url=url, times=times)
+        measured = audio.seconds(url) if audio is not None else None
+        return Sound(heard, round(measured, 2) if measured else PLAY_SECONDS, times)
     if verb.tag == "Pause":
         return Sound(None, twiml.integer(verb, "length", 1))
     raise twiml.TwimlError(f"<{verb.tag}> cannot be nested in <Gather>")

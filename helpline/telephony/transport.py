@@ -41,6 +41,7 @@ class TransportResponse:
     body: str
     headers: Mapping[str, str]
     final_url: str
+    content: bytes = b""  # the body as sent (audio is not text)
 
     @property
     def ok(self) -> bool:
@@ -145,8 +146,13 @@ class FlaskTransport:
             return TransportResponse(500, f"{type(error).__name__}: {error}", {}, url)
         try:
             headers_out = {name.lower(): value for name, value in response.headers.items()}
+            content = response.get_data()
             return TransportResponse(
-                response.status_code, response.get_data(as_text=True), headers_out, url
+                response.status_code,
+                content.decode("utf-8", errors="replace"),
+                headers_out,
+                url,
+                content,
             )
         finally:
             response.close()
@@ -220,4 +226,5 @@ def _read(status: int, headers: Message, body: bytes, url: str) -> TransportResp
         body.decode(charset, errors="replace"),
         {name.lower(): value for name, value in headers.items()},
         url,
+        body,
     )

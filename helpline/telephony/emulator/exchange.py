@@ -10,6 +10,9 @@ Rules:
   MAX_HISTORY ended legs, rooms and recordings are kept for the REST API.
 - Time runs at `speed` times real time on one `Timebase`; a sleeping leg looks again
   every `poll` real seconds even if nothing woke it.
+- With `measure_audio`, `<Play>` audio is fetched once per URL (a plain GET, as Twilio
+  fetches media) and plays for its real length; otherwise for 5 s (`sounds.PLAY_SECONDS`),
+  which keeps tests' timings independent of the audio files.
 - Never logs phone numbers: call sids only.
 """
 
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import TypeVar
 
+from helpline.telephony.audio import AudioLengths
 from helpline.telephony.caller import Caller, Keypad
 from helpline.telephony.clock import MAX_REAL_WAIT, Timebase
 from helpline.telephony.ids import TWILIO_API, new_sid
@@ -32,7 +36,7 @@ from helpline.telephony.run import CallRun, Hooks, LegSetup, Limits
 from helpline.telephony.script import Script, ScriptSource
 from helpline.telephony.signals import Goto, Next, RedirectNow
 from helpline.telephony.transcript import EndReason, Failed, Heard, origin_of
-from helpline.telephony.transport import Transport
+from helpline.telephony.transport import Transport, TransportError
 from helpline.telephony.webhook import new_token
 
 from . import programs
@@ -117,6 +121,7 @@ class Exchange:
         seed: int | None = None,
         max_live_legs: int = MAX_LIVE_LEGS,
         poll: float = MAX_REAL_WAIT,
+        measure_audio: bool = False,
     ) -> None:
         if not account_sid.startswith("AC"):
             raise ValueError("account_sid must start with AC")
@@ -135,6 +140,7 @@ class Exchange:
         self.lock = threading.RLock()
         self.timebase = Timebase(speed, poll=poll)
         self.deliveries = Deliveries(transport, auth_token, faults, seed)
+        self.audio = AudioLengths(self._fetch_audio) if measure_audio else None
         self.network = ExchangeNetwork(self)
         self.legs: dict[str, Leg] = {}
         self.rooms: dict[str, Room] = {}
@@ -158,6 +164,13 @@ class Exchange:
     def list_legs(self, status: str | None = None) -> list[Leg]:
         with self.lock:
             return [leg for leg in self.legs.values() if status is None or leg.status == status]
+
+    def _fetch_audio(self, url: str) -> bytes | None:
+        try:
+            response = self.transport.request("GET", url, {}, {})
+        except TransportError:
+            return None
+        return response.content if response.ok else None
 
     def live_legs(self) -> list[Leg]:
         with self.lock:
@@ -194,6 +207,7 @@ class Exchange:
                 fallback=fallback,
                 recording_base=self.recording_base,
                 limits=self.limits,
+                audio=self.audio,
             )
             leg = Leg(
                 setup,

@@ -94,6 +94,7 @@ class SandboxServer:
         line: Line | None = None,
         max_live_legs: int = MAX_LIVE_LEGS,
         poll: float = MAX_REAL_WAIT,
+        measure_audio: bool = False,
     ) -> None:
         if not settings.twilio_account_sid or not settings.twilio_auth_token:
             raise ValueError("the sandbox needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
@@ -112,6 +113,7 @@ class SandboxServer:
             faults=faults,
             max_live_legs=max_live_legs,
             poll=poll,
+            measure_audio=measure_audio,
         )
         for number, behaviour in (phones or {}).items():
             self.exchange.set_phone(number, behaviour)
@@ -160,7 +162,7 @@ def serve(
 ) -> None:
     """Run the sandbox until Ctrl-C."""
     stop = threading.Event()
-    with SandboxServer(settings, host, port, speed) as server:
+    with SandboxServer(settings, host, port, speed, measure_audio=True) as server:
         log.info(
             "telephony sandbox on %s (speed %gx); webhooks to %s; set TWILIO_API_BASE_URL=%s",
             server.url,
