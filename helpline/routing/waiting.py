@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Protocol
 
 import redis
 import sqlalchemy as sa
@@ -70,7 +71,14 @@ def after_rebuild() -> None:
     enqueue_reconcile_calls()
 
 
-def waited(call: Call, now: dt.datetime | None = None) -> int:
+class Queued(Protocol):
+    """A call as the ORM or the IVR's Core reads hold it (`voice.steps.IvrCall`)."""
+
+    @property
+    def queued_at(self) -> dt.datetime | None: ...
+
+
+def waited(call: Queued, now: dt.datetime | None = None) -> int:
     """Whole seconds this call has waited so far (0 before it queued)."""
     if call.queued_at is None:
         return 0

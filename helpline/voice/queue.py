@@ -35,7 +35,7 @@ from helpline.models.enums import CallEventKind
 from helpline.routing import announce, live, offers, waiting
 from helpline.routing.legs import room_name
 from helpline.tasks.dispatch import enqueue_dispatch, enqueue_widening
-from helpline.voice import calls, steps
+from helpline.voice import steps
 from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
@@ -49,10 +49,11 @@ HOLD_MUSIC_SECONDS = 24
 ROOM_EVENTS = "start end join leave"
 
 
-def _waiting_call() -> tuple[Call, engine.State, Flow] | None:
-    """The call this request is about, with its flow, if it is still in the flow."""
+def _waiting_call() -> tuple[steps.IvrCall, engine.State, Flow] | None:
+    """The call this request is about, with its flow, if it is still in the flow (read
+    with Core, in one round trip: the hold loop is the line's most frequent webhook)."""
     params = VoiceParams.parse(request.form)
-    call = calls.find_call(db.session, params.call_sid) if params.call_sid else None
+    call = steps.load(db.session, params.call_sid) if params.call_sid else None
     if call is None or call.ivr_state is None:
         return None
     state = engine.State.from_json(call.ivr_state)
@@ -82,18 +83,17 @@ def _hold_round(prompts: tuple[engine.PromptRef, ...]) -> str:
     return str(response)
 
 
-def _may_leave(call: Call) -> bool:
+def _may_leave(call_id: int) -> bool:
     """Atomically end any offer for the caller; False if a counsellor already accepted."""
     try:
-        return live.reservations().withdraw(call.id) is not None
+        return live.reservations().withdraw(call_id) is not None
     except redis.RedisError:
         return True  # routing is gone: nobody can be connecting them
 
 
-def _leave(call: Call, flow: Flow, state: engine.State, reason: str) -> Response:
-    ivr = steps.IvrCall.of(call)
+def _leave(ivr: steps.IvrCall, flow: Flow, state: engine.State, reason: str) -> Response:
     step = engine.leave_queue(flow, state, reason, steps.facts_for(ivr, now()))
-    if step is None or not _may_leave(call):
+    if step is None or not _may_leave(ivr.id):
         return twiml(_hold_round(()))
     steps.apply_step(db.session, ivr, step, flow.id)
     db.session.commit()
@@ -150,12 +150,11 @@ def hold() -> Response:
     found = _waiting_call()
     if found is None:
         return twiml(_hold_round(()))
-    call, state, flow = found
+    ivr, state, flow = found
     params = VoiceParams.parse(request.form)
-    ivr = steps.IvrCall.of(call)
     step = engine.hold_key(flow, state, params.digits or "", steps.facts_for(ivr, now()))
     leaving = isinstance(step.action, engine.Leave)
-    if leaving and not _may_leave(call):
+    if leaving and not _may_leave(ivr.id):
         return twiml(_hold_round(()))  # a counsellor accepted: they are being connected
     steps.apply_step(db.session, ivr, step, flow.id)
     db.session.commit()
