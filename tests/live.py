@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -42,6 +44,51 @@ ACCEPTS = Behaviour("answer", after=3, talk=150, keys="1")
 SILENT = Behaviour("answer", after=3, talk=150, keys="")  # picks up, never presses 1
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is pid (an RQ work horse runs in a session of its own,
+    so signalling the worker's process group does not reach it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def kill_9(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its work horse, at once."""
+    _kill([*children(process.pid), process.pid])
+    process.wait(10)
+
+
+def stop_workers(processes: list[subprocess.Popen[bytes]], seconds: float = 30) -> None:
+    """Stop worker processes as a supervisor would (SIGTERM: each finishes its job), and
+    SIGKILL whatever is left after `seconds`, their work horses included: a horse outlives
+    its worker otherwise, and would go on working on the test's Redis database."""
+    horses = [pid for process in processes for pid in children(process.pid)]
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    _kill(horses)
+
+
 @dataclasses.dataclass
 class Line:
     app: Flask
@@ -50,6 +97,7 @@ class Line:
     worker_log: Path
     workers: list[subprocess.Popen[bytes]] = dataclasses.field(default_factory=list)
     worker_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    orphans: list[int] = dataclasses.field(default_factory=list)  # horses of killed workers
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """Another RQ worker process (worker.py), logging to the same file."""
@@ -62,6 +110,13 @@ class Line:
             )
         self.workers.append(process)
         return process
+
+    def kill_worker(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL a worker as an operator's kill -9 would: its work horse, if it runs a
+        job, goes on (it is killed when the line stops)."""
+        self.orphans.extend(children(process.pid))
+        process.kill()
+        process.wait(10)
 
     def on_duty(
         self,
@@ -187,15 +242,8 @@ def live_line(
         yield ready
     finally:
         sandbox.stop()
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_workers(processes)
+        _kill(ready.orphans)
 
 
 def all_answered(leg: Leg) -> None:

@@ -13,10 +13,8 @@ import collections
 import contextlib
 import datetime as dt
 import functools
-import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +45,7 @@ from tests.callbacks import (
 )
 from tests.conftest import _empty_tables
 from tests.factories import Factory
-from tests.live import ROOT, Line, live_line, worker_environ
+from tests.live import ROOT, Line, kill_9, live_line, stop_workers, worker_environ
 from tests.voice import OPEN
 
 COUNSELLORS = 6
@@ -93,29 +91,6 @@ def start_worker(line: Line, settings: Settings, log: Path) -> subprocess.Popen[
             stderr=out,
             start_new_session=True,
         )
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is pid (an RQ work horse runs in a group of its own)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def kill_9(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the worker and its work horse, at once."""
-    for pid in [*children(process.pid), process.pid]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    process.wait(10)
 
 
 def listening(log: Path) -> bool:
@@ -194,8 +169,7 @@ def test_callbacks_survive_workers_killed_mid_job(
         try:
             line.until(lambda: all_done(line, ids), "every callback to be made", seconds=240)
         finally:
-            survivor.terminate()
-            survivor.wait(30)
+            stop_workers([survivor])
         factory.session.expire_all()
         for callback_id, number in zip(ids, numbers, strict=True):
             callback = factory.session.get(CallbackRequest, callback_id)

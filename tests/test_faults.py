@@ -25,8 +25,6 @@ import collections
 import contextlib
 import dataclasses
 import datetime as dt
-import os
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -267,9 +265,7 @@ def test_fault_worker_killed_with_sigkill(
         with _line(settings, tmp_path, workers=2) as traffic:
             traffic.wave()
             traffic.line.until(lambda: _answered(traffic) >= 1, "a first caller to be answered")
-            victim = traffic.line.workers[0]
-            os.kill(victim.pid, signal.SIGKILL)
-            victim.wait(10)
+            traffic.line.kill_worker(traffic.line.workers[0])
             traffic.wave()
             traffic.line.start_worker()
             traffic.wave()
