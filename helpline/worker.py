@@ -34,23 +34,26 @@ def _forget_inherited_connections(app: Flask) -> None:
 
 
 class HelplineWorker(Worker):
-    """An RQ worker that also keeps the callback sweeper going.
+    """An RQ worker that also keeps the callback sweeper and the staff reconcile going.
 
     Between jobs (at most every half sweep interval, and while idle at least every time
     its wait for a job ends: see `timing`) it queues `sweep_callbacks` on the maintenance
     queue, unless any worker did in the last sweep interval (CALLBACK_SWEEP_SECONDS, 20 s
     by default). So the sweeper survives a dead worker, an emptied Redis and a scheduler
-    that stopped: a due callback is at most about a minute late.
+    that stopped: a due callback is at most about a minute late. Likewise, at most once a
+    minute, `reconcile_staff` (tasks/maintenance.py) frees staff whose live state is stuck.
     """
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
         from helpline.tasks.callbacks import enqueue_sweep
+        from helpline.tasks.maintenance import enqueue_staff_reconcile
 
         try:
             enqueue_sweep(self.connection)
+            enqueue_staff_reconcile(self.connection)
         except redis.RedisError:
-            self.log.warning("callback sweep not queued: Redis unreachable")
+            self.log.warning("callback sweep and staff reconcile not queued: Redis unreachable")
 
 
 def timing(sweep_seconds: int) -> tuple[int, int]:

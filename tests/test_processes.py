@@ -144,9 +144,12 @@ def test_helpline_run_serves_the_console_on_embedded_defaults(tmp_path: Path) ->
         kinds = {phone["behaviour"]["kind"] for phone in phones["phones"]}
         assert len(phones["phones"]) == 5
         assert kinds == {"answer"}
-        # Its worker queues and runs the callback sweeper (docs/callbacks.md).
+        # Its worker queues and runs the callback sweeper (docs/callbacks.md), and the
+        # staff reconcile (docs/resilience.md).
         swept = _until(process, "maintenance-sweep-callbacks", limit=2000)
         assert "maintenance-sweep-callbacks" in swept, swept[-3000:]
+        reconciled = _until(process, "Job OK (maintenance-reconcile-staff-", limit=200)
+        assert "Job OK (maintenance-reconcile-staff-" in reconciled, reconciled[-3000:]
     finally:
         process.send_signal(signal.SIGINT)
         try:

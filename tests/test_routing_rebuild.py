@@ -230,3 +230,36 @@ def test_reconcile_frees_staff_whose_offer_leg_is_over(
         reconcile_calls()
         assert _live(connection, over.id)["state"] == "available"
         assert _live(connection, ringing.id)["state"] == "reserved"
+
+
+def test_staff_stuck_after_a_redis_blip_are_freed_every_minute(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Redis was unreachable for a moment and kept its data: the call's end reached the
+    database but not the live state, so its counsellor still looks busy, and no rebuild
+    will come. The workers queue `reconcile_staff` at most once a minute; it sends that
+    counsellor to wrap-up, and leaves alone one whose call goes on."""
+    from rq import Queue
+
+    from helpline.tasks.maintenance import enqueue_staff_reconcile, reconcile_staff
+
+    with _provider(database_url, redis_url, tmp_path):
+        factory = Factory(db.session)
+        stuck, talking = factory.staff("ayse", password=None), factory.staff("ali", password=None)
+        ended = factory.call(language="tr", answered_at=utcnow(), ended_at=utcnow())
+        going = factory.call(language="tr", answered_at=utcnow())
+        connection = get_redis()
+        for staff, call in ((stuck, ended), (talking, going)):
+            presence.set_state(connection, db.session, staff.id, "available", reason="console")
+            connection.hset(
+                f"helpline:staff:{staff.id}", mapping={"state": "busy", "call": call.id}
+            )
+        db.session.commit()
+
+        assert enqueue_staff_reconcile(connection)
+        assert not enqueue_staff_reconcile(connection)  # once a minute, whichever worker asks
+        queued = Queue("maintenance", connection=connection).job_ids
+        assert [job for job in queued if job.startswith("maintenance-reconcile-staff-")]
+        reconcile_staff()
+        assert _live(connection, stuck.id)["state"] == "wrap_up"
+        assert _live(connection, talking.id)["state"] == "busy"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
-from rq import Retry
+from rq import Queue, Retry
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
@@ -21,6 +22,8 @@ from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
 
 log = logging.getLogger(__name__)
+STAFF_RECONCILE_KEY = "helpline:maintenance:staff-reconcile"
+STAFF_RECONCILE_SECONDS = 60
 
 
 def purge_login_sessions() -> int:
@@ -60,11 +63,39 @@ def reconcile_calls() -> int:
             offers.abandon(db.session, live.reservations(), call.id)
             db.session.commit()
             ended += 1
-        _free_staff_of_ended_calls(client)
-        _free_staff_of_ended_offers(client)
+        _free_staff(client)
     finally:
         client.http_client.session.close()
     return ended
+
+
+def reconcile_staff() -> None:
+    """Free staff whose live state is stuck: in a call the database has ended, or kept
+    for an offer whose leg is over. A status callback that came while Redis was briefly
+    unreachable is lost, and a Redis that kept its data is never rebuilt; this runs every
+    STAFF_RECONCILE_SECONDS (`enqueue_staff_reconcile`), and asks the provider only about
+    the legs of staff who look stuck."""
+    client = rest_client(settings())
+    try:
+        _free_staff(client)
+    finally:
+        client.http_client.session.close()
+
+
+def enqueue_staff_reconcile(connection: redis.Redis) -> bool:
+    """Queue `reconcile_staff` unless one was queued in the last STAFF_RECONCILE_SECONDS
+    (by any worker, between its jobs)."""
+    if not connection.set(STAFF_RECONCILE_KEY, "1", nx=True, ex=STAFF_RECONCILE_SECONDS):
+        return False
+    Queue("maintenance", connection=connection).enqueue(
+        reconcile_staff, job_id=f"maintenance-reconcile-staff-{int(time.time())}"
+    )
+    return True
+
+
+def _free_staff(client: Client) -> None:
+    _free_staff_of_ended_calls(client)
+    _free_staff_of_ended_offers(client)
 
 
 def _on_the_line(client: Client, sid: str) -> bool:
