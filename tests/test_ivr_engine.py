@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -151,6 +152,19 @@ def test_state_and_flow_survive_json() -> None:
     step = run(["2", "1", "3"])
     assert engine.State.from_json(step.state.to_json()) == step.state
     assert model.flow_from_json(model.flow_to_json(FLOW)) == FLOW
+
+
+def test_state_json_names_every_field_and_copies_what_can_change() -> None:
+    """`State.to_json` is written out by hand for speed: it must stay what asdict gives."""
+    state = run(["2", "1", "3"]).state
+    assert state.vars
+    assert state.history
+    written = state.to_json()
+    assert written == dataclasses.asdict(state)
+    written["vars"]["topic"] = "changed"
+    written["history"].append("changed")
+    written["asked"].append("changed")
+    assert written != state.to_json()
 
 
 def test_a_loop_without_input_is_refused_at_run_time() -> None:

@@ -102,12 +102,27 @@ class State:
     is_done: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Written out rather than dataclasses.asdict, whose deep copy is a measurable part
+        # of every IVR step (docs/BENCHMARKS.md); tests/test_ivr_engine.py keeps the two equal.
+        return {
+            "flow": self.flow,
+            "version": self.version,
+            "node": self.node,
+            "language": self.language,
+            "vars": dict(self.vars),  # of str and int: a copy is a deep copy
+            "retries": self.retries,
+            "history": list(self.history),
+            "asked": list(self.asked),
+            "turn": self.turn,
+            "is_done": self.is_done,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> State:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in fields})
+        return cls(**{k: v for k, v in data.items() if k in _STATE_FIELDS})
+
+
+_STATE_FIELDS = frozenset(field.name for field in dataclasses.fields(State))
 
 
 # --- outputs ----------------------------------------------------------------------------
