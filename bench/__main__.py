@@ -29,7 +29,7 @@ from pathlib import Path
 
 import redis
 
-from bench import callbacks, capacity, capacity_report, routing, search, webhooks
+from bench import callbacks, capacity, capacity_report, routing, search, sections, webhooks
 from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
 
 COMMAND = ".venv/bin/python -m bench"
@@ -59,12 +59,12 @@ def _report(results: list[webhooks.Result], seconds: int) -> str:
     write = by_name["reference: 1 insert + 1 Redis write"]
     step = by_name["IVR: menu step (language chosen)"]
     lines = [
-        WEBHOOK_HEADING,
-        "",
-        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
-        f"Reproduce this section alone with `{COMMAND} --only webhooks --seconds {seconds}` "
-        "(PostgreSQL and Redis on the machine; wrk).",
-        "",
+        *sections.head(
+            WEBHOOK_HEADING,
+            f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+            f"{COMMAND} --only webhooks --seconds {seconds}",
+            needs=f"{sections.SERVICES}; wrk",
+        ),
         f"gunicorn, 3 sync workers, production settings, PostgreSQL and Redis; wrk with "
         f"{webhooks.THREADS} threads and {webhooks.CONNECTIONS} connections for {seconds} s each. "
         "Every IVR request is a distinct, correctly signed Twilio request.",

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from flask import Flask
 from rq import Queue
 
+from bench import sections
 from bench.environment import ROOT, production_environment
 from helpline import create_app, privacy
 from helpline.audit import Actor
@@ -245,11 +246,7 @@ def run(database_url: str, redis_url: str) -> tuple[list[Throughput], list[Laten
 
 def section(rates: list[Throughput], late: list[Lateness], measured: str, command: str) -> str:
     lines = [
-        HEADING,
-        "",
-        measured,
-        f"Reproduce this section alone with `{command}` (PostgreSQL and Redis on the machine).",
-        "",
+        *sections.head(HEADING, measured, command),
         f"The sandbox over HTTP (speed {SPEED:g}), two RQ worker processes, {COUNSELLORS} "
         "counsellors whose phones accept, callers who answer and press 1. A callback is "
         "counted once it is `completed` (the caller joined the counsellor's room).",

@@ -12,6 +12,8 @@ import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 
+from bench import sections
+
 HEADING = "## Concurrent-call capacity"
 TARGET_CALLS = 2000
 TARGET_P99_MS = 100.0
@@ -128,11 +130,7 @@ def section(
 ) -> str:
     """The report's section: how it was run, a row per plateau, latency per webhook kind."""
     lines = [
-        HEADING,
-        "",
-        measured,
-        f"Reproduce this section alone with `{command}` (PostgreSQL and Redis on the machine).",
-        "",
+        *sections.head(HEADING, measured, command),
         setup,
         "",
         "| calls at once | live (min-max) | webhooks/s | p50 ms | p99 ms | errors "

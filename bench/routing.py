@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 import redis
 from sqlalchemy.orm import Session
 
+from bench import sections
 from helpline.config import DEFAULT_FLOWS_PATH
 from helpline.models.enums import PresenceState
 from helpline.routing import presence
@@ -269,11 +270,7 @@ def section(result: Result, measured: str, command: str) -> str:
     ratio = r.reservations_per_second / r.reference_per_second
     return "\n".join(
         [
-            HEADING,
-            "",
-            measured,
-            f"Reproduce this section alone with `{command}` (Redis on the machine).",
-            "",
+            *sections.head(HEADING, measured, command, needs="Redis"),
             f"{r.staff:,} staff online (about {r.available:,} available) and {r.callers:,} "
             f"callers waiting, in the line's mix of languages and topics; "
             f"{r.matches:,.0f} matches proposed per decision on average. One decision is one "

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bench import sections
 from bench.environment import ROOT
 
 HEADING = "## Call-log search and export"
@@ -361,11 +362,7 @@ def run(database_url: str, redis_url: str, calls: int = CALLS) -> Result:
 def section(result: Result, measured: str, command: str) -> str:
     worst = max(result.searches, key=lambda s: s.p95)
     lines = [
-        HEADING,
-        "",
-        measured,
-        f"Reproduce this section alone with `{command}` (PostgreSQL and Redis on the machine).",
-        "",
+        *sections.head(HEADING, measured, command),
         f"{result.calls:,} calls generated in PostgreSQL with `INSERT ... SELECT "
         f"generate_series` in {result.generate_seconds:.0f} s (with 12 sites, 60 staff, "
         "100,000 callers, a contact record for one answered call in ten, a callback for "

@@ -127,21 +127,27 @@ class OnDuty:
     states: dict[int, dict[str, str]]
 
 
-def on_duty(connection: redis.Redis, now: float | None = None) -> OnDuty:
-    """The routed staff who are not offline, with their live state (two round trips)."""
-    moment = time.time() if now is None else now
+def online_states(connection: redis.Redis) -> dict[int, dict[str, str]]:
+    """The live state of every member of staff not offline, by id (two round trips)."""
     ids = sorted(int(raw) for raw in connection.smembers(ONLINE_KEY))
     pipe = connection.pipeline(transaction=False)
     for staff_id in ids:
         pipe.hgetall(KEY.format(staff_id))
-    states: dict[int, dict[str, str]] = {}
-    members: list[StaffMember] = []
-    for staff_id, raw in zip(ids, pipe.execute(), strict=True):
-        live = {k.decode(): v.decode() for k, v in raw.items()}
-        states[staff_id] = live
-        member = _member(staff_id, live, moment)
-        if member is not None:
-            members.append(member)
+    return {
+        staff_id: {k.decode(): v.decode() for k, v in raw.items()}
+        for staff_id, raw in zip(ids, pipe.execute(), strict=True)
+    }
+
+
+def on_duty(connection: redis.Redis, now: float | None = None) -> OnDuty:
+    """The routed staff who are not offline, with their live state (two round trips)."""
+    moment = time.time() if now is None else now
+    states = online_states(connection)
+    members = [
+        member
+        for staff_id, live in states.items()
+        if (member := _member(staff_id, live, moment)) is not None
+    ]
     return OnDuty(tuple(members), states)
 
 

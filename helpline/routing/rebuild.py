@@ -262,22 +262,18 @@ def lingering_offers(connection: redis.Redis) -> list[tuple[int, int, str]]:
     """(staff id, call id, offer) of staff kept from calls while an offer's leg may still be
     on their phone: rebuilt so, or refused at the whisper and not yet hung up."""
     found = []
-    for member in connection.smembers(presence.ONLINE_KEY):
-        staff_id = int(member)
-        live = presence.live_state(connection, staff_id)
+    for staff_id, live in presence.online_states(connection).items():
         call = live.get("call", "")
         if live.get("state") == "reserved" and live.get("lingering") == "1" and call.isdigit():
             found.append((staff_id, int(call), live.get("offer", "")))
-    return sorted(found)
+    return found
 
 
 def busy_in_ended_calls(session: DbSession, connection: redis.Redis) -> list[tuple[int, int]]:
     """Staff whose live state says they are in a call the database has ended (its end
     came while Redis was down, or before a rebuild that knew no better)."""
     busy: dict[int, int] = {}
-    for member in connection.smembers(presence.ONLINE_KEY):
-        staff_id = int(member)
-        live = presence.live_state(connection, staff_id)
+    for staff_id, live in presence.online_states(connection).items():
         call = live.get("call", "")
         if live.get("state") == PresenceState.BUSY and call.isdigit():
             busy[staff_id] = int(call)
