@@ -59,7 +59,8 @@ class Settings:
     helpline_number: str | None
     public_base_url: str
     timezone: str
-    duty_line_number: str | None = None
+    # The duty line: one number or several, rung together (DUTY_LINE_NUMBER, commas between).
+    duty_line_numbers: tuple[str, ...] = ()
     ivr_flows_path: Path = Path()
     ivr_flow: str = "default"
     data_path: Path = DEFAULT_DATA_PATH
@@ -84,6 +85,11 @@ class Settings:
     # Where a value came from a development fallback rather than the environment.
     generated: frozenset[str] = frozenset()
     invalid: tuple[str, ...] = ()
+
+    @property
+    def duty_line_number(self) -> str | None:
+        """The first duty number: what dials only one (the simulator, the sandbox's tools)."""
+        return self.duty_line_numbers[0] if self.duty_line_numbers else None
 
     @property
     def is_production(self) -> bool:
@@ -198,7 +204,9 @@ class Settings:
             helpline_number=env_map.get("HELPLINE_NUMBER") or None,
             public_base_url=public_base_url,
             timezone=timezone,
-            duty_line_number=env_map.get("DUTY_LINE_NUMBER") or None,
+            duty_line_numbers=tuple(
+                n.strip() for n in env_map.get("DUTY_LINE_NUMBER", "").split(",") if n.strip()
+            ),
             ivr_flows_path=Path(env_map.get("IVR_FLOWS_PATH") or DEFAULT_FLOWS_PATH).resolve(),
             ivr_flow=env_map.get("IVR_FLOW", "default").strip() or "default",
             data_path=Path(env_map.get("HELPLINE_DATA_PATH") or DEFAULT_DATA_PATH).resolve(),
@@ -277,9 +285,12 @@ class Settings:
             found.append("HELPLINE_NUMBER must be in E.164 form, such as +9003121234567")
         if self.is_production and self.helpline_number is None:
             found.append("HELPLINE_NUMBER must be set in production")
-        if self.duty_line_number is not None and not _looks_e164(self.duty_line_number):
-            found.append("DUTY_LINE_NUMBER must be in E.164 form, such as +905551234567")
-        if self.is_production and self.duty_line_number is None:
+        if not all(_looks_e164(number) for number in self.duty_line_numbers):
+            found.append(
+                "DUTY_LINE_NUMBER must be in E.164 form, such as +905551234567 (several"
+                " numbers, rung together, are separated by commas)"
+            )
+        if self.is_production and not self.duty_line_numbers:
             found.append("DUTY_LINE_NUMBER must be set in production (the emergency key dials it)")
         if not (self.ivr_flows_path / f"{self.ivr_flow}.yaml").is_file():
             found.append(f"IVR_FLOW {self.ivr_flow!r} has no file in {self.ivr_flows_path}")

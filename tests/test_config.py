@@ -51,6 +51,7 @@ def test_production_settings_that_are_complete_have_no_problems(tmp_path: Path) 
         ("CALLING_HOURS_TZ", "Mars/Olympus", "CALLING_HOURS_TZ is not a known time zone"),
         ("DUTY_LINE_NUMBER", "", "DUTY_LINE_NUMBER must be set in production"),
         ("DUTY_LINE_NUMBER", "0555 000", "DUTY_LINE_NUMBER must be in E.164 form"),
+        ("DUTY_LINE_NUMBER", "+905550001234,0555", "DUTY_LINE_NUMBER must be in E.164 form"),
         ("IVR_FLOW", "missing", "IVR_FLOW 'missing' has no file"),
     ],
 )
@@ -65,6 +66,19 @@ def test_production_refuses_unsafe_values_and_names_them(
     assert message in str(caught.value)
     if value and name != "HELPLINE_NUMBER" and "KEY" in name:
         assert value not in str(caught.value), "a secret's value must never be echoed"
+
+
+def test_config_duty_line_takes_several_numbers(tmp_path: Path) -> None:
+    """DUTY_LINE_NUMBER may name several numbers, separated by commas, in the order given."""
+    environ = {
+        **GOOD_PRODUCTION,
+        "DUTY_LINE_NUMBER": "+905550001234, +905550001235",
+        "HELPLINE_INSTANCE_PATH": str(tmp_path),
+    }
+    settings = Settings.from_env(environ)
+    assert settings.duty_line_numbers == ("+905550001234", "+905550001235")
+    assert settings.duty_line_number == "+905550001234"
+    assert settings.problems() == []
 
 
 def test_production_never_generates_secrets(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def test_flow_scenario(app: Flask, scenario: object) -> None:
     """Each scenario file entry plays through the real webhooks as it says."""
     settings = app.extensions["helpline.settings"]
     app.extensions["helpline.settings"] = dataclasses.replace(
-        settings, duty_line_number="+905550000183"
+        settings, duty_line_numbers=("+905550000183",)
     )
     result = run_scenario(app, scenario)  # type: ignore[arg-type]
     assert result.passed, "\n".join(result.failures) + "\n" + result.transcript.render()

@@ -232,7 +232,7 @@ def test_emergency_key_reaches_the_duty_line_from_any_menu(
     import dataclasses
 
     app.extensions["helpline.settings"] = dataclasses.replace(
-        settings, duty_line_number="+905550009999"
+        settings, duty_line_numbers=("+905550009999",)
     )
     for presses in ([], ["1", "2"]):
         phone = Phone(client, settings)
@@ -353,7 +353,7 @@ def test_fallback_apologises_and_dials_the_duty_line(
     import dataclasses
 
     app.extensions["helpline.settings"] = dataclasses.replace(
-        settings, duty_line_number="+905550009999"
+        settings, duty_line_numbers=("+905550009999",)
     )
     phone.dial_in()
     root = phone._twiml(phone.post("/voice/fallback", phone.params(ErrorCode="11200")))
