@@ -95,6 +95,11 @@ class CallEventKind(enum.StrEnum):
     ABANDONED = "abandoned"
     ENDED = "ended"
     BLOCKED = "blocked"
+    # The emergency path after the duty line did not answer: the caller waits at the front
+    # of the queue for any counsellor, and the duty supervisor is alerted.
+    EMERGENCY_QUEUED = "emergency_queued"
+    # A voicemail flagged urgent was filed (data: recording_id); the duty supervisor is alerted.
+    URGENT_VOICEMAIL = "urgent_voicemail"
 
 
 class EventSource(enum.StrEnum):
