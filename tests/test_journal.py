@@ -198,7 +198,7 @@ def test_journal_recording_waits_for_its_call(app: Flask, factory: Factory) -> N
 
 
 @contextlib.contextmanager
-def _database_refusing(database_url: str) -> Iterator[None]:
+def database_refusing(database_url: str) -> Iterator[None]:
     """The test's own PostgreSQL database refuses connections, and has none left."""
     name = sa.make_url(database_url).database
     admin = sa.create_engine(
@@ -238,7 +238,7 @@ def test_journal_webhooks_with_the_database_unreachable_are_replayed(
         pytest.skip("refuses PostgreSQL connections: runs with HELPLINE_TEST_DATABASE_URL")
     phone = Phone(client, settings)
     recording_sid = "RE" + secrets.token_hex(16)
-    with _database_refusing(database_url):
+    with database_refusing(database_url):
         answers = [
             phone.post("/voice/incoming", phone.params()),
             phone.post(
