@@ -25,8 +25,9 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # No extras: `embedded` is for development only.
 COPY . .
 RUN if [ -f constraints.txt ]; then pip install -c constraints.txt -e .; else pip install -e .; fi \
-    && mkdir -p /app/instance \
-    && chown helpline:helpline /app/instance
+    && mkdir -p /app/instance/journal \
+    && chmod 700 /app/instance/journal \
+    && chown -R helpline:helpline /app/instance
 
 USER helpline
 

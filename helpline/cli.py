@@ -768,3 +768,8 @@ main.add_command(demo_traffic)
 from helpline.retention_cli import retention  # noqa: E402
 
 main.add_command(retention)
+
+
+from helpline.journal.cli import journal  # noqa: E402
+
+main.add_command(journal)

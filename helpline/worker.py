@@ -41,17 +41,23 @@ class HelplineWorker(Worker):
     queue, unless any worker did in the last sweep interval (CALLBACK_SWEEP_SECONDS, 20 s
     by default). So the sweeper survives a dead worker, an emptied Redis and a scheduler
     that stopped: a due callback is at most about a minute late. Likewise, at most once a
-    minute, `reconcile_staff` (tasks/maintenance.py) frees staff whose live state is stuck.
+    minute, `reconcile_staff` (tasks/maintenance.py) frees staff whose live state is stuck,
+    and, when the outage journal holds entries, `replay_journal` writes them into the
+    call log (at most every JOURNAL_REPLAY_SECONDS).
     """
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        from flask import current_app
+
+        from helpline.journal import journal_of
         from helpline.tasks.callbacks import enqueue_sweep
-        from helpline.tasks.maintenance import enqueue_staff_reconcile
+        from helpline.tasks.maintenance import enqueue_journal_replay, enqueue_staff_reconcile
 
         try:
             enqueue_sweep(self.connection)
             enqueue_staff_reconcile(self.connection)
+            enqueue_journal_replay(self.connection, journal_of(current_app))
         except redis.RedisError:
             self.log.warning("callback sweep and staff reconcile not queued: Redis unreachable")
 

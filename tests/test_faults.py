@@ -7,6 +7,7 @@ calls are in flight:
 - Redis is killed (SIGKILL, nothing saved) and started again, empty: a Redis this test
   starts itself, never the shared one;
 - PostgreSQL terminates every connection to the test's own database (SQLite: skipped);
+- the test's own database refuses every connection for 20 s (the call log is journalled);
 - an RQ worker is killed with SIGKILL and another is started, as a supervisor would;
 - every status callback is sent twice, and held back so that the next one overtakes it.
 
@@ -39,7 +40,7 @@ from helpline.config import Settings
 from helpline.embedded import EmbeddedRedis
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallEvent
-from helpline.models.enums import CallOutcome
+from helpline.models.enums import CallEventKind, CallOutcome
 from helpline.routing import presence, rebuild
 from helpline.telephony.emulator.deliveries import Faults
 from helpline.telephony.emulator.legs import Leg
@@ -47,6 +48,7 @@ from helpline.telephony.emulator.phones import Behaviour
 from tests.conftest import _empty_tables, make_settings
 from tests.factories import Factory
 from tests.live import Line, all_answered, live_line
+from tests.test_journal import database_refusing
 from tests.test_routing_live import _fast_flows, _overlapping
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -297,5 +299,42 @@ def test_fault_callbacks_duplicated_and_reordered(
                     {"sid": leg.sid},
                 )
                 assert ended == 1, leg.sid
+    finally:
+        redis.Redis.from_url(redis_url).flushdb()
+
+
+def test_fault_database_unreachable_for_twenty_seconds(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """The database refuses every connection for 20 s while callers keep ringing: each
+    webhook still answers TwiML (the fallback: the duty line), what they would have
+    written is journalled, and once the database is back every caller's call is in the
+    call log, ended, with an outcome; the journal is empty again."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("refuses PostgreSQL connections: runs with HELPLINE_TEST_DATABASE_URL")
+    duty = "+905550000184"
+    settings = _settings(database_url, redis_url, tmp_path, DUTY_LINE_NUMBER=duty)
+    try:
+        with _line(settings, tmp_path) as traffic:
+            traffic.line.sandbox.exchange.set_phone(duty, QUICK)
+            traffic.wave()
+            traffic.line.until(lambda: _answered(traffic) >= 1, "a first caller to be answered")
+            traffic.line.factory.session.close()  # the test's own reads reconnect after
+            with database_refusing(database_url):
+                cut = time.monotonic()
+                during = traffic.wave(3)
+                time.sleep(max(0.0, 20 - (time.monotonic() - cut)))
+            traffic.wave()
+            _assert_line_held(traffic, redis.Redis.from_url(redis_url))
+            session = traffic.line.factory.session
+            late = session.scalars(
+                sa.select(Call.call_sid)
+                .join(CallEvent, CallEvent.call_id == Call.id)
+                .where(CallEvent.kind == CallEventKind.JOURNALLED)
+            ).all()
+            assert {leg.sid for leg in during} <= set(late)
+            journal = settings.instance_path / "journal"
+            assert not list(journal.glob("*.jsonl")), "entries left unreplayed"
+            assert not list(journal.glob("*.aside")), "entries set aside"
     finally:
         redis.Redis.from_url(redis_url).flushdb()

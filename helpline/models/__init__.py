@@ -7,6 +7,7 @@ from helpline.models.callbacks import CallbackRequest
 from helpline.models.calls import Call, Caller, CallerConsent, CallEvent, Recording
 from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral
 from helpline.models.ivr import FlowVersion
+from helpline.models.journal import JournalReplay
 from helpline.models.retention import DestructionLog
 from helpline.models.staff import (
     LoginSession,
@@ -33,6 +34,7 @@ __all__ = [
     "DestructionLog",
     "EncryptedText",
     "FlowVersion",
+    "JournalReplay",
     "LoginSession",
     "PresenceChange",
     "Recording",

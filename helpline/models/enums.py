@@ -100,6 +100,9 @@ class CallEventKind(enum.StrEnum):
     EMERGENCY_QUEUED = "emergency_queued"
     # A voicemail flagged urgent was filed (data: recording_id); the duty supervisor is alerted.
     URGENT_VOICEMAIL = "urgent_voicemail"
+    # Written late: the webhook came while the database was unreachable, was journalled
+    # (helpline/journal) and replayed (data: webhook, received_at).
+    JOURNALLED = "journalled"
 
 
 class EventSource(enum.StrEnum):

@@ -12,6 +12,7 @@ from twilio.rest import Client
 
 from helpline.auth import sessions
 from helpline.extensions import db, get_queue, get_redis
+from helpline.journal.store import Journal
 from helpline.models import Call, utcnow
 from helpline.models.enums import PresenceState
 from helpline.routing import live, offers, presence, rebuild
@@ -24,6 +25,8 @@ from helpline.web import settings
 log = logging.getLogger(__name__)
 STAFF_RECONCILE_KEY = "helpline:maintenance:staff-reconcile"
 STAFF_RECONCILE_SECONDS = 60
+JOURNAL_REPLAY_KEY = "helpline:maintenance:journal-replay"
+JOURNAL_REPLAY_SECONDS = 15
 
 
 def purge_login_sessions() -> int:
@@ -89,6 +92,30 @@ def enqueue_staff_reconcile(connection: redis.Redis) -> bool:
         return False
     Queue("maintenance", connection=connection).enqueue(
         reconcile_staff, job_id=f"maintenance-reconcile-staff-{int(time.time())}"
+    )
+    return True
+
+
+def replay_journal() -> int:
+    """Replay the outage journal (helpline/journal) into the call log: every process's
+    file in this instance's journal folder. Returns how many entries were written."""
+    from flask import current_app
+
+    from helpline.journal import replay
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return replay.replay(app).written
+
+
+def enqueue_journal_replay(connection: redis.Redis, journal: Journal) -> bool:
+    """Queue `replay_journal` when the journal holds anything, at most once every
+    JOURNAL_REPLAY_SECONDS (by any worker, between its jobs)."""
+    if not journal.has_files():
+        return False
+    if not connection.set(JOURNAL_REPLAY_KEY, "1", nx=True, ex=JOURNAL_REPLAY_SECONDS):
+        return False
+    Queue("maintenance", connection=connection).enqueue(
+        replay_journal, job_id=f"maintenance-replay-journal-{int(time.time())}"
     )
     return True
 

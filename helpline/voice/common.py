@@ -12,9 +12,11 @@ from flask import Response, current_app, request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from helpline import journal
 from helpline.extensions import db
 from helpline.ivr.registry import FlowRegistry
 from helpline.ivr.twiml import Renderer, Urls
+from helpline.journal import replay
 from helpline.models import Staff
 from helpline.routing import live
 from helpline.routing.whisper import StaffVoice
@@ -70,13 +72,40 @@ def _staff_fallback() -> str:
     return str(say_to_staff(voice, voice.texts["failed"]))
 
 
-def _guarded(view: F, fallback: Callable[[], str]) -> F:
+def _journal_request() -> None:
+    """The database is unreachable: keep what this webhook would have written."""
+    if request.endpoint not in replay.JOURNALLED:
+        return
+    try:
+        journal.record()
+    except Exception:  # the caller still gets the fallback; the log says what was lost
+        log.exception("voice webhook %s: could not be journalled", request.path)
+        return
+    log.warning("voice webhook %s journalled: the database is unreachable", request.path)
+
+
+def _replay_journal() -> None:
+    """The database answers again: replay what this process journalled while it did not
+    (nothing is read from disk unless this process journalled, or has not looked yet)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not journal.journal_of(app).due():
+        return
+    try:
+        replay.replay(app)
+    except Exception:  # the workers' job and the CLI replay it too
+        log.exception("voice webhook %s: replaying the journal failed", request.path)
+        _discard_session()
+
+
+def _guarded(view: F, fallback: Callable[[], str], *, journalled: bool = False) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         for attempt in (1, 2):
             try:
                 answer = view(*args, **kwargs)
                 _discard_session()  # what a view commits is committed; reads end here
+                if journalled:
+                    _replay_journal()
                 return answer
             except HTTPException:
                 raise
@@ -88,6 +117,8 @@ def _guarded(view: F, fallback: Callable[[], str]) -> F:
                     )
                     continue
                 log.exception("voice webhook %s failed; answering with the fallback", request.path)
+                if journalled:
+                    _journal_request()
             except Exception:
                 log.exception("voice webhook %s failed; answering with the fallback", request.path)
                 _discard_session()
@@ -107,11 +138,14 @@ def safe(view: F) -> F:
 
     A database connection lost mid-request (the server restarted, or dropped it) is
     tried once more on a fresh connection: nothing was committed, and webhooks are
-    idempotent because Twilio redelivers them anyway. A view that only read leaves its
-    transaction open; it is ended here, so a connection dropped after the last query is
-    let go quietly instead of failing the request in Flask's teardown (an HTTP 500).
+    idempotent because Twilio redelivers them anyway. When the database is unreachable
+    the second time too, the request is journalled (helpline/journal), and replayed into
+    the call log by this process's next webhook that reaches the database (or a worker).
+    A view that only read leaves its transaction open; it is ended here, so a connection
+    dropped after the last query is let go quietly instead of failing the request in
+    Flask's teardown (an HTTP 500).
     """
-    return _guarded(view, _callers_fallback)
+    return _guarded(view, _callers_fallback, journalled=True)
 
 
 def safe_for_staff(view: F) -> F:
