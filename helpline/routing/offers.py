@@ -40,7 +40,7 @@ from helpline.routing.reservation import (
     LINGER_SECONDS,
     Reservations,
 )
-from helpline.routing.router import Match, StaffMember, WaitingCall, decide
+from helpline.routing.router import Match, StaffMember, WaitingCall, decide, stage_name
 from helpline.routing.waiting import after_rebuild, list_waiting
 
 DECLINED_KEY = "helpline:call:{}:declined"  # who declined this call lately
@@ -199,7 +199,7 @@ def plan(
             match.call_id, staff_ids, hold, moment.timestamp(), offer=offer
         ):
             continue  # someone else took them first: the next decision tries again
-        stage = policy.stages[match.stage].match
+        stage = stage_name(match, policy)
         event(
             session,
             match.call_id,
