@@ -85,6 +85,12 @@ class Match:
     is_emergency: bool = False
 
 
+def needs_interpreter(language: str | None, counsellor_languages: Set[str]) -> bool:
+    """A connected caller needs an interpreter when their counsellor does not speak their
+    language (an emergency caller may be given any counsellor)."""
+    return language is not None and language not in counsellor_languages
+
+
 def stage_name(match: Match, policy: Policy) -> str:
     """What the match was made for: its stage's match, or `emergency`."""
     return EMERGENCY if match.is_emergency else policy.stages[match.stage].match
