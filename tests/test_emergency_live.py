@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from helpline.config import Settings
+from helpline.extensions import db, get_redis
 from helpline.models import Recording
+from helpline.routing import presence
+from helpline.tasks.dispatch import enqueue_dispatch
 from helpline.telephony.emulator.phones import Behaviour
 from tests.conftest import make_settings
 from tests.live import Line, all_answered, kinds
@@ -87,3 +90,42 @@ def test_emergency_with_nobody_logged_in_leaves_an_urgent_message(line: Line) ->
     assert "voicemail_recorded" in order
     assert "emergency_queued" not in order
     assert "queued" not in order
+
+
+@pytest.mark.slow
+def test_emergency_interpreter_joins_when_one_becomes_free(line: Line) -> None:
+    """The Kurmanji interpreter is on a break when the emergency caller is connected with
+    the Turkish counsellor; once they are available (as the console makes them), the
+    dispatcher rings them for that call, and all three are in the call's room."""
+    _duty_phones(line, Behaviour("busy"), Behaviour("busy"))
+    counsellor = line.on_duty("counsellor.tr", "+905550000711", languages=("tr",))
+    interpreter = line.on_duty(
+        "interpreter.ku", "+905550000712", roles=("interpreter",), languages=("ku", "tr")
+    )
+    with line.app.app_context():
+        presence.set_state(get_redis(), db.session, interpreter.id, "break", reason="console")
+        db.session.commit()
+    leg = line.call("+905321110711", KURMANJI_EMERGENCY)
+    call = line.when(leg, lambda c: c.counsellor_id, "the counsellor to accept", seconds=120)
+    assert call.counsellor_id == counsellor.id
+    assert call.interpreter_id is None
+    with line.app.app_context():
+        presence.set_state(get_redis(), db.session, interpreter.id, "available", reason="console")
+        db.session.commit()
+        enqueue_dispatch()
+    call = line.when(leg, lambda c: c.interpreter_id, "the interpreter to join", seconds=120)
+    assert call.interpreter_id == interpreter.id
+    room = f"helpline-call-{call.id}"
+    assert line.until(
+        lambda: [
+            r
+            for r in line.sandbox.exchange.rooms.values()
+            if r.name == room and len(r.participants) == 3
+        ],
+        "three people in the room",
+    )
+    reserved = [e for e in line.events(call) if e.kind == "reserved"]
+    assert [(e.staff_id, e.data["stage"]) for e in reserved] == [
+        (counsellor.id, "emergency"),
+        (interpreter.id, "add_interpreter"),
+    ]
