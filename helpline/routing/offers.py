@@ -293,7 +293,7 @@ def needing_interpreter(session: DbSession, connection: redis.Redis) -> list[int
     rows = session.execute(
         sa.select(Call.id, Call.language, Call.counsellor_id)
         .where(
-            Call.is_emergency.is_(True),
+            Call.is_emergency,  # as the partial index says it (models.calls.EMERGENCY_OPEN)
             Call.ended_at.is_(None),
             Call.answered_at.is_not(None),
             Call.interpreter_id.is_(None),
