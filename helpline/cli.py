@@ -670,9 +670,11 @@ def simulate(
                 to=settings.helpline_number or "+900000000000",
                 script=steps,
                 status_callback=f"{base}/voice/status",
-                dial_outcomes={settings.duty_line_number: DialOutcome(duty_line)}  # type: ignore[arg-type]
-                if settings.duty_line_number
-                else None,
+                dial_outcomes={
+                    number: DialOutcome(duty_line)  # type: ignore[arg-type]
+                    for number in settings.duty_line_numbers  # rung together: all alike
+                }
+                or None,
             )
             transcript = simulator.run()
             click.echo(transcript.render())

@@ -45,12 +45,18 @@ def nobody_on_duty(_language: str, _topic: str | None) -> str:
     return QUEUE_BUSY
 
 
+def nobody_logged_in(_language: str) -> str:
+    return QUEUE_BUSY
+
+
 @dataclasses.dataclass(frozen=True)
 class Facts:
     """What the engine may know about the world for this step.
 
     `queue_status(language, topic)` answers open, busy or down; it is asked only when the
     walk reaches a queue node (the view passes a snapshot of who is logged in).
+    `emergency_status(language)` answers the same for an emergency queue, whose callers
+    any counsellor may take: open when any counsellor at all is logged in.
     """
 
     now: dt.datetime
@@ -58,6 +64,7 @@ class Facts:
     remembered_language: str | None = None
     consents_given: frozenset[str] = frozenset()
     queue_status: Callable[[str, str | None], str] = nobody_on_duty
+    emergency_status: Callable[[str], str] = nobody_logged_in
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,7 +226,10 @@ class Outcome:
 
 @dataclasses.dataclass(frozen=True)
 class Queued:
-    """The caller starts waiting for a counsellor now (again, if a replay)."""
+    """The caller starts waiting for a counsellor now (again, if a replay); `emergency`:
+    at the front, for any counsellor (an emergency queue)."""
+
+    emergency: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,11 +330,15 @@ class _Walk:
         if node.type == "queue":
             topic = state.vars.get("topic")
             status = QUEUE_BUSY
-            if node.next is not None:  # a queue callers can wait in
+            if node.emergency:
+                status = facts.emergency_status(state.language)
+            elif node.next is not None:  # a queue callers can wait in
                 status = facts.queue_status(
                     state.language, topic if isinstance(topic, str) else None
                 )
             if status == QUEUE_OPEN:
+                if node.emergency:  # a CallEvent that alerts the duty supervisor
+                    self.log("emergency_queued", node=node.id, language=state.language)
                 return None
             if status == QUEUE_DOWN:
                 self.log("ivr_step", node=node.id, action="hand_off", result="routing_unavailable")
@@ -370,7 +384,7 @@ class _Walk:
                 Dial(tuple(lead + self.prompts(node)), node.number or "", node.dial_timeout)
             )
         if node.type == "queue":
-            self.effects.append(Queued())
+            self.effects.append(Queued(emergency=node.emergency))
             self.log("queued", node=node.id, language=self.state.language)
             return self.finish(Enqueue(tuple(lead + self.prompts(node)), self.state.language))
         self.state.is_done = True

@@ -9,7 +9,8 @@ Checks, by kind:
 - prompt: a prompt missing in one of the flow's languages;
 - audio: a language without text-to-speech lacks a prompt's audio file;
 - loop: a silent caller would go round forever;
-- emergency: the emergency key cannot be reached from some menu.
+- emergency: the emergency key cannot be reached from some menu, or the emergency path
+  can end in a voicemail before a queue (or reaches a queue not marked `emergency`).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def lint_flow(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -> lis
     _check_reachability(flow, add)
     _check_loops(flow, add)
     _check_keys(flow, add)
+    _check_emergency_path(flow, add)
     found += _check_prompts(flow, catalog, audio_root)
     return found
 
@@ -232,6 +234,44 @@ def _check_keys(flow: model.Flow, add: _Add) -> None:
             )
         if not flow.global_keys.emergency or not emergency_ok:
             add(node.line, "emergency", f"the emergency key cannot be reached from {node.id!r}")
+
+
+def _check_emergency_path(flow: model.Flow, add: _Add) -> None:
+    """From the emergency node, no voicemail before a queue: a caller who pressed the
+    emergency key and whose duty line did not answer waits for any counsellor first. The
+    queue must be an emergency queue (any counsellor, at the front); past it (its `busy`
+    and `unavailable` paths included: nobody at all logged in, or routing down) a
+    voicemail may be the last resort."""
+    if flow.emergency_node not in flow.nodes:
+        return
+    came_from: dict[str, str | None] = {flow.emergency_node: None}
+    stack = [flow.emergency_node]
+    while stack:
+        node = flow.nodes[stack.pop()]
+        if node.type in ("voicemail", "queue"):
+            path = [node.id]
+            while (previous := came_from[path[-1]]) is not None:
+                path.append(previous)
+            route = " -> ".join(reversed(path))
+            if node.type == "voicemail":
+                add(
+                    node.line,
+                    "emergency",
+                    f"the emergency path reaches the voicemail {node.id!r} before any queue "
+                    f"({route}): an emergency caller must wait for a counsellor first",
+                )
+            elif not node.emergency:
+                add(
+                    node.line,
+                    "emergency",
+                    f"the emergency path reaches the queue {node.id!r} ({route}), which is not "
+                    "an emergency queue (`emergency: true`): any counsellor must be offered it",
+                )
+            continue
+        for target in sorted(set(node.targets().values())):
+            if target in flow.nodes and target not in came_from:
+                came_from[target] = node.id
+                stack.append(target)
 
 
 def _check_prompts(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -> list[Problem]:

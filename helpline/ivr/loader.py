@@ -299,7 +299,11 @@ class _FlowReader:
                     spec.line_of(name),
                     f"unknown variable {name!r} (known: {', '.join(sorted(model.VARIABLES))})",
                 )
-            elif not isinstance(val, (str, int)) or isinstance(val, bool):
+            elif name in model.FLAGS and not isinstance(val, bool):
+                self.problem(spec.line_of(name), f"variable {name!r} takes true or false")
+            elif name not in model.FLAGS and (
+                not isinstance(val, (str, int)) or isinstance(val, bool)
+            ):
                 self.problem(spec.line_of(name), f"variable {name!r} takes text or a number")
             elif name == "age_group" and val not in model.AGE_GROUPS:
                 known = ", ".join(model.AGE_GROUPS)
@@ -493,6 +497,12 @@ class _FlowReader:
                     spec.line_of("cut_off_consent"), "`cut_off_consent:` cannot be 1 (a callback)"
                 )
             fields["cut_off_consent"] = key if key != "1" else None
+        emergency = spec.get("emergency", False)
+        if not isinstance(emergency, bool):
+            self.problem(spec.line_of("emergency"), "`emergency:` is true or false")
+        elif emergency and not fields["next"]:
+            self.problem(spec.line, "an emergency queue is one callers wait in (`next:` etc.)")
+        fields["emergency"] = emergency is True
 
     def _voicemail(self, spec: LineMap, fields: dict[str, Any], _d: Mapping[str, int]) -> None:
         fields["next"] = self.node_ref(spec, "next", required=True)
@@ -526,7 +536,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "consent": _YES_NO_FIELDS | {"consent"},
     "callback_request": _YES_NO_FIELDS | {"reason"},
     "queue": frozenset(
-        {"busy", "unavailable", "callback", "on_max_wait", "next", "cut_off_consent"}
+        {"busy", "unavailable", "callback", "on_max_wait", "next", "cut_off_consent", "emergency"}
     ),
     "voicemail": frozenset({"next", "on_empty", "max_length"}),
     "dial": frozenset({"number", "timeout", "on_failure"}),

@@ -29,7 +29,10 @@ INPUT_TYPES = frozenset({"language_menu", "menu", "consent", "callback_request"}
 TERMINAL_TYPES = frozenset({"hangup", "dial"})
 KEYS = frozenset("0123456789*#")
 GLOBAL_KEY_NAMES = ("emergency", "repeat", "back", "change_language")
-VARIABLES = frozenset({"topic", "priority", "callback_reason", "age_group"})
+VARIABLES = frozenset({"topic", "priority", "callback_reason", "age_group", "urgent"})
+# Variables that take true or false (the others take text or a number). `urgent` flags the
+# voicemail that follows as urgent (the emergency path's last resort).
+FLAGS = frozenset({"urgent"})
 # What `age_group` may be set to: callers under 18, and those who are not (routing.yaml
 # gives each a rule); a caller who does not answer has none.
 AGE_GROUPS = ("child", "adult")
@@ -86,6 +89,10 @@ class Node:
     on_max_wait: str | None = None  # queue: waited the policy's maximum
     # queue: a key while waiting that agrees to a callback should the call drop
     cut_off_consent: str | None = None
+    # queue: the emergency queue. The caller goes to the front (the policy's `emergency`
+    # priority) and is offered to every counsellor, whatever their language; `busy` then
+    # means that no counsellor at all is logged in.
+    emergency: bool = False
     max_length: int = 120  # voicemail
     on_empty: str | None = None  # voicemail
     number: str | None = None  # dial: a named number

@@ -30,7 +30,7 @@ from helpline.telephony.transport import FlaskTransport
 # unreachable (down). Live routing is tested end to end in tests/test_routing_live.py.
 ROUTING_STATES = ("busy", "down")
 EXPECTATIONS = frozenset(
-    {"hears", "path", "language", "topic", "age_group", "outcome", "callback", "end"}
+    {"hears", "path", "language", "topic", "age_group", "outcome", "callback", "urgent", "end"}
 )
 ENDS = {
     EndReason.TWIML_HANGUP: "hangup",
@@ -198,7 +198,8 @@ def run_scenario(app: Flask, scenario: Scenario) -> Result:
                     CallerConsent(caller_id=caller.id, kind="remember_language", is_granted=True)
                 )
                 db.session.commit()
-        duty = settings.duty_line_number or ""
+        # Every duty number rings at once; in a scenario they all answer alike.
+        outcomes = {n: DialOutcome(scenario.duty_line) for n in settings.duty_line_numbers}  # type: ignore[arg-type]
         simulator = CallSimulator(
             FlaskTransport(app, settings.public_base_url),
             account_sid=settings.twilio_account_sid or "AC",
@@ -208,7 +209,7 @@ def run_scenario(app: Flask, scenario: Scenario) -> Result:
             to=settings.helpline_number or "+900000000000",
             script=list(scenario.script),
             status_callback=f"{settings.public_base_url}/voice/status",
-            dial_outcomes={duty: DialOutcome(scenario.duty_line)} if duty else None,  # type: ignore[arg-type]
+            dial_outcomes=outcomes or None,
             started_at=scenario.at,
         )
         transcript = simulator.run()
@@ -232,6 +233,10 @@ def run_scenario(app: Flask, scenario: Scenario) -> Result:
                     failures.append(
                         f"{field}: expected {expect[field]!r}, got {getattr(call, field)!r}"
                     )
+            if "urgent" in expect:  # the flow flagged the message urgent (a `set` node)
+                urgent = (call.ivr_state or {}).get("vars", {}).get("urgent") is True
+                if urgent != bool(expect["urgent"]):
+                    failures.append(f"urgent: expected {expect['urgent']}, got {urgent}")
             if "callback" in expect:
                 has_callback = db.session.scalar(
                     sa.select(sa.func.count()).where(CallbackRequest.call_id == call.id)

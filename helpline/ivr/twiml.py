@@ -9,7 +9,7 @@ through to the next verb when a `<Gather>` gets no key or a `<Record>` stays emp
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -49,8 +49,16 @@ class Urls:
 
 
 class Renderer:
+    """Steps as TwiML. `numbers` names what a dial node may dial: each name is one or more
+    numbers (`duty_line`: every DUTY_LINE_NUMBER), rung together by one `<Dial>`, the
+    first to answer taking the call."""
+
     def __init__(
-        self, catalog: Catalog, urls: Urls, numbers: Mapping[str, str], caller_id: str | None
+        self,
+        catalog: Catalog,
+        urls: Urls,
+        numbers: Mapping[str, Sequence[str]],
+        caller_id: str | None,
     ) -> None:
         self.catalog = catalog
         self.urls = urls
@@ -111,8 +119,8 @@ class Renderer:
         elif isinstance(action, engine.Dial):
             for prompt in action.prompts:
                 self._speak(response, prompt)
-            number = self.numbers.get(action.number)
-            if number:
+            numbers = self.numbers.get(action.number, ())
+            if numbers:
                 dial = response.dial(
                     action=self.urls.step(node, turn, "dial"),
                     method="POST",
@@ -120,7 +128,8 @@ class Renderer:
                     caller_id=self.caller_id,
                     answer_on_bridge=True,
                 )
-                dial.number(number)
+                for number in numbers:  # rung together: the first to answer wins
+                    dial.number(number)
             else:
                 # No number configured: the Dial "fails" at once, down the on_failure path.
                 response.redirect(self.urls.step(node, turn, "dial"), method="POST")
@@ -161,11 +170,13 @@ class Renderer:
         )
         for code in languages:
             self._speak(response, engine.PromptRef("technical_problem", code))
-        duty = self.numbers.get("duty_line")
+        duty = self.numbers.get("duty_line", ())
         if duty:
             for code in languages:
                 self._speak(response, engine.PromptRef("connecting_duty", code))
-            response.dial(timeout=30, caller_id=self.caller_id).number(duty)
+            dial = response.dial(timeout=30, caller_id=self.caller_id)
+            for number in duty:
+                dial.number(number)
         for code in languages:
             self._speak(response, engine.PromptRef("duty_unavailable", code))
         response.hangup()

@@ -67,6 +67,9 @@ class CallerConsent(Base):
 
 # Waiting for a counsellor now: queued, not dequeued (answered, left or hung up), not ended.
 WAITING = "queued_at IS NOT NULL AND dequeued_at IS NULL AND ended_at IS NULL"
+# Emergency calls not ended: the dispatcher looks among them for one still without an
+# interpreter it needs (routing/offers.py `needing_interpreter`).
+EMERGENCY_OPEN = "is_emergency AND ended_at IS NULL"
 
 
 class Call(Base):
@@ -90,6 +93,13 @@ class Call(Base):
             "id",
             postgresql_where=sa.text(WAITING),
             sqlite_where=sa.text(WAITING),
+        ),
+        sa.Index(
+            "ix_call_emergency_open",
+            "answered_at",
+            "id",
+            postgresql_where=sa.text(EMERGENCY_OPEN),
+            sqlite_where=sa.text(EMERGENCY_OPEN),
         ),
     )
 
@@ -122,6 +132,8 @@ class Call(Base):
     # What the caller said of their age in the IVR (`child`: under 18, or `adult`).
     age_group: Mapped[str | None] = mapped_column(sa.String(8))
     priority: Mapped[int] = mapped_column(default=0)
+    # Waits (or waited) in an emergency queue: at the front, for any counsellor.
+    is_emergency: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     flow_id: Mapped[str | None] = mapped_column(sa.String(64))
     flow_version: Mapped[str | None] = mapped_column(sa.String(64))
     outcome: Mapped[str] = mapped_column(sa.String(24), default=CallOutcome.IN_PROGRESS.value)

@@ -40,7 +40,14 @@ from helpline.routing.reservation import (
     LINGER_SECONDS,
     Reservations,
 )
-from helpline.routing.router import Match, StaffMember, WaitingCall, decide
+from helpline.routing.router import (
+    Match,
+    StaffMember,
+    WaitingCall,
+    decide,
+    needs_interpreter,
+    stage_name,
+)
 from helpline.routing.waiting import after_rebuild, list_waiting
 
 DECLINED_KEY = "helpline:call:{}:declined"  # who declined this call lately
@@ -199,7 +206,7 @@ def plan(
             match.call_id, staff_ids, hold, moment.timestamp(), offer=offer
         ):
             continue  # someone else took them first: the next decision tries again
-        stage = policy.stages[match.stage].match
+        stage = stage_name(match, policy)
         event(
             session,
             match.call_id,
@@ -241,14 +248,18 @@ def plan_interpreter(
     if reservations.offer_of(call_id).get("state") != "connected":
         return None
     declined = declined_lately(connection, [call_id])[call_id]
-    wanted = {call.language, policy.bridge_language}
+    duty = presence.on_duty(connection)
+    # A language the interpreter shares with the counsellor: the bridge language, or (an
+    # emergency caller may have any counsellor) one the counsellor speaks.
+    shared = {policy.bridge_language} | _languages_of(duty.states.get(call.counsellor_id or 0))
     free = sorted(
         (
             m
-            for m in presence.on_duty(connection).members
+            for m in duty.members
             if m.is_interpreter
             and m.is_available
-            and wanted <= m.languages
+            and call.language in m.languages
+            and m.languages & shared
             and m.staff_id not in declined
             and m.staff_id != call.counsellor_id
         ),
@@ -267,6 +278,39 @@ def plan_interpreter(
             )
             return Leg(call_id, member.staff_id, INTERPRETER, offer)
     return None
+
+
+def _languages_of(live: dict[str, str] | None) -> frozenset[str]:
+    return frozenset(code for code in (live or {}).get("languages", "").split(",") if code)
+
+
+def needing_interpreter(session: DbSession, connection: redis.Redis) -> list[int]:
+    """Connected emergency calls whose counsellor does not speak the caller's language,
+    with no interpreter yet and none being rung: an interpreter joins when one is free.
+
+    One query on a partial index (open emergency calls), and Redis's live states.
+    """
+    rows = session.execute(
+        sa.select(Call.id, Call.language, Call.counsellor_id)
+        .where(
+            Call.is_emergency,  # as the partial index says it (models.calls.EMERGENCY_OPEN)
+            Call.ended_at.is_(None),
+            Call.answered_at.is_not(None),
+            Call.interpreter_id.is_(None),
+            Call.counsellor_id.is_not(None),
+        )
+        .order_by(Call.answered_at, Call.id)
+    ).all()
+    if not rows:
+        return []
+    states = presence.online_states(connection)
+    ringing = {live.get("call") for live in states.values() if live.get("state") == "reserved"}
+    return [
+        row.id
+        for row in rows
+        if str(row.id) not in ringing
+        and needs_interpreter(row.language, _languages_of(states.get(row.counsellor_id)))
+    ]
 
 
 def still_offered(connection: redis.Redis, leg: Leg) -> bool:

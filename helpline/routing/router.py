@@ -19,6 +19,12 @@ reservation.py). Rules:
   skill (a topic skill, such as child protection) at every stage. Like a stage, the
   requirement is dropped at once when no counsellor logged in has it for any stage the
   caller could still reach.
+- Emergency callers (their duty line did not answer) come first, by the policy's
+  `emergency` priority, and skip the stages: the closest fit among the free counsellors
+  (the topic skill, then the language, then a counsellor in the bridge language with an
+  interpreter), else any free counsellor whatever their language, alone (an interpreter
+  joins later, when one is free: offers.needing_interpreter). Such a caller can wait
+  whenever any counsellor at all is logged in.
 - Nobody is proposed for two callers in one decision.
 
 Speed: `decide` indexes the staff once per decision, by skill (a counsellor's language,
@@ -38,9 +44,12 @@ from operator import attrgetter
 
 from helpline.routing.policy import MATCHES, Policy
 
-# A skill: ("counsel", language), ("counsel", language, topic), ("counsel", language,
-# topic, age_skill) or ("interpret", language). An age skill is a topic skill.
+# A skill: ("counsel",) (any counsellor), ("counsel", language), ("counsel", language,
+# topic), ("counsel", language, topic, age_skill) or ("interpret", language). An age
+# skill is a topic skill.
 Skill = tuple[str, ...]
+ANY_COUNSELLOR: Skill = ("counsel",)
+EMERGENCY = "emergency"  # the stage name of an emergency caller's match
 # What a member of staff can do: is_counsellor, is_interpreter, languages, topics.
 Profile = tuple[bool, bool, frozenset[str], frozenset[str]]
 
@@ -53,6 +62,7 @@ class WaitingCall:
     priority: int
     queued_at: dt.datetime
     age_group: str | None = None
+    is_emergency: bool = False  # for any counsellor, whatever their language
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +81,19 @@ class Match:
     call_id: int
     counsellor_id: int
     interpreter_id: int | None
-    stage: int  # index into the policy's stages
+    stage: int  # index into the policy's stages (0 for an emergency caller)
+    is_emergency: bool = False
+
+
+def needs_interpreter(language: str | None, counsellor_languages: Set[str]) -> bool:
+    """A connected caller needs an interpreter when their counsellor does not speak their
+    language (an emergency caller may be given any counsellor)."""
+    return language is not None and language not in counsellor_languages
+
+
+def stage_name(match: Match, policy: Policy) -> str:
+    """What the match was made for: its stage's match, or `emergency`."""
+    return EMERGENCY if match.is_emergency else policy.stages[match.stage].match
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +109,7 @@ class Verdict:
 def _skills_of(member: StaffMember, bridge: str, age_skills: Set[str]) -> Iterator[Skill]:
     """Every skill a member of staff has: what the stages below ask for."""
     if member.is_counsellor:
+        yield ANY_COUNSELLOR
         both = age_skills & member.topics
         for language in member.languages:
             yield ("counsel", language)
@@ -169,6 +192,8 @@ def _verdict(
     call: WaitingCall, logged_in: Set[Skill], now: dt.datetime, policy: Policy
 ) -> tuple[Verdict, str | None]:
     """The caller's verdict, and the age skill their counsellor needs now (if any)."""
+    if call.is_emergency:  # no stages: any counsellor logged in may take them
+        return Verdict(call.call_id, 0 if ANY_COUNSELLOR in logged_in else None, False, False), None
     waited = (now - call.queued_at).total_seconds()
     if waited >= policy.max_wait:
         return Verdict(call.call_id, None, True, True), None
@@ -268,6 +293,14 @@ def decide(
         verdict, age = _verdict(call, logged_in, now, policy)
         if verdict.stage is None:
             continue
+        if call.is_emergency:
+            found = _emergency_match(call, free, taken, bridge)
+            if found is not None:
+                taken.update(
+                    p for p in (found.counsellor_id, found.interpreter_id) if p is not None
+                )
+                matches.append(found)
+            continue
         for match in _matches_up_to(policy, verdict.stage):
             if match == "interpreter" and call.language == bridge:
                 continue
@@ -286,3 +319,28 @@ def decide(
             matches.append(Match(call.call_id, counsellor, interpreter, verdict.stage))
             break
     return matches
+
+
+def _emergency_match(
+    call: WaitingCall, free: Mapping[Skill, _Free], taken: Set[int], bridge: str
+) -> Match | None:
+    """The closest fit among the free counsellors for an emergency caller, else anyone."""
+    nobody = _Free()
+    fits: list[Skill] = [("counsel", call.language)]
+    if call.topic is not None:
+        fits.insert(0, ("counsel", call.language, call.topic))
+    for skill in fits:
+        counsellor = free.get(skill, nobody).first(taken)
+        if counsellor is not None:
+            return Match(call.call_id, counsellor, None, 0, is_emergency=True)
+    if call.language != bridge:
+        counsellor = free.get(("counsel", bridge), nobody).first(taken)
+        if counsellor is not None:
+            helper = free.get(("interpret", call.language), nobody)
+            interpreter = helper.first(taken, besides=counsellor)
+            if interpreter is not None:
+                return Match(call.call_id, counsellor, interpreter, 0, is_emergency=True)
+    counsellor = free.get(ANY_COUNSELLOR, nobody).first(taken)
+    if counsellor is None:
+        return None
+    return Match(call.call_id, counsellor, None, 0, is_emergency=True)

@@ -25,7 +25,15 @@ from helpline.routing.router import WaitingCall, stage_for
 def list_waiting(session: DbSession, policy: Policy) -> list[WaitingCall]:
     """Every caller waiting now, with the priority the policy gives their topic and age."""
     rows = session.execute(
-        sa.select(Call.id, Call.language, Call.topic, Call.age_group, Call.priority, Call.queued_at)
+        sa.select(
+            Call.id,
+            Call.language,
+            Call.topic,
+            Call.age_group,
+            Call.priority,
+            Call.queued_at,
+            Call.is_emergency,
+        )
         .where(Call.queued_at.is_not(None), Call.dequeued_at.is_(None), Call.ended_at.is_(None))
         .order_by(Call.queued_at, Call.id)
     ).all()
@@ -34,32 +42,58 @@ def list_waiting(session: DbSession, policy: Policy) -> list[WaitingCall]:
             call_id=row.id,
             language=row.language or policy.bridge_language,
             topic=row.topic,
-            priority=max(row.priority or 0, policy.priority_of(row.topic, age_group=row.age_group)),
+            priority=max(
+                row.priority or 0,
+                policy.priority_of(
+                    row.topic, is_emergency=bool(row.is_emergency), age_group=row.age_group
+                ),
+            ),
             queued_at=row.queued_at,
             age_group=row.age_group,
+            is_emergency=bool(row.is_emergency),
         )
         for row in rows
     ]
 
 
+def _verdict_for(
+    session: DbSession, connection: redis.Redis, policy: Policy, probe: WaitingCall
+) -> str:
+    """Open if anyone logged in could ever take the probe's call, busy if nobody, down if
+    Redis cannot be reached. A Redis that restarted empty gets its live state back first
+    (rebuild.py)."""
+    try:
+        if rebuild.ensure(session, connection, policy) is not None:
+            after_rebuild()
+        duty = presence.on_duty(connection)
+    except redis.RedisError:
+        return QUEUE_DOWN
+    verdict = stage_for(probe, duty.members, probe.queued_at, policy)
+    return QUEUE_OPEN if verdict.stage is not None else QUEUE_BUSY
+
+
 def queue_status(
     session: DbSession, connection: redis.Redis, policy: Policy
 ) -> Callable[[str, str | None], str]:
-    """For the IVR: open if anyone logged in could ever take such a call, busy if nobody,
-    down if Redis cannot be reached. Asked only when a caller reaches the queue; a Redis
-    that restarted empty gets its live state back first (rebuild.py)."""
+    """For the IVR, whether a caller can wait (`_verdict_for`). Asked only when a caller
+    reaches the queue."""
 
     def status(language: str, topic: str | None) -> str:
-        try:
-            if rebuild.ensure(session, connection, policy) is not None:
-                after_rebuild()
-            duty = presence.on_duty(connection)
-        except redis.RedisError:
-            return QUEUE_DOWN
-        now = utcnow()
-        probe = WaitingCall(0, language, topic, policy.priority_of(topic), now)
-        verdict = stage_for(probe, duty.members, now, policy)
-        return QUEUE_OPEN if verdict.stage is not None else QUEUE_BUSY
+        probe = WaitingCall(0, language, topic, policy.priority_of(topic), utcnow())
+        return _verdict_for(session, connection, policy, probe)
+
+    return status
+
+
+def emergency_status(
+    session: DbSession, connection: redis.Redis, policy: Policy
+) -> Callable[[str], str]:
+    """For the IVR's emergency queue: open when any counsellor at all is logged in."""
+
+    def status(language: str) -> str:
+        priority = policy.priority_of(None, is_emergency=True)
+        probe = WaitingCall(0, language, None, priority, utcnow(), is_emergency=True)
+        return _verdict_for(session, connection, policy, probe)
 
     return status
 

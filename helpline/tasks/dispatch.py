@@ -111,7 +111,11 @@ def enqueue_finish_wrap_up(staff_id: int, since: str, seconds: int) -> None:
 
 
 def dispatch_calls() -> int:
-    """One routing decision; returns how many counsellors it rang."""
+    """One routing decision; returns how many staff it rang.
+
+    Then the interpreters emergency calls still need (their counsellor, any who was
+    free, does not speak the caller's language): one rings for each, when one is free.
+    """
     connection = get_redis()
     connection.delete(PENDING_KEY)
     planned = offers.plan(db.session, connection, live.reservations(), live.policy())
@@ -119,6 +123,8 @@ def dispatch_calls() -> int:
     rung = 0
     for offer in planned:
         rung += _ring(offer.first)
+    for call_id in offers.needing_interpreter(db.session, connection):
+        rung += add_interpreter(call_id)
     return rung
 
 

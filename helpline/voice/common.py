@@ -35,7 +35,7 @@ def registry() -> FlowRegistry:
 
 def renderer() -> Renderer:
     config = settings()
-    numbers = {"duty_line": config.duty_line_number} if config.duty_line_number else {}
+    numbers = {"duty_line": config.duty_line_numbers} if config.duty_line_numbers else {}
     return Renderer(
         registry().catalog, Urls(config.public_base_url), numbers, config.helpline_number
     )

@@ -155,6 +155,9 @@ def answer() -> Response:
             enqueue_hand_over_call(leg.call_id, leg.staff_id)
         if accepted.interpreter is not None:
             enqueue_ring_leg(accepted.interpreter)
+        elif leg.role == COUNSELLOR and accepted.call.is_emergency:
+            enqueue_dispatch()  # an interpreter, if their counsellor needs one
+
         return twiml(str(_join(voice, leg)))
     refused = offers.refuse(
         db.session,

@@ -139,11 +139,15 @@ def facts_for(
     call: IvrCall,
     now: dt.datetime,
     queue_status: Callable[[str, str | None], str] | None = None,
+    emergency_status: Callable[[str], str] | None = None,
 ) -> engine.Facts:
     """What the engine may know of the caller: consents and a remembered language."""
     status = queue_status or engine.nobody_on_duty
+    anyone = emergency_status or engine.nobody_logged_in
     if call.caller_id is None:
-        return engine.Facts(now=now, caller_known=False, queue_status=status)
+        return engine.Facts(
+            now=now, caller_known=False, queue_status=status, emergency_status=anyone
+        )
     given = frozenset(kind for kind in ConsentKind if call.consent(kind))
     remembered = call.preferred_language if ConsentKind.REMEMBER_LANGUAGE in given else None
     return engine.Facts(
@@ -152,6 +156,7 @@ def facts_for(
         remembered_language=remembered,
         consents_given=given,
         queue_status=status,
+        emergency_status=anyone,
     )
 
 
@@ -237,6 +242,7 @@ def _apply_effect(write: _Write, call: IvrCall, state: engine.State, effect: eng
             }
         )
     elif isinstance(effect, engine.Queued):
+        write.call["is_emergency"] = effect.emergency  # routing reads it (waiting.py)
         if call.queued_at is None or call.dequeued_at is not None:
             _set(write.call, call, queued_at=now, dequeued_at=None)
     elif isinstance(effect, engine.Dequeued):

@@ -49,10 +49,12 @@ def _flow_for(call: steps.IvrCall) -> tuple[Any, engine.State | None]:
 
 def _facts(call: steps.IvrCall) -> engine.Facts:
     # `helpline flows test` and `simulate` play the IVR alone and stand in for routing.
-    status = current_app.extensions.get("helpline.queue_status") or waiting.queue_status(
-        db.session, get_redis(), live.policy()
-    )
-    return steps.facts_for(call, now(), status)
+    stand_in = current_app.extensions.get("helpline.queue_status")
+    if stand_in is not None:
+        return steps.facts_for(call, now(), stand_in, lambda language: stand_in(language, None))
+    status = waiting.queue_status(db.session, get_redis(), live.policy())
+    anyone = waiting.emergency_status(db.session, get_redis(), live.policy())
+    return steps.facts_for(call, now(), status, anyone)
 
 
 def _store(call: steps.IvrCall, step: engine.Step, flow_id: str) -> Response:
