@@ -41,19 +41,23 @@ class HelplineWorker(Worker):
     queue, unless any worker did in the last sweep interval (CALLBACK_SWEEP_SECONDS, 20 s
     by default). So the sweeper survives a dead worker, an emptied Redis and a scheduler
     that stopped: a due callback is at most about a minute late. Likewise, at most once a
-    minute, `reconcile_staff` (tasks/maintenance.py) frees staff whose live state is stuck.
+    minute, `reconcile_staff` (tasks/maintenance.py) frees staff whose live state is stuck,
+    and every few seconds (ALERT_SWEEP_SECONDS) `sweep_alerts` (tasks/alerts.py) rings the
+    duty supervisor for alerts nobody acknowledged.
     """
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        from helpline.tasks.alerts import enqueue_alert_sweep
         from helpline.tasks.callbacks import enqueue_sweep
         from helpline.tasks.maintenance import enqueue_staff_reconcile
 
         try:
             enqueue_sweep(self.connection)
             enqueue_staff_reconcile(self.connection)
+            enqueue_alert_sweep(self.connection)
         except redis.RedisError:
-            self.log.warning("callback sweep and staff reconcile not queued: Redis unreachable")
+            self.log.warning("maintenance sweeps not queued: Redis unreachable")
 
 
 def timing(sweep_seconds: int) -> tuple[int, int]:
@@ -67,7 +71,9 @@ def build_worker(app: Flask, name: str | None = None) -> Worker:
     connection = get_redis()
     queues = [Queue(queue, connection=connection) for queue in QUEUE_NAMES]
     settings: Settings = app.extensions["helpline.settings"]
-    maintenance, ttl = timing(settings.callback_sweep_seconds)
+    from helpline.tasks.alerts import ALERT_SWEEP_SECONDS
+
+    maintenance, ttl = timing(min(settings.callback_sweep_seconds, ALERT_SWEEP_SECONDS))
     return HelplineWorker(
         queues,
         connection=connection,
