@@ -336,3 +336,18 @@ def test_alerts_sweep_with_nothing_due_is_one_query(app: Flask, factory: Factory
             sa.event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1, statements
     assert "call_event" in statements[0]
+
+
+def test_alerts_speak_the_supervisors_console_language(
+    client: FlaskClient, factory: Factory
+) -> None:
+    """An Arabic-speaking supervisor reads the alert in Arabic, right to left (as Turkish
+    and English, from the console's catalogs)."""
+    call = factory.call(language="tr", topic="violence", queued_at=utcnow())
+    _alert(factory, call, "urgent_voicemail", recording_id=1)
+    factory.staff("leila", roles=("supervisor",), ui_language="ar")
+    login(client, "leila")
+    page = client.get("/supervisor/").get_data(as_text=True)
+    assert 'dir="rtl"' in page
+    assert "تُركت رسالة صوتية عاجلة" in page
+    assert "إقرار" in page
