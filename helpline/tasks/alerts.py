@@ -66,9 +66,9 @@ def sweep_alerts() -> int:
 
 def _ring_duty_supervisors(now: dt.datetime, idle_minutes: int) -> int:
     """Dial the duty supervisors' phones; returns how many calls the provider accepted."""
-    found = repository.supervisors(db.session, now, dt.timedelta(minutes=idle_minutes))
-    wanted = set(rules.to_ring(found for _, found in found))
-    staff = [person for person, _ in found if person.id in wanted]
+    everyone = repository.supervisors(db.session, now, dt.timedelta(minutes=idle_minutes))
+    wanted = set(rules.to_ring(supervisor for _, supervisor in everyone))
+    staff = [person for person, _ in everyone if person.id in wanted]
     if not staff:
         log.warning("an alert is unacknowledged and no supervisor has a phone to ring")
         return 0
