@@ -36,14 +36,15 @@ def _forget_inherited_connections(app: Flask) -> None:
 class HelplineWorker(Worker):
     """An RQ worker that also keeps the callback sweeper and the staff reconcile going.
 
-    Between jobs (at most every half sweep interval, and while idle at least every time
-    its wait for a job ends: see `timing`) it queues `sweep_callbacks` on the maintenance
-    queue, unless any worker did in the last sweep interval (CALLBACK_SWEEP_SECONDS, 20 s
-    by default). So the sweeper survives a dead worker, an emptied Redis and a scheduler
-    that stopped: a due callback is at most about a minute late. Likewise, at most once a
-    minute, `reconcile_staff` (tasks/maintenance.py) frees staff whose live state is stuck,
-    and every few seconds (ALERT_SWEEP_SECONDS) `sweep_alerts` (tasks/alerts.py) rings the
-    duty supervisor for alerts nobody acknowledged.
+    Between jobs (at most every half of the shorter sweep interval, the callbacks' or the
+    alerts', and while idle at least every time its wait for a job ends: see `timing`) it
+    queues `sweep_callbacks` on the maintenance queue, unless any worker did in the last
+    sweep interval (CALLBACK_SWEEP_SECONDS, 20 s by default). So the sweeper survives a
+    dead worker, an emptied Redis and a scheduler that stopped: a due callback is at most
+    about a minute late. Likewise, at most once a minute, `reconcile_staff`
+    (tasks/maintenance.py) frees staff whose live state is stuck, and at most every
+    ALERT_SWEEP_SECONDS (5 s) `sweep_alerts` (tasks/alerts.py) rings the duty supervisor
+    for alerts nobody acknowledged.
     """
 
     def run_maintenance_tasks(self) -> None:

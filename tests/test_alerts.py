@@ -13,15 +13,17 @@ import threading
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from rq import Queue
 from sqlalchemy.orm import Session
 
 from helpline.alerts import repository, rules
 from helpline.extensions import db
 from helpline.models import AlertState, AuditEntry, Call, CallEvent, utcnow
-from helpline.tasks.alerts import sweep_alerts
+from helpline.tasks.alerts import enqueue_alert_sweep, sweep_alerts
 from tests.factories import Factory, csrf_token, login
 from tests.test_console_calls import MASKED, NUMBER, _scene, _token
 
@@ -351,3 +353,13 @@ def test_alerts_speak_the_supervisors_console_language(
     assert 'dir="rtl"' in page
     assert "تُركت رسالة صوتية عاجلة" in page
     assert "إقرار" in page
+
+
+def test_alerts_sweep_is_queued_once_per_interval_by_all_workers(redis_url: str) -> None:
+    """Workers queue the sweep between their jobs; within ALERT_SWEEP_SECONDS only the
+    first of them does (one job on the maintenance queue)."""
+    connection = redis.Redis.from_url(redis_url)
+    assert enqueue_alert_sweep(connection)
+    assert not enqueue_alert_sweep(connection)
+    jobs = Queue("maintenance", connection=connection).get_jobs()
+    assert [str(job.func_name).rsplit(".", 1)[-1] for job in jobs] == ["sweep_alerts"]
