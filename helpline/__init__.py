@@ -19,6 +19,7 @@ def create_app(
     from helpline.auth import passwords
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
+    from helpline.console.alerts import bp as alerts_bp
     from helpline.console.callbacks import bp as my_callbacks_bp
     from helpline.console.calls import bp as calls_bp
     from helpline.console.records import bp as records_bp
@@ -91,6 +92,7 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(records_bp)
     app.register_blueprint(calls_bp)
+    app.register_blueprint(alerts_bp)
     app.register_blueprint(my_callbacks_bp)
     app.register_blueprint(voice_queue_bp)
     app.register_blueprint(voice_offers_bp)

@@ -82,6 +82,9 @@ class Settings:
     # The sweeper's clock (tasks/callbacks.py): how often it runs; its grace and leases
     # are fractions and multiples of it.
     callback_sweep_seconds: int = 20
+    # Live alerts (docs/supervisor.md): an alert nobody acknowledged for this long rings
+    # the duty supervisor's phone.
+    alert_ring_seconds: int = 60
     # Where a value came from a development fallback rather than the environment.
     generated: frozenset[str] = frozenset()
     invalid: tuple[str, ...] = ()
@@ -225,6 +228,7 @@ class Settings:
             callback_ring_seconds=integer("CALLBACK_RING_SECONDS", 30),
             callback_abandoned_seconds=integer("CALLBACK_ABANDONED_SECONDS", 60, minimum=0),
             callback_sweep_seconds=integer("CALLBACK_SWEEP_SECONDS", 20, minimum=2),
+            alert_ring_seconds=integer("ALERT_RING_SECONDS", 60),
             generated=frozenset(generated),
             invalid=tuple(invalid),
         )

@@ -36,14 +36,16 @@ def _forget_inherited_connections(app: Flask) -> None:
 class HelplineWorker(Worker):
     """An RQ worker that also keeps the callback sweeper and the staff reconcile going.
 
-    Between jobs (at most every half sweep interval, and while idle at least every time
-    its wait for a job ends: see `timing`) it queues `sweep_callbacks` on the maintenance
-    queue, unless any worker did in the last sweep interval (CALLBACK_SWEEP_SECONDS, 20 s
-    by default). So the sweeper survives a dead worker, an emptied Redis and a scheduler
-    that stopped: a due callback is at most about a minute late. Likewise, at most once a
-    minute, `reconcile_staff` (tasks/maintenance.py) frees staff whose live state is stuck,
-    and, when the outage journal holds entries, `replay_journal` writes them into the
-    call log (at most every JOURNAL_REPLAY_SECONDS).
+    Between jobs (at most every half of the shorter sweep interval, the callbacks' or the
+    alerts', and while idle at least every time its wait for a job ends: see `timing`) it
+    queues `sweep_callbacks` on the maintenance queue, unless any worker did in the last
+    sweep interval (CALLBACK_SWEEP_SECONDS, 20 s by default). So the sweeper survives a
+    dead worker, an emptied Redis and a scheduler that stopped: a due callback is at most
+    about a minute late. Likewise, at most once a minute, `reconcile_staff`
+    (tasks/maintenance.py) frees staff whose live state is stuck, and at most every
+    ALERT_SWEEP_SECONDS (5 s) `sweep_alerts` (tasks/alerts.py) rings the duty supervisor
+    for alerts nobody acknowledged, and, when the outage journal holds entries,
+    `replay_journal` writes them into the call log (at most every JOURNAL_REPLAY_SECONDS).
     """
 
     def run_maintenance_tasks(self) -> None:
@@ -51,15 +53,17 @@ class HelplineWorker(Worker):
         from flask import current_app
 
         from helpline.journal import journal_of
+        from helpline.tasks.alerts import enqueue_alert_sweep
         from helpline.tasks.callbacks import enqueue_sweep
         from helpline.tasks.maintenance import enqueue_journal_replay, enqueue_staff_reconcile
 
         try:
             enqueue_sweep(self.connection)
             enqueue_staff_reconcile(self.connection)
+            enqueue_alert_sweep(self.connection)
             enqueue_journal_replay(self.connection, journal_of(current_app))
         except redis.RedisError:
-            self.log.warning("callback sweep and staff reconcile not queued: Redis unreachable")
+            self.log.warning("maintenance sweeps not queued: Redis unreachable")
 
 
 def timing(sweep_seconds: int) -> tuple[int, int]:
@@ -73,7 +77,9 @@ def build_worker(app: Flask, name: str | None = None) -> Worker:
     connection = get_redis()
     queues = [Queue(queue, connection=connection) for queue in QUEUE_NAMES]
     settings: Settings = app.extensions["helpline.settings"]
-    maintenance, ttl = timing(settings.callback_sweep_seconds)
+    from helpline.tasks.alerts import ALERT_SWEEP_SECONDS
+
+    maintenance, ttl = timing(min(settings.callback_sweep_seconds, ALERT_SWEEP_SECONDS))
     return HelplineWorker(
         queues,
         connection=connection,

@@ -8,7 +8,7 @@ import pytest
 
 from helpline.config import Settings
 
-PREFIXES = ("HELPLINE_", "DATABASE_", "REDIS_", "CALLBACK_")
+PREFIXES = ("HELPLINE_", "DATABASE_", "REDIS_", "CALLBACK_", "ALERT_")
 
 
 def settings_environ(settings: Settings, **extra: str) -> dict[str, str]:
@@ -29,6 +29,7 @@ def settings_environ(settings: Settings, **extra: str) -> dict[str, str]:
         "CALLBACK_RING_SECONDS": str(settings.callback_ring_seconds),
         "CALLBACK_ABANDONED_SECONDS": str(settings.callback_abandoned_seconds),
         "CALLBACK_SWEEP_SECONDS": str(settings.callback_sweep_seconds),
+        "ALERT_RING_SECONDS": str(settings.alert_ring_seconds),
         **extra,
     }
 

@@ -85,6 +85,10 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # Escalated calls, which a supervisor joins to listen or coach.
     ("calls.escalations", "GET"): SUPERVISOR,
     ("calls.join", "POST"): SUPERVISOR,
+    # The duty supervisor's live alerts (console/alerts.py).
+    ("alerts.poll", "GET"): SUPERVISOR,
+    ("alerts.region", "GET"): SUPERVISOR,
+    ("alerts.acknowledge", "POST"): SUPERVISOR,
     # Contact records.
     ("records.new", "GET"): COUNSELLORS,
     ("records.save_new", "POST"): COUNSELLORS,
@@ -227,6 +231,7 @@ def people(app: Flask, factory: Factory) -> People:
     record = factory.contact_record(call, counsellor, ["first words"])
     recording = factory.recording(call)
     callback = factory.callback(call)
+    alert = factory.events(call, ("escalated", "console", {}))[0]
     callback.assigned_staff_id = counsellor.id
     factory.session.commit()
     with app.app_context():
@@ -262,6 +267,7 @@ def people(app: Flask, factory: Factory) -> People:
             "entry_id": entry_id,
             "recording_id": recording.id,
             "callback_id": callback.id,
+            "event_id": alert.id,
             "flow_id": "default",
             "mode": "listen",
             "language": "fa",

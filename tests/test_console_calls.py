@@ -355,6 +355,9 @@ ENDPOINTS = [
     ("GET", "/console/escalations", {"supervisor"}),
     ("POST", "/console/escalations/{call}/listen", {"supervisor"}),
     ("POST", "/console/escalations/{call}/coach", {"supervisor"}),
+    ("GET", "/console/alerts.json", {"supervisor"}),
+    ("GET", "/console/alerts", {"supervisor"}),
+    ("POST", "/console/alerts/{event}/acknowledge", {"supervisor"}),
     ("GET", "/console/calls/{call}/record", {"counsellor"}),
     ("POST", "/console/calls/{call}/record", {"counsellor"}),
     ("POST", "/console/calls/{call}/record/autosave", {"counsellor"}),
@@ -417,6 +420,7 @@ def test_console_endpoints_refuse_the_wrong_role(
         "record": record.id,
         "caller": scene.call.caller_id,
         "callback": factory.callback(scene.call).id,
+        "event": factory.events(scene.call, ("escalated", "console", {}))[0].id,
     }
     for method, template, allowed in ENDPOINTS:
         if role in allowed:

@@ -25,6 +25,7 @@ import redis
 import sqlalchemy as sa
 
 from helpline import audit
+from helpline.alerts import rules
 from helpline.models import Call, CallEvent, ContactRecord, Staff
 from helpline.models.base import DbSession
 from helpline.models.enums import CallEventKind, Role
@@ -141,11 +142,7 @@ def _events(session: DbSession, call_id: int, kinds: tuple[str, ...]) -> list[Ca
 
 
 def _wait(call: Call, now: dt.datetime) -> int | None:
-    if call.wait_seconds is not None:
-        return call.wait_seconds
-    if call.queued_at is None:
-        return None
-    return max(int((now - call.queued_at).total_seconds()), 0)
+    return rules.wait_seconds(call.wait_seconds, call.queued_at, now)
 
 
 def _history(

@@ -1,5 +1,6 @@
 """Typed SQLAlchemy 2.0 models, by domain. Importing this package registers every table."""
 
+from helpline.models.alerts import AlertState
 from helpline.models.audit import AuditEntry, AuditHead
 from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
 from helpline.models.blocklist import BlockedNumber
@@ -20,6 +21,7 @@ from helpline.models.staff import (
 )
 
 __all__ = [
+    "AlertState",
     "AuditEntry",
     "AuditHead",
     "Base",

@@ -32,6 +32,7 @@ TEXTS = (
     "presence_menu",
     "presence_set",
     "presence_refused",
+    "alert",  # the duty supervisor's phone, for an alert nobody acknowledged
 )
 PHONE_STATES = ("available", "break", "offline")
 # The whisper text for each role a staff leg can have (routing/legs.py); a counsellor
