@@ -4,8 +4,8 @@ One row per alerting call event at most (unique call_event_id), written by the
 acknowledgement or the ring sweep, whichever comes first. The sweep finds due alerts
 through call_event's existing (kind, occurred_at) index and this unique index.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 01:00:00.000000
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
