@@ -17,6 +17,7 @@ from helpline.models.staff import (
     StaffRole,
     StaffTopic,
 )
+from helpline.models.voicemail import Voicemail
 
 __all__ = [
     "AuditEntry",
@@ -43,5 +44,6 @@ __all__ = [
     "StaffRole",
     "StaffTopic",
     "UTCDateTime",
+    "Voicemail",
     "utcnow",
 ]

@@ -55,6 +55,9 @@ def _rule_sql(
         found.append(sa.false())  # a call is never a draft
     if rule.consent is not None:
         found.append(Call.is_recording_consented.is_(rule.consent))
+    if rule.language is not None:
+        speaks = Call.language.in_(sorted(who.languages))
+        found.append(speaks if rule.language else sa.or_(Call.language.is_(None), ~speaks))
     return found
 
 
