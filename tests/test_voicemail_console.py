@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from helpline import audit, retention
+from helpline.config import Settings
 from helpline.models import Call, CallbackRequest, Voicemail, utcnow
 from tests.conftest import ACCOUNT, AUDIO
 from tests.factories import Factory, csrf_token, login
+from tests.voice import CLOSED, Phone, said
 
 HOUR = dt.timedelta(hours=1)
 
@@ -251,3 +254,41 @@ def test_voicemail_destroyed_by_retention_shows_so_and_never_plays(
     assert client.get(f"/voicemails/{message.id}/audio").status_code == 410
     assert factory.audit_entries("voicemail_played") == []
     assert factory.session.get(Call, message.call_id) is not None
+
+
+def test_voicemail_left_through_the_webhooks_plays_to_its_counsellor(
+    console: tuple[Flask, Factory], provider: str
+) -> None:
+    """Defect 2: a caller who leaves a message hears that the line's staff will listen to
+    it, and a counsellor of the caller's language can then play it (before, nothing ever
+    set a consent, so every play was refused)."""
+    app, factory = console
+    app.extensions["helpline.clock"] = lambda: CLOSED
+    settings: Settings = app.extensions["helpline.settings"]
+    _people(factory)
+    phone = Phone(app.test_client(), settings)
+    phone.dial_in()
+    for key in ("1", "2", "2", "2"):
+        phone.press(key)
+    assert said(settings, "tr", "voicemail_instructions") in phone.heard()
+    assert "listen" in said(settings, "en", "voicemail_instructions")
+    record = phone.last.find("Record") if phone.last is not None else None
+    assert record is not None
+    sid = "RE" + phone.call_sid[2:]
+    phone.post(
+        record.attrib["recordingStatusCallback"],
+        phone.params(
+            RecordingSid=sid,
+            RecordingUrl=f"{provider}/2010-04-01/Accounts/{ACCOUNT}/Recordings/{sid}",
+            RecordingStatus="completed",
+            RecordingDuration="7",
+        ),
+    )
+    phone.finish_recording()
+    message = factory.session.scalars(sa.select(Voicemail)).one()
+    client, _ = _client(app, "turkish")
+    assert f'id="voicemail-{message.id}"' in client.get("/console/").get_data(as_text=True)
+    played = client.get(f"/voicemails/{message.id}/audio")
+    assert played.status_code == 200
+    assert played.data == AUDIO
+    assert [e.actor_label for e in factory.audit_entries("voicemail_played")] == ["turkish"]
