@@ -187,6 +187,8 @@ RULE_SETS = {
     "not own": [Rule(owner=False, scope="province")],
     "drafts": [Rule(draft=True)],
     "counsellors only": [Rule(roles=frozenset({"counsellor"}))],
+    "speaks the language": [Rule(language=True)],
+    "does not speak it": [Rule(language=False, consent=True)],
     "nobody": [],
 }
 
@@ -206,13 +208,16 @@ def test_visible_calls_agrees_with_the_evaluator(factory: Factory, name: str) ->
     hour = dt.timedelta(hours=1)
     for site in (ankara, ankara2, hatay, None):
         for counsellor in (me, other, None):
-            for ended, consent in ((now - 2 * hour, True), (now - 20 * hour, True),
-                                   (now - 2 * hour, False), (None, False)):  # fmt: skip
+            for ended, consent, language in ((now - 2 * hour, True, "tr"),
+                                             (now - 20 * hour, True, "ku"),
+                                             (now - 2 * hour, False, "tr"),
+                                             (None, False, None)):  # fmt: skip
                 factory.call(
                     site_id=site.id if site else None,
                     counsellor_id=counsellor.id if counsellor else None,
                     ended_at=ended,
                     is_recording_consented=consent,
+                    language=language,
                 )
     rules = Rules({"call.view": tuple(RULE_SETS[name])})
     actor = who(me)

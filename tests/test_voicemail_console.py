@@ -292,3 +292,21 @@ def test_voicemail_left_through_the_webhooks_plays_to_its_counsellor(
     assert played.status_code == 200
     assert played.data == AUDIO
     assert [e.actor_label for e in factory.audit_entries("voicemail_played")] == ["turkish"]
+
+
+def test_voicemail_plays_from_the_supervisors_call_detail(
+    console: tuple[Flask, Factory], provider: str
+) -> None:
+    """On a call's detail, a voicemail recording plays through the voicemail's own
+    consent (the call has no consent to recording); a call recording still does not."""
+    app, factory = console
+    _people(factory)
+    message = _message(factory, provider)
+    call = factory.session.get(Call, message.call_id)
+    assert call is not None
+    call_recording = factory.recording(call)
+    client, _ = _client(app, "sup")
+    html = client.get(f"/supervisor/calls/{message.call_id}").get_data(as_text=True)
+    assert f"/voicemails/{message.id}/audio" in html
+    assert f"/supervisor/recordings/{call_recording.id}/audio" not in html
+    assert "no consent" in html
