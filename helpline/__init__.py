@@ -24,6 +24,7 @@ def create_app(
     from helpline.console.calls import bp as calls_bp
     from helpline.console.records import bp as records_bp
     from helpline.console.views import bp as console_bp
+    from helpline.console.voicemails import bp as voicemails_bp
     from helpline.extensions import csrf, db, init_redis, login_manager
     from helpline.health import bp as health_bp
     from helpline.i18n import init_i18n
@@ -94,6 +95,7 @@ def create_app(
     app.register_blueprint(calls_bp)
     app.register_blueprint(alerts_bp)
     app.register_blueprint(my_callbacks_bp)
+    app.register_blueprint(voicemails_bp)
     app.register_blueprint(voice_queue_bp)
     app.register_blueprint(voice_offers_bp)
     app.register_blueprint(voice_callbacks_bp)

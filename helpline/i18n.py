@@ -105,6 +105,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "OperationError": None,
     "PresenceError": None,
     "CallbackError": None,
+    "VoicemailError": None,
 }
 
 

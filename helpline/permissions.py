@@ -12,7 +12,10 @@ every condition it names holds. Conditions:
 - `within_hours`: the subject's clock (a record's finalising) started less than this many
   hours ago;
 - `draft`: the subject is (true) or is not (false) a draft;
-- `consent`: the caller consented (to recording) or not.
+- `consent`: the caller consented (to recording, or to a voicemail message being heard)
+  or not;
+- `language`: true when the actor speaks the subject's language (a voicemail's), false
+  when they must not.
 
 An action missing from the file, or a condition the subject cannot answer, denies.
 `allows` is pure; `create_app` installs the deployment's rules with `configure`.
@@ -41,8 +44,10 @@ ACTIONS = {
     "call.number": "see the caller's masked number on a call's detail (a field)",
     "recording.play": "play a call's recording",
     "calls.export_personal": "export callers' numbers in a CSV (a reason is required too)",
+    "voicemail.play": "play a voicemail message a caller left",
+    "voicemail.handle": "see a voicemail message in a list, mark it handled, call back",
 }
-CONDITIONS = ("role", "owner", "scope", "within_hours", "draft", "consent")
+CONDITIONS = ("role", "owner", "scope", "within_hours", "draft", "consent", "language")
 
 
 class PermissionsError(ValueError):
@@ -57,6 +62,7 @@ class Rule:
     within_hours: float | None = None
     draft: bool | None = None
     consent: bool | None = None
+    language: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,12 +72,13 @@ class Rules:
 
 @dataclasses.dataclass(frozen=True)
 class Who:
-    """The actor: their id, roles, and their centre and its province."""
+    """The actor: their id, roles, their centre and its province, and their languages."""
 
     staff_id: int
     roles: frozenset[str]
     site_id: int | None = None
     province: str | None = None
+    languages: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +91,7 @@ class What:
     since: dt.datetime | None = None  # when a time window starts
     is_draft: bool | None = None
     consent: bool | None = None
+    language: str | None = None
 
 
 def _in_scope(scope: str, who: Who, what: What) -> bool:
@@ -112,6 +120,10 @@ def holds(rule: Rule, who: Who, what: What, now: dt.datetime) -> bool:
         return False
     if rule.draft is not None and what.is_draft != rule.draft:
         return False
+    if rule.language is not None:
+        speaks = what.language is not None and what.language in who.languages
+        if speaks != rule.language:
+            return False
     return rule.consent is None or what.consent == rule.consent
 
 
@@ -145,7 +157,7 @@ def _rule(raw: Any, path: Path, line: int) -> Rule:
     roles = frozenset([roles_raw] if isinstance(roles_raw, str) else roles_raw)
     if not all(isinstance(r, str) for r in roles) or roles - _ROLES:
         raise PermissionsError(f"{where}: `role:` is one or a list of {', '.join(sorted(_ROLES))}")
-    for flag in ("owner", "draft", "consent"):
+    for flag in ("owner", "draft", "consent", "language"):
         if flag in raw and not isinstance(raw[flag], bool):
             raise PermissionsError(f"{where}: `{flag}:` is true or false")
     scope = raw.get("scope")
@@ -163,6 +175,7 @@ def _rule(raw: Any, path: Path, line: int) -> Rule:
         within_hours=None if hours is None else float(hours),
         draft=raw.get("draft"),
         consent=raw.get("consent"),
+        language=raw.get("language"),
     )
 
 
@@ -212,4 +225,5 @@ def who(staff: Any) -> Who:
         roles=frozenset(str(role) for role in staff.roles),
         site_id=staff.site_id,
         province=site.province if site is not None else None,
+        languages=frozenset(staff.languages),
     )

@@ -21,7 +21,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from flask import Flask
+from flask import Flask, Response
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from helpline.config import Settings
 from helpline.embedded import EmbeddedRedis
 from helpline.extensions import db
 from helpline.models import Base
+from tests.browser import free_port, serve
 from tests.factories import Factory
 from tests.live import Line, live_line
 from tests.voice import OPEN
@@ -184,3 +185,56 @@ def line(app: Flask, settings: Settings, factory: Factory, tmp_path: Path) -> It
     """The live line (tests/live.py): the sandbox over HTTP and one RQ worker process."""
     with live_line(app, settings, factory, tmp_path) as running:
         yield running
+
+
+# The telephony provider's recordings API, for the tests that play recordings and voicemail
+# messages through the console.
+AUDIO = b"RIFF$\x00\x00\x00WAVEfmt " + bytes(28)  # a few bytes stand in for the audio
+ACCOUNT = "AC" + "0" * 32
+
+
+@pytest.fixture
+def provider() -> Iterator[str]:
+    """A stand-in for the provider's recordings API, over real HTTP on 127.0.0.1; it
+    answers only requests that carry the account's credentials."""
+    media = Flask("provider")
+
+    @media.get("/2010-04-01/Accounts/<account>/Recordings/<sid>")
+    def audio(account: str, sid: str) -> Response:
+        from flask import request
+
+        if request.authorization is None or request.authorization.username != ACCOUNT:
+            return Response("unauthorised", status=401)
+        return Response(AUDIO, mimetype="audio/x-wav")
+
+    with serve(media, free_port()) as base:
+        yield base
+
+
+@pytest.fixture
+def console(
+    database_url: str, redis_url: str, tmp_path: Path, provider: str
+) -> Iterator[tuple[Flask, Factory]]:
+    """The app with the provider's API at `provider`, and a factory on its database."""
+    from sqlalchemy.orm import Session
+
+    from helpline.extensions import db
+
+    settings = make_settings(
+        database_url,
+        redis_url,
+        tmp_path / "i",
+        TWILIO_API_BASE_URL=provider,
+        TWILIO_ACCOUNT_SID=ACCOUNT,
+        TWILIO_AUTH_TOKEN="t" * 32,
+    )
+    app = create_app(settings, {"TESTING": True})
+    # No app context stays pushed while the test runs (conftest's factory explains why).
+    with app.app_context():
+        engine = db.engine
+    session = Session(engine)
+    try:
+        yield app, Factory(session)
+    finally:
+        session.close()
+        _empty_tables(app)

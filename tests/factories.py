@@ -8,11 +8,13 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from helpline import audit, privacy, staffing
 from helpline.models import (
+    AuditEntry,
     Call,
     CallbackRequest,
     Caller,
@@ -23,6 +25,7 @@ from helpline.models import (
     Referral,
     Site,
     Staff,
+    Voicemail,
     utcnow,
 )
 from helpline.models.base import DbSession
@@ -191,6 +194,37 @@ class Factory:
         self.session.add(recording)
         self.session.commit()
         return recording
+
+    def audit_entries(self, action: str) -> list[AuditEntry]:
+        """The audit log's entries of this action, oldest first (read afresh)."""
+        self.session.expire_all()
+        query = sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+        return list(self.session.scalars(query))
+
+    def voicemail(
+        self,
+        call: Call,
+        language: str = "tr",
+        *,
+        urgent: bool = False,
+        consented: bool = True,
+        created_at: dt.datetime | None = None,
+        callback: CallbackRequest | None = None,
+    ) -> Voicemail:
+        """A message left on the call, as the recording callback files it."""
+        created = created_at or utcnow()
+        message = Voicemail(
+            recording=self.recording(call, kind="voicemail"),
+            call_id=call.id,
+            language=language,
+            is_urgent=urgent,
+            consented_at=created if consented else None,
+            created_at=created,
+            callback_request_id=callback.id if callback is not None else None,
+        )
+        self.session.add(message)
+        self.session.commit()
+        return message
 
 
 _CSRF = re.compile(

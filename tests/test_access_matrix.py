@@ -82,6 +82,12 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("my_callbacks.call_now", "POST"): OWNER,
     ("my_callbacks.reschedule", "POST"): OWNER,
     ("my_callbacks.record_outcome", "POST"): OWNER,
+    # Voicemail messages: the message is in "counsellor"'s language, not in the other
+    # counsellor's; its audio was destroyed (410 for those who may play it: nothing to
+    # fetch). Supervisors play and handle any; only counsellors call back.
+    ("voicemails.play", "GET"): OWNER_OR_SUPERVISOR,
+    ("voicemails.mark_handled", "POST"): OWNER_OR_SUPERVISOR,
+    ("voicemails.call_back", "POST"): OWNER,
     # Escalated calls, which a supervisor joins to listen or coach.
     ("calls.escalations", "GET"): SUPERVISOR,
     ("calls.join", "POST"): SUPERVISOR,
@@ -122,6 +128,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # The caller gave no recording consent: nobody plays it, supervisors included.
     ("supervisor.play_recording", "GET"): {**SUPERVISOR, "supervisor": DENY},
     ("supervisor.retention_page", "GET"): SUPERVISOR,
+    ("supervisor.voicemails", "GET"): SUPERVISOR,
     ("supervisor.retention_purge", "POST"): SUPERVISOR,
     ("supervisor_callbacks.failed", "GET"): SUPERVISOR,
     # Administration.
@@ -221,7 +228,7 @@ class People:
 @pytest.fixture
 def people(app: Flask, factory: Factory) -> People:
     counsellor = factory.staff("couns", roles=("counsellor",))
-    factory.staff("other", roles=("counsellor",))
+    factory.staff("other", roles=("counsellor",), languages=("ar",))
     factory.staff("interp", roles=("interpreter",), languages=("ps",))
     factory.staff("sup", roles=("supervisor",))
     factory.staff("adm", roles=("admin",))
@@ -233,6 +240,8 @@ def people(app: Flask, factory: Factory) -> People:
     callback = factory.callback(call)
     alert = factory.events(call, ("escalated", "console", {}))[0]
     callback.assigned_staff_id = counsellor.id
+    voicemail = factory.voicemail(call, "tr", callback=callback)
+    voicemail.recording.purged_at = utcnow()
     factory.session.commit()
     with app.app_context():
         entry = blocklist.block(db.session, "+905329998877", 24, TEST_ACTOR, utcnow())
@@ -268,6 +277,7 @@ def people(app: Flask, factory: Factory) -> People:
             "recording_id": recording.id,
             "callback_id": callback.id,
             "event_id": alert.id,
+            "voicemail_id": voicemail.id,
             "flow_id": "default",
             "mode": "listen",
             "language": "fa",

@@ -22,6 +22,8 @@ SUPERVISOR = Who(3, frozenset({"supervisor"}), 10, "Ankara")
 FAR_SUPERVISOR = Who(4, frozenset({"supervisor"}), 20, "Hatay")
 INTERPRETER = Who(5, frozenset({"interpreter"}), 10, "Ankara")
 ADMIN = Who(6, frozenset({"admin"}), None, None)
+# 7 a counsellor at site 10 who speaks Turkish and Kurmanji.
+KURMANJI_COUNSELLOR = Who(7, frozenset({"counsellor"}), 10, "Ankara", frozenset({"tr", "ku"}))
 
 
 @pytest.mark.parametrize(
@@ -46,6 +48,10 @@ ADMIN = Who(6, frozenset({"admin"}), None, None)
         (Rule(draft=True), COUNSELLOR, What(is_draft=True), True),
         (Rule(draft=True), COUNSELLOR, What(is_draft=None), False),
         (Rule(consent=True), SUPERVISOR, What(consent=False), False),
+        (Rule(language=True), KURMANJI_COUNSELLOR, What(language="ku"), True),
+        (Rule(language=True), COUNSELLOR, What(language="ku"), False),
+        (Rule(language=True), KURMANJI_COUNSELLOR, What(language=None), False),
+        (Rule(language=False), COUNSELLOR, What(language="ku"), True),
         # AND: every condition must hold
         (
             Rule(roles=frozenset({"counsellor"}), owner=True, within_hours=24),
@@ -85,6 +91,8 @@ OWN_OLD = What(owner_id=1, site_id=10, province="Ankara", since=NOW - 25 * HOUR,
 OWN_OLD_DRAFT = What(owner_id=1, site_id=10, province="Ankara", since=None, is_draft=True)
 CALL_CONSENT = What(owner_id=1, site_id=10, province="Ankara", consent=True)
 CALL_NO_CONSENT = What(owner_id=1, site_id=10, province="Ankara", consent=False)
+KU_MESSAGE = What(language="ku", consent=True)
+KU_MESSAGE_NO_CONSENT = What(language="ku", consent=False)
 
 # The shipped data/permissions.yaml, action by action: who may, who may not.
 MATRIX = [
@@ -103,6 +111,11 @@ MATRIX = [
     ("recording.play", CALL_CONSENT, [SUPERVISOR, FAR_SUPERVISOR], [COUNSELLOR, ADMIN]),
     ("recording.play", CALL_NO_CONSENT, [], [SUPERVISOR, FAR_SUPERVISOR]),
     ("calls.export_personal", What(), [SUPERVISOR], [COUNSELLOR, INTERPRETER, ADMIN]),
+    ("voicemail.play", KU_MESSAGE, [KURMANJI_COUNSELLOR, SUPERVISOR, FAR_SUPERVISOR],
+     [COUNSELLOR, INTERPRETER, ADMIN]),
+    ("voicemail.play", KU_MESSAGE_NO_CONSENT, [], [KURMANJI_COUNSELLOR, SUPERVISOR]),
+    ("voicemail.handle", KU_MESSAGE_NO_CONSENT, [KURMANJI_COUNSELLOR, SUPERVISOR],
+     [COUNSELLOR, INTERPRETER, ADMIN]),
 ]  # fmt: skip
 
 
@@ -116,7 +129,9 @@ MATRIX = [
 )
 def test_shipped_rules_matrix(action: str, what: What, who: Who, expected: bool) -> None:
     """The shipped rules: owners read and (24 hours after finalising, or as a draft) edit
-    their records; supervisors read and see numbers; a recording plays only with consent."""
+    their records; supervisors read and see numbers; a recording plays only with consent;
+    a voicemail is for counsellors of its language and supervisors, played only with the
+    caller's consent."""
     assert permissions.allows(SHIPPED, action, who, what, NOW) is expected
 
 
@@ -134,6 +149,7 @@ def test_shipped_rules_cover_every_action() -> None:
         ("actions:\n  record.read:\n    - {owner: yes please}\n", r":4: `owner:` is true"),
         ("actions:\n  record.read:\n    - {within_hours: -1}\n", r":4: `within_hours:`"),
         ("actions:\n  record.read:\n    - {colour: red}\n", r":4: unknown condition"),
+        ("actions:\n  voicemail.play:\n    - {language: ku}\n", r":4: `language:` is true"),
         ("actions:\n  record.burn:\n    - {role: admin}\n", r":3: unknown action 'record.burn'"),
         ("actions:\n  record.read: {role: admin}\n", r":3: 'record.read' is a list of rules"),
         ("actions: []\n", r":2: `actions:` maps"),

@@ -4,71 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, Response
+from flask import Flask
 from flask.testing import FlaskClient
 
 from helpline import audit, create_app, permissions
 from helpline.config import DEFAULT_DATA_PATH, Settings
-from helpline.models import AuditEntry, Call
+from helpline.models import Call
 from helpline.permissions import Rule
-from tests.browser import free_port, serve
-from tests.conftest import _empty_tables, make_settings
+from tests.conftest import ACCOUNT, AUDIO, _empty_tables, make_settings
 from tests.factories import Factory, login, post_form
-
-AUDIO = b"RIFF$\x00\x00\x00WAVEfmt " + bytes(28)  # a few bytes stand in for the audio
-ACCOUNT = "AC" + "0" * 32
-
-
-@pytest.fixture
-def provider() -> Iterator[str]:
-    """A stand-in for the provider's recordings API, over real HTTP on 127.0.0.1; it
-    answers only requests that carry the account's credentials."""
-    media = Flask("provider")
-
-    @media.get("/2010-04-01/Accounts/<account>/Recordings/<sid>")
-    def audio(account: str, sid: str) -> Response:
-        from flask import request
-
-        if request.authorization is None or request.authorization.username != ACCOUNT:
-            return Response("unauthorised", status=401)
-        return Response(AUDIO, mimetype="audio/x-wav")
-
-    with serve(media, free_port()) as base:
-        yield base
-
-
-@pytest.fixture
-def console(
-    database_url: str, redis_url: str, tmp_path: Path, provider: str
-) -> Iterator[tuple[Flask, Factory]]:
-    """The app with the provider's API at `provider`, and a factory on its database."""
-    from sqlalchemy.orm import Session
-
-    from helpline.extensions import db
-
-    settings = make_settings(
-        database_url,
-        redis_url,
-        tmp_path / "i",
-        TWILIO_API_BASE_URL=provider,
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN="t" * 32,
-    )
-    app = create_app(settings, {"TESTING": True})
-    # No app context stays pushed while the test runs (conftest's factory explains why).
-    with app.app_context():
-        engine = db.engine
-    session = Session(engine)
-    try:
-        yield app, Factory(session)
-    finally:
-        session.close()
-        _empty_tables(app)
 
 
 def _recording(factory: Factory, call: Call, base: str) -> int:
@@ -76,15 +24,6 @@ def _recording(factory: Factory, call: Call, base: str) -> int:
     recording.url = f"{base}/2010-04-01/Accounts/{ACCOUNT}/Recordings/{recording.recording_sid}"
     factory.session.commit()
     return recording.id
-
-
-def _entries(factory: Factory, action: str) -> list[AuditEntry]:
-    factory.session.expire_all()
-    return list(
-        factory.session.scalars(
-            sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
-        )
-    )
 
 
 def test_audit_records_every_record_view_and_every_recording_play(
@@ -116,15 +55,15 @@ def test_audit_records_every_record_view_and_every_recording_play(
     author = app.test_client()
     login(author, "cansu")
     assert author.get(f"/console/records/{record.id}").status_code == 200
-    assert len(_entries(factory, "call_viewed")) == 3
-    viewed = _entries(factory, "contact_record_viewed")
+    assert len(factory.audit_entries("call_viewed")) == 3
+    viewed = factory.audit_entries("contact_record_viewed")
     assert len(viewed) == 5
     assert [(e.actor_id, e.target_id) for e in viewed] == [
         *[(supervisor.id, str(record.id))] * 4,
         (counsellor.id, str(record.id)),
     ]
     assert viewed[-1].details == {"own": True}
-    plays = _entries(factory, "recording_played")
+    plays = factory.audit_entries("recording_played")
     assert [(e.target_type, e.target_id, e.details) for e in plays] == [
         ("recording", str(recording_id), {"call_id": call.id})
     ] * 2
@@ -154,7 +93,7 @@ def test_recording_plays_only_with_consent(console: tuple[Flask, Factory], provi
     assert client.get(f"/supervisor/recordings/{refused}/audio").status_code == 403
     assert client.get(f"/supervisor/recordings/{destroyed}/audio").status_code == 410
     assert client.get("/supervisor/recordings/999999/audio").status_code == 404
-    assert _entries(factory, "recording_played") == []
+    assert factory.audit_entries("recording_played") == []
 
 
 def test_recording_is_fetched_only_from_the_provider(console: tuple[Flask, Factory]) -> None:
@@ -166,7 +105,7 @@ def test_recording_is_fetched_only_from_the_provider(console: tuple[Flask, Facto
     client = app.test_client()
     login(client, "sup")
     assert client.get(f"/supervisor/recordings/{recording_id}/audio").status_code == 502
-    assert _entries(factory, "recording_played") == []
+    assert factory.audit_entries("recording_played") == []
 
 
 def _with_rules(tmp_path: Path, changes: list[tuple[str, str]]) -> Path:
@@ -248,6 +187,8 @@ RULE_SETS = {
     "not own": [Rule(owner=False, scope="province")],
     "drafts": [Rule(draft=True)],
     "counsellors only": [Rule(roles=frozenset({"counsellor"}))],
+    "speaks the language": [Rule(language=True)],
+    "does not speak it": [Rule(language=False, consent=True)],
     "nobody": [],
 }
 
@@ -267,13 +208,16 @@ def test_visible_calls_agrees_with_the_evaluator(factory: Factory, name: str) ->
     hour = dt.timedelta(hours=1)
     for site in (ankara, ankara2, hatay, None):
         for counsellor in (me, other, None):
-            for ended, consent in ((now - 2 * hour, True), (now - 20 * hour, True),
-                                   (now - 2 * hour, False), (None, False)):  # fmt: skip
+            for ended, consent, language in ((now - 2 * hour, True, "tr"),
+                                             (now - 20 * hour, True, "ku"),
+                                             (now - 2 * hour, False, "tr"),
+                                             (None, False, None)):  # fmt: skip
                 factory.call(
                     site_id=site.id if site else None,
                     counsellor_id=counsellor.id if counsellor else None,
                     ended_at=ended,
                     is_recording_consented=consent,
+                    language=language,
                 )
     rules = Rules({"call.view": tuple(RULE_SETS[name])})
     actor = who(me)

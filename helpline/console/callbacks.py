@@ -5,8 +5,10 @@ assigned to or preferring them, and the follow-ups of their own records), with t
 caller's masked number and never a note. Each row's actions are POSTs with a CSRF token
 to the service's audited functions: call now (then the dial job is queued after the
 commit), reschedule to a local date and time of the line (`CALLING_HOURS_TZ`), record
-the outcome. Another counsellor's callback is 403, an unknown one 404, bad input a 400
-page that says what is wrong. Opening the page is audited: it shows masked numbers.
+the outcome. The voicemail messages in the counsellor's languages are listed too
+(console/voicemails.py has their actions). Another counsellor's callback is 403, an
+unknown one 404, bad input a 400 page that says what is wrong. Opening the page is
+audited: it shows masked numbers.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from helpline.auth.forms import PostForm
 from helpline.callbacks import service
 from helpline.callbacks.service import CallbackError
 from helpline.console.records import local_time
+from helpline.console.voicemails import inbox_rows
 from helpline.extensions import db
 from helpline.models import CallbackRequest, Staff
 from helpline.models.enums import CallbackOutcome, CallbackStatus, Role
@@ -71,6 +74,9 @@ def _page(problem: str | None = None, status: int = 200) -> tuple[str, int]:
         statuses=STATUSES,
         outcomes=OUTCOMES,
         pending=CallbackStatus.PENDING.value,
+        voicemail_rows=inbox_rows(staff),
+        voicemail_back="my_callbacks.page",
+        voicemail_now=now(),
     )
     audit.record(
         db.session,

@@ -17,6 +17,7 @@ from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.callbacks import service as callback_service
 from helpline.console import calls, forms
+from helpline.console.voicemails import inbox_rows
 from helpline.extensions import db, get_redis
 from helpline.models import Call, Staff
 from helpline.models.enums import Role
@@ -50,7 +51,8 @@ def _live() -> dict[str, Any]:
 @bp.get("/")
 @allow(Role.COUNSELLOR)
 def home() -> str:
-    """A counsellor's start page: skills, open callbacks, calls to write up, their contacts."""
+    """A counsellor's start page: skills, open callbacks and voicemail messages, calls to
+    write up, their contacts."""
     staff = current_staff()
     # The same callbacks as the "My callbacks" page, which has their actions.
     callbacks = callback_service.list_mine(db.session, staff, now(), limit=50)
@@ -62,6 +64,9 @@ def home() -> str:
         awaiting=records.list_calls_awaiting_record(db.session, staff),
         call_types=dict(forms.CALL_TYPES),
         risk_levels=dict(forms.RISK_LEVELS),
+        voicemail_rows=inbox_rows(staff),
+        voicemail_back="console.home",
+        voicemail_now=now(),
         **_live(),
     )
 

@@ -41,8 +41,14 @@ class Urls:
     def wait(self) -> str:
         return f"{self.base}/voice/wait"
 
-    def recording(self) -> str:
-        return f"{self.base}/voice/recording"
+    def recording(self, *, voicemail: bool = False, urgent: bool = False) -> str:
+        """The recording status callback; a voicemail's says so (and whether it is urgent),
+        so the message is filed as one whether or not the IVR step that recorded it has
+        arrived yet (Twilio signs the query string)."""
+        if not voicemail:
+            return f"{self.base}/voice/recording"
+        query = {"for": "voicemail", **({"urgent": "1"} if urgent else {})}
+        return f"{self.base}/voice/recording?{urlencode(query)}"
 
     def audio(self, language: str, file: str) -> str:
         return f"{self.base}/voice/audio/{quote(language)}/{quote(file)}"
@@ -112,7 +118,9 @@ class Renderer:
                 timeout=5,
                 finish_on_key=ALL_KEYS,
                 trim="trim-silence",
-                recording_status_callback=self.urls.recording(),
+                recording_status_callback=self.urls.recording(
+                    voicemail=True, urgent=bool(state.vars.get("urgent"))
+                ),
                 recording_status_callback_event="completed",
             )
             response.redirect(self.urls.step(node, turn, "record_empty"), method="POST")

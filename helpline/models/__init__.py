@@ -19,6 +19,7 @@ from helpline.models.staff import (
     StaffRole,
     StaffTopic,
 )
+from helpline.models.voicemail import Voicemail
 
 __all__ = [
     "AlertState",
@@ -47,5 +48,6 @@ __all__ = [
     "StaffRole",
     "StaffTopic",
     "UTCDateTime",
+    "Voicemail",
     "utcnow",
 ]

@@ -18,7 +18,7 @@ from helpline.models.base import DbSession
 
 def call_subject(session: DbSession, call: Call) -> permissions.What:
     """A call as the rules see it: its counsellor, its centre and province, when it ended
-    (its clock), and whether the caller consented to recording."""
+    (its clock), whether the caller consented to recording, and its language."""
     site = session.get(Site, call.site_id) if call.site_id is not None else None
     return permissions.What(
         owner_id=call.counsellor_id,
@@ -26,6 +26,7 @@ def call_subject(session: DbSession, call: Call) -> permissions.What:
         province=site.province if site is not None else None,
         since=call.ended_at,
         consent=call.is_recording_consented,
+        language=call.language,
     )
 
 
@@ -55,6 +56,9 @@ def _rule_sql(
         found.append(sa.false())  # a call is never a draft
     if rule.consent is not None:
         found.append(Call.is_recording_consented.is_(rule.consent))
+    if rule.language is not None:
+        speaks = Call.language.in_(sorted(who.languages))
+        found.append(speaks if rule.language else sa.or_(Call.language.is_(None), ~speaks))
     return found
 
 

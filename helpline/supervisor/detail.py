@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -15,6 +15,7 @@ from helpline.models import (
     ContactRecord,
     ContactRecordVersion,
     Recording,
+    Voicemail,
 )
 from helpline.models.base import DbSession
 
@@ -28,6 +29,8 @@ class CallDetail:
     callbacks: Sequence[CallbackRequest]
     answers_callback: CallbackRequest | None  # the request this call (a callback) answers
     recordings: Sequence[Recording]
+    # The voicemail message each voicemail recording was filed as, by recording id.
+    voicemails: Mapping[int, Voicemail] = dataclasses.field(default_factory=dict)
 
 
 def find_call_detail(session: DbSession, call_id: int) -> CallDetail | None:
@@ -67,4 +70,8 @@ def find_call_detail(session: DbSession, call_id: int) -> CallDetail | None:
         callbacks=callbacks,
         answers_callback=answers,
         recordings=recordings,
+        voicemails={
+            v.recording_id: v
+            for v in session.scalars(sa.select(Voicemail).where(Voicemail.call_id == call_id))
+        },
     )

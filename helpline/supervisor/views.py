@@ -425,4 +425,5 @@ from helpline.supervisor import (  # noqa: E402, F401
     board_views,
     recordings,
     retention_views,
+    voicemails,
 )

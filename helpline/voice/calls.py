@@ -165,27 +165,33 @@ def end_call(session: DbSession, call: Call, at: dt.datetime) -> None:
     add_event(session, call, CallEventKind.ENDED, EventSource.TWILIO, {"outcome": call.outcome})
 
 
-def save_recording(session: DbSession, call: Call, params: VoiceParams) -> bool:
-    """Keep a reference to a finished recording, once; False for a duplicate or no recording."""
+def save_recording(
+    session: DbSession, call: Call, params: VoiceParams, *, kind: str
+) -> Recording | None:
+    """Keep a reference to a finished recording (`call` or `voicemail`), once; None for a
+    duplicate or no recording."""
     if params.recording_sid is None or params.recording_url is None:
-        return False
+        return None
     if params.recording_status not in (None, "completed"):
-        return False
+        return None
     exists = session.scalar(
         sa.select(Recording.id).where(Recording.recording_sid == params.recording_sid)
     )
     if exists is not None:
-        return False
-    kind = "voicemail" if call.outcome == CallOutcome.VOICEMAIL else "call"
-    session.add(
-        Recording(
-            call=call,
-            recording_sid=params.recording_sid,
-            url=params.recording_url,
-            kind=kind,
-            duration_seconds=params.recording_duration,
-        )
+        return None
+    session.flush()
+    recording = Recording(
+        call_id=call.id,
+        recording_sid=params.recording_sid,
+        url=params.recording_url,
+        kind=kind,
+        duration_seconds=params.recording_duration,
     )
+    try:
+        with session.begin_nested():  # the same callback delivered twice at once
+            session.add(recording)
+    except sa.exc.IntegrityError:
+        return None
     add_event(
         session,
         call,
@@ -193,4 +199,4 @@ def save_recording(session: DbSession, call: Call, params: VoiceParams) -> bool:
         EventSource.TWILIO,
         {"recording_sid": params.recording_sid, "kind": kind},
     )
-    return True
+    return recording

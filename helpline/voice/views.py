@@ -30,6 +30,7 @@ from helpline.voice import blocked, calls, routing, staffline, steps
 from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
+from helpline.voicemail import service as voicemail
 from helpline.web import now, settings
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -165,14 +166,28 @@ def status() -> Response:
 @twilio_signed
 @safe
 def recording() -> Response:
-    """A recording is ready: keep its reference (never the audio itself)."""
+    """A recording is ready: keep its reference (never the audio itself), once.
+
+    A voicemail's callback URL says it is one (`?for=voicemail`, signed), so the message
+    is filed the same whether this arrives before or after the IVR step that saves the
+    voicemail outcome; a call already settled as a voicemail counts too (a `<Record>`
+    rendered before the URL said so)."""
     params = VoiceParams.parse(request.form)
     if params.call_sid is not None:
         call = calls.find_call(db.session, params.call_sid)
-        if call is not None and calls.save_recording(db.session, call, params):
+        if call is None:
+            return twiml(EMPTY)
+        is_voicemail = (
+            request.args.get("for") == "voicemail" or call.outcome == CallOutcome.VOICEMAIL
+        )
+        saved = calls.save_recording(
+            db.session, call, params, kind="voicemail" if is_voicemail else "call"
+        )
+        if saved is not None:
             asked = None
-            if call.outcome == CallOutcome.VOICEMAIL:
-                asked = callback_service.request_after_voicemail(db.session, call, utcnow())
+            if is_voicemail:
+                urgent = voicemail.is_urgent(request.args.get("urgent", ""))
+                _, asked = voicemail.file(db.session, call, saved, urgent=urgent, now=utcnow())
             db.session.commit()
             if asked is not None:
                 enqueue_callbacks_of(call.id)

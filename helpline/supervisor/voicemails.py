@@ -1,0 +1,27 @@
+"""Supervisors see the voicemail messages nobody has handled, urgent first, then by age.
+
+Glue only: the rows are the console's (`console.voicemails.inbox_rows`), with the same
+audited play and mark-handled actions.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from helpline.auth.access import allow, current_staff
+from helpline.console.voicemails import inbox_rows
+from helpline.models.enums import Role
+from helpline.supervisor.views import bp
+from helpline.web import now
+
+
+@bp.get("/voicemails")
+@allow(Role.SUPERVISOR)
+def voicemails() -> str:
+    """Unhandled messages, urgent first, then the oldest first."""
+    return render_template(
+        "supervisor/voicemails.html",
+        voicemail_rows=inbox_rows(current_staff(), limit=500),
+        voicemail_back="supervisor.voicemails",
+        voicemail_now=now(),
+    )

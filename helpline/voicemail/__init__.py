@@ -1,0 +1,1 @@
+"""Voicemail messages: filed from the recording callback, a counsellor's work until handled."""
