@@ -40,7 +40,7 @@ from helpline.routing.reservation import (
     LINGER_SECONDS,
     Reservations,
 )
-from helpline.routing.router import Match, StaffMember, WaitingCall, decide
+from helpline.routing.router import Match, decide
 from helpline.routing.waiting import after_rebuild, list_waiting
 
 DECLINED_KEY = "helpline:call:{}:declined"  # who declined this call lately
@@ -103,38 +103,6 @@ def _with_open_offers(connection: redis.Redis, call_ids: Sequence[int]) -> set[i
     return busy
 
 
-def _matches(
-    waiting: Sequence[WaitingCall],
-    staff: Sequence[StaffMember],
-    declined: dict[int, frozenset[int]],
-    now: dt.datetime,
-    policy: Policy,
-) -> list[Match]:
-    """The router's matches, with nobody offered a call they declined lately."""
-    matches = decide(waiting, staff, now, policy)
-    kept: list[Match] = []
-    taken: set[int] = set()
-    retry: list[WaitingCall] = []
-    by_id = {call.call_id: call for call in waiting}
-    for match in matches:
-        people = {match.counsellor_id, match.interpreter_id} - {None}
-        if people & declined.get(match.call_id, frozenset()):
-            retry.append(by_id[match.call_id])
-        else:
-            kept.append(match)
-            taken |= {p for p in people if p is not None}
-    for call in retry:  # in the router's order: by priority, then arrival
-        others = [
-            member
-            for member in staff
-            if member.staff_id not in taken and member.staff_id not in declined[call.call_id]
-        ]
-        for match in decide([call], others, now, policy):
-            kept.append(match)
-            taken |= {p for p in (match.counsellor_id, match.interpreter_id) if p is not None}
-    return kept
-
-
 def publish_standings(connection: redis.Redis, found: dict[int, announce.Standing]) -> None:
     """Where each waiting caller stands, for their next hold announcement."""
     pipe = connection.pipeline(transaction=False)
@@ -189,7 +157,7 @@ def plan(
         return []
     declined = declined_lately(connection, [call.call_id for call in waiting])
     planned: list[Planned] = []
-    for match in _matches(waiting, duty.members, declined, moment, policy):
+    for match in decide(waiting, duty.members, moment, policy, declined):
         staff_ids = [match.counsellor_id] + (
             [match.interpreter_id] if match.interpreter_id is not None else []
         )
