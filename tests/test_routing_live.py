@@ -183,7 +183,8 @@ def test_routing_refusal_does_not_block_the_callers_behind_it(line: Line) -> Non
     assert b.counsellor_id == kurmanji.id
     a = line.record(first)
     assert (a.ended_at, a.dequeued_at, a.counsellor_id) == (None, None, None)  # A waits
-    assert b.queued_at is not None and a.queued_at is not None
+    assert a.queued_at is not None
+    assert b.queued_at is not None
     assert a.queued_at < b.queued_at
     offered_a = {e.staff_id for e in line.events(a) if e.kind == "offered"}
     assert offered_a == {kurmanji.id}  # once, before the refusal; not again since
