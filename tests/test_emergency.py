@@ -155,6 +155,18 @@ def test_router_emergency_caller_is_offered_to_any_counsellor(
     assert decide(waiting, staff, NOW, POLICY) == expected, name
 
 
+def test_router_emergency_caller_is_never_offered_to_who_declined_it() -> None:
+    """A refusal holds for an emergency caller too: the next counsellor is offered, and the
+    one who declined stays free for the caller behind."""
+    waiting = [_emergency(1, "ku"), _ordinary(2, "tr", waited=60)]
+    staff = [_staff(10, ("tr",), idle=500), _staff(11, ("ar",))]
+    assert decide(waiting, staff, NOW, POLICY, {1: frozenset({10})}) == [
+        Match(1, 11, None, 0, is_emergency=True),
+        Match(2, 10, None, 1),  # waited 60 s: any counsellor of the language
+    ]
+    assert decide(waiting[:1], staff[:1], NOW, POLICY, {1: frozenset({10})}) == []
+
+
 def test_router_ordinary_caller_is_not_offered_to_another_language() -> None:
     """Without the emergency, a Kurmanji caller is never given a Turkish counsellor alone."""
     assert decide([_ordinary(1, "ku", waited=500)], [_staff(10, ("tr",))], NOW, POLICY) == []

@@ -221,6 +221,79 @@ def test_router_decides(
     assert decide(calls, staff, NOW, POLICY) == expected
 
 
+@pytest.mark.parametrize(
+    ("calls", "staff", "declined", "expected"),
+    [
+        # Issue 15: the only Kurmanji counsellor declined A; B, behind A, is offered to them.
+        (
+            [call(1, "ku", 60), call(2, "ku", 5)],
+            [member(10, "ku,tr")],
+            {1: {10}},
+            [Match(2, 10, None, 0)],
+        ),
+        # A takes the next longest idle; the one who declined A goes to B.
+        (
+            [call(1, "tr", 60), call(2, "tr", 5)],
+            [member(10, "tr", idle=900), member(11, "tr", idle=10)],
+            {1: {10}},
+            [Match(1, 11, None, 1), Match(2, 10, None, 0)],
+        ),
+        # Priority still comes first: the urgent caller who was not declined is served first.
+        (
+            [call(1, "tr", 60), call(2, "tr", 5, "violence", priority=3), call(3, "tr", 30)],
+            [member(10, "tr", idle=900)],
+            {2: {10}},
+            [Match(1, 10, None, 1)],
+        ),
+        # A pair is a call and a person: the interpreter who declined A interprets for B,
+        # and A gets the other interpreter with the counsellor idle longest.
+        (
+            [call(1, "ps", 60), call(2, "ps", 5)],
+            [
+                member(10, "tr", idle=900),
+                member(11, "tr", idle=10),
+                member(20, "ps,tr", interpreter=True, idle=900),
+                member(21, "ps,tr", interpreter=True, idle=10),
+            ],
+            {1: {20}},
+            [Match(1, 10, 21, 2), Match(2, 11, 20, 2)],
+        ),
+        # Both or neither: with its only interpreter declined, A waits and frees the
+        # counsellor for a Turkish caller.
+        (
+            [call(1, "ps", 60), call(2, "tr", 5)],
+            [member(10, "tr"), member(20, "ps,tr", interpreter=True)],
+            {1: {20}},
+            [Match(2, 10, None, 0)],
+        ),
+        # For A, the only Kurmanji counsellor who declined is as if not logged in: A goes
+        # at once to a Turkish counsellor with an interpreter, B to the Kurmanji counsellor.
+        (
+            [call(1, "ku", 60), call(2, "ku", 5)],
+            [member(10, "ku"), member(11, "tr"), member(20, "ku,tr", interpreter=True)],
+            {1: {10}},
+            [Match(1, 11, 20, 2), Match(2, 10, None, 0)],
+        ),
+        # A refusal of someone busy anyway, or of another call, changes nothing.
+        (
+            [call(1, "tr", 60)],
+            [member(10, "tr", available=False), member(11, "tr")],
+            {1: {10}, 99: {11}},
+            [Match(1, 11, None, 1)],
+        ),
+    ],
+)
+def test_router_decide_excludes_only_the_declined_pair(
+    calls: list[WaitingCall],
+    staff: list[StaffMember],
+    declined: dict[int, set[int]],
+    expected: list[Match],
+) -> None:
+    """A refusal keeps that member of staff from that call only: the callers behind it are
+    still offered to them, in the router's order (priority, then arrival)."""
+    assert decide(calls, staff, NOW, POLICY, declined) == expected
+
+
 def test_policy_priority_of_takes_the_higher_of_topic_and_age_group() -> None:
     """A caller's priority is their topic's or their age group's, whichever is higher;
     an emergency outranks both."""
@@ -409,19 +482,26 @@ def interprets(member: StaffMember, call: WaitingCall, bridge: str) -> bool:
 
 
 def reference_decide(
-    waiting: Sequence[WaitingCall], staff: Sequence[StaffMember], now: dt.datetime, policy: Policy
+    waiting: Sequence[WaitingCall],
+    staff: Sequence[StaffMember],
+    now: dt.datetime,
+    policy: Policy,
+    declined: dict[int, set[int]] | None = None,
 ) -> list[Match]:
-    """Every caller, in order, against a fresh list of every free member of staff."""
+    """Every caller, in order, against a fresh list of every free member of staff who did
+    not decline them (for whom those who declined are not logged in at all)."""
     bridge = policy.bridge_language
     taken: set[int] = set()
     matches: list[Match] = []
     for c in sorted(waiting, key=lambda c: (-c.priority, c.queued_at, c.call_id)):
-        verdict, age = reference_verdict_and_age(c, staff, now, policy)
+        refused = (declined or {}).get(c.call_id, set())
+        theirs = [m for m in staff if m.staff_id not in refused]
+        verdict, age = reference_verdict_and_age(c, theirs, now, policy)
         index = verdict.stage
         if index is None:
             continue
         free = sorted(
-            (m for m in staff if m.is_available and m.staff_id not in taken),
+            (m for m in theirs if m.is_available and m.staff_id not in taken),
             key=lambda m: (m.idle_since, m.staff_id),
         )
         for match in reference_matches(policy, index):
@@ -506,12 +586,21 @@ def test_router_decide_agrees_with_the_rules_written_out(seed: int) -> None:
 
     Random staff (counsellors, interpreters, both), languages, topics, availability and
     tied idle times; callers of every priority and age group at every stage's edge and
-    age rule's end; the line's policy and others, with and without an age rule.
+    age rule's end; the line's policy and others, with and without an age rule; and
+    again with some callers declined lately by some of the staff.
     """
     rng = random.Random(seed)
     policy = random_policy(rng)
     calls, staff = random_scenario(rng, policy)
     assert decide(calls, staff, NOW, policy) == reference_decide(calls, staff, NOW, policy)
+    ids = [m.staff_id for m in staff]
+    declined = {
+        c.call_id: set(rng.sample(ids, rng.randint(1, min(3, len(ids)))))
+        for c in calls
+        if ids and rng.random() < 0.4
+    }
+    expected = reference_decide(calls, staff, NOW, policy, declined)
+    assert decide(calls, staff, NOW, policy, declined) == expected
     for c in calls:
         assert stage_for(c, staff, NOW, policy) == reference_verdict(c, staff, NOW, policy)
     assert stages_for(calls, staff, NOW, policy) == {
@@ -530,6 +619,17 @@ def test_router_free_queue_passes_over_taken_but_keeps_the_one_set_aside() -> No
     assert queue.first({1, 2}) == 7
     assert queue.first({1, 2, 7}, besides=8) is None
     assert queue.first({1, 2, 7}) == 8
+
+
+def test_router_free_queue_sets_aside_the_excluded_for_one_look_up() -> None:
+    """Those who declined a call are passed over for it, and still there for the next."""
+    queue = _Free()
+    queue.ids = [5, 6, 1, 7, 8]
+    assert queue.first({1}, excluded={5, 6}) == 7
+    assert queue.first({1}, besides=7, excluded={5, 6}) == 8
+    assert queue.first({1}) == 5
+    assert queue.first({1, 5}, excluded={6, 7, 8}) is None
+    assert queue.first({1, 5}) == 6
 
 
 def test_reserve_offers_a_call_to_one_counsellor_at_a_time(reservations: Reservations) -> None:

@@ -28,6 +28,7 @@ from helpline.telephony.emulator.server import SandboxServer
 from helpline.telephony.transport import FlaskTransport
 from tests.factories import Factory
 from tests.live import (
+    ACCEPTS,
     ARABIC_VIOLENCE,
     PASHTO_PSYCHOSOCIAL,
     SILENT,
@@ -157,6 +158,41 @@ def test_routing_counsellor_who_does_not_press_1_is_skipped(line: Line) -> None:
     line.when(leg, lambda c: c.ended_at, "the call to end")
     assert line.sandbox.exchange.settle(30)
     all_answered(leg)
+
+
+KURMANJI_PSYCHOSOCIAL = "press 5; press 2; press 1"
+
+
+@pytest.mark.slow
+def test_routing_refusal_does_not_block_the_callers_behind_it(line: Line) -> None:
+    """The only Kurmanji counsellor declines caller A (presses 2): A keeps waiting, and
+    caller B, queued after A, is offered to that counsellor while A still waits. A
+    refusal excludes only that caller and that counsellor (issue 15)."""
+    declines = Behaviour("answer", after=3, talk=150, keys="2")
+    kurmanji = line.on_duty("counsellor.ku", "+905550000401", declines, languages=("ku", "tr"))
+    first = line.call("+905321110041", KURMANJI_PSYCHOSOCIAL)
+    a = line.when(first, lambda c: c.queued_at, "caller A to queue")
+
+    def declined() -> bool:
+        return any(e.kind == "offer_declined" and e.staff_id == kurmanji.id for e in line.events(a))
+
+    line.until(declined, "the counsellor to decline A")
+    line.sandbox.exchange.set_phone("+905550000401", ACCEPTS)  # they take the next call
+    second = line.call("+905321110042", KURMANJI_PSYCHOSOCIAL)
+    b = line.when(second, lambda c: c.counsellor_id, "caller B to be answered")
+    assert b.counsellor_id == kurmanji.id
+    a = line.record(first)
+    assert (a.ended_at, a.dequeued_at, a.counsellor_id) == (None, None, None)  # A waits
+    assert a.queued_at is not None
+    assert b.queued_at is not None
+    assert a.queued_at < b.queued_at
+    offered_a = {e.staff_id for e in line.events(a) if e.kind == "offered"}
+    assert offered_a == {kurmanji.id}  # once, before the refusal; not again since
+    line.sandbox.exchange.hang_up(first.sid)
+    line.when(second, lambda c: c.ended_at, "B's call to end")
+    assert line.sandbox.exchange.settle(30)
+    all_answered(first)
+    all_answered(second)
 
 
 @pytest.mark.slow

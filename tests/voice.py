@@ -61,12 +61,18 @@ class Phone:
         base.update({k: str(v) for k, v in extra.items()})
         return base
 
-    def post(self, url: str, params: dict[str, str], sign: bool = True) -> TestResponse:
+    def post(
+        self,
+        url: str,
+        params: dict[str, str],
+        sign: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> TestResponse:
         """POST to an absolute or relative URL, signed with the account's auth token."""
         full = url if url.startswith("http") else self.settings.public_base_url + url
         parts = urlsplit(full)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        headers = {}
+        headers = dict(headers or {})
         if sign:
             token = self.settings.twilio_auth_token or ""
             headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(full, params)

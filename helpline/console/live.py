@@ -28,6 +28,7 @@ from helpline import audit
 from helpline.alerts import rules
 from helpline.models import Call, CallEvent, ContactRecord, Staff
 from helpline.models.base import DbSession
+from helpline.models.calls import TIMELINE_ORDER
 from helpline.models.enums import CallEventKind, Role
 from helpline.privacy import mask_number
 from helpline.records import service
@@ -136,7 +137,7 @@ def _events(session: DbSession, call_id: int, kinds: tuple[str, ...]) -> list[Ca
         session.scalars(
             sa.select(CallEvent)
             .where(CallEvent.call_id == call_id, CallEvent.kind.in_(kinds))
-            .order_by(CallEvent.id)
+            .order_by(*TIMELINE_ORDER)
         )
     )
 

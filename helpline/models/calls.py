@@ -150,7 +150,7 @@ class Call(Base):
 
     caller: Mapped[Caller | None] = relationship()
     events: Mapped[list[CallEvent]] = relationship(
-        back_populates="call", order_by="CallEvent.id", passive_deletes=True
+        back_populates="call", order_by=lambda: TIMELINE_ORDER, passive_deletes=True
     )
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
 
@@ -179,16 +179,16 @@ def _settle_seconds(_mapper: Any, _connection: Any, call: Call) -> None:
 class CallEvent(Base):
     """One typed entry in a call's append-only timeline.
 
-    `sequence_number` keeps Twilio's SequenceNumber; together with the call and the
-    source it de-duplicates redelivered callbacks. `data` never holds a phone number or
-    note text.
+    An entry written for a provider's callback keeps the provider's time (`occurred_at`,
+    its Timestamp) and SequenceNumber, and `delivery`: which callback it was, the same on
+    every redelivery (`voice.calls.delivery_key`). Unique per call, `delivery` stores
+    each callback once, whatever arrives twice (`append_once`). A timeline is read in
+    `TIMELINE_ORDER`. `data` never holds a phone number or note text.
     """
 
     __tablename__ = "call_event"
     __table_args__ = (
-        sa.UniqueConstraint(
-            "call_id", "source", "sequence_number", name="uq_call_event_call_source_sequence"
-        ),
+        sa.UniqueConstraint("call_id", "delivery", name="uq_call_event_call_delivery"),
         sa.Index("ix_call_event_call_occurred", "call_id", "occurred_at"),
         sa.Index("ix_call_event_kind_occurred", "kind", "occurred_at"),
     )
@@ -198,11 +198,22 @@ class CallEvent(Base):
     kind: Mapped[str] = mapped_column(sa.String(32))
     source: Mapped[str] = mapped_column(sa.String(16))
     sequence_number: Mapped[int | None]
+    delivery: Mapped[str | None] = mapped_column(sa.String(80))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
     call: Mapped[Call] = relationship(back_populates="events")
+
+
+# A call's timeline in the order things happened: by time (the provider's, for its
+# callbacks), then by the provider's SequenceNumber (its Timestamp has whole seconds),
+# then as written.
+TIMELINE_ORDER: tuple[sa.ColumnExpressionArgument[Any], ...] = (
+    CallEvent.occurred_at,
+    CallEvent.sequence_number.asc().nulls_last(),
+    CallEvent.id,
+)
 
 
 class Recording(Base):
@@ -235,15 +246,19 @@ def timeline_entry(
     *,
     sequence_number: int | None = None,
     staff_id: int | None = None,
+    delivery: str | None = None,
+    occurred_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """One entry of a call's timeline, as `append_timeline` writes it."""
+    """One entry of a call's timeline, as `append_timeline` writes it (now, unless the
+    provider said when it happened)."""
     return {
         "kind": kind,
         "source": source,
         "data": data or {},
         "sequence_number": sequence_number,
         "staff_id": staff_id,
-        "occurred_at": utcnow(),
+        "delivery": delivery,
+        "occurred_at": occurred_at or utcnow(),
     }
 
 
@@ -257,3 +272,17 @@ def append_timeline(session: DbSession, call_id: int, entries: list[dict[str, An
     if entries:  # one compiled statement, executed for each row (psycopg pipelines them)
         rows = [{**entry, "call_id": call_id} for entry in entries]
         session.execute(_INSERT_EVENT, rows)
+
+
+def append_once(session: DbSession, call_id: int, entry: dict[str, Any]) -> bool:
+    """Write a callback's timeline entry unless its `delivery` is already on the call's
+    timeline; False for a duplicate (a redelivery, or the same callback racing itself).
+
+    In a savepoint: a duplicate leaves the rest of the transaction as it was.
+    """
+    try:
+        with session.begin_nested():
+            append_timeline(session, call_id, [entry])
+    except sa.exc.IntegrityError:
+        return False
+    return True

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from helpline.models import Call, CallEvent, Staff, utcnow
 from helpline.models.base import DbSession
-from helpline.models.calls import append_timeline, timeline_entry
+from helpline.models.calls import TIMELINE_ORDER, append_timeline, timeline_entry
 from helpline.models.enums import CallEventKind, EventSource, PresenceState
 from helpline.routing import announce, handling, presence, rebuild
 from helpline.routing.legs import COUNSELLOR, INTERPRETER, Leg
@@ -40,14 +40,7 @@ from helpline.routing.reservation import (
     LINGER_SECONDS,
     Reservations,
 )
-from helpline.routing.router import (
-    Match,
-    StaffMember,
-    WaitingCall,
-    decide,
-    needs_interpreter,
-    stage_name,
-)
+from helpline.routing.router import Match, decide, needs_interpreter, stage_name
 from helpline.routing.waiting import after_rebuild, list_waiting
 
 DECLINED_KEY = "helpline:call:{}:declined"  # who declined this call lately
@@ -110,38 +103,6 @@ def _with_open_offers(connection: redis.Redis, call_ids: Sequence[int]) -> set[i
     return busy
 
 
-def _matches(
-    waiting: Sequence[WaitingCall],
-    staff: Sequence[StaffMember],
-    declined: dict[int, frozenset[int]],
-    now: dt.datetime,
-    policy: Policy,
-) -> list[Match]:
-    """The router's matches, with nobody offered a call they declined lately."""
-    matches = decide(waiting, staff, now, policy)
-    kept: list[Match] = []
-    taken: set[int] = set()
-    retry: list[WaitingCall] = []
-    by_id = {call.call_id: call for call in waiting}
-    for match in matches:
-        people = {match.counsellor_id, match.interpreter_id} - {None}
-        if people & declined.get(match.call_id, frozenset()):
-            retry.append(by_id[match.call_id])
-        else:
-            kept.append(match)
-            taken |= {p for p in people if p is not None}
-    for call in retry:  # in the router's order: by priority, then arrival
-        others = [
-            member
-            for member in staff
-            if member.staff_id not in taken and member.staff_id not in declined[call.call_id]
-        ]
-        for match in decide([call], others, now, policy):
-            kept.append(match)
-            taken |= {p for p in (match.counsellor_id, match.interpreter_id) if p is not None}
-    return kept
-
-
 def publish_standings(connection: redis.Redis, found: dict[int, announce.Standing]) -> None:
     """Where each waiting caller stands, for their next hold announcement."""
     pipe = connection.pipeline(transaction=False)
@@ -196,7 +157,7 @@ def plan(
         return []
     declined = declined_lately(connection, [call.call_id for call in waiting])
     planned: list[Planned] = []
-    for match in _matches(waiting, duty.members, declined, moment, policy):
+    for match in decide(waiting, duty.members, moment, policy, declined):
         staff_ids = [match.counsellor_id] + (
             [match.interpreter_id] if match.interpreter_id is not None else []
         )
@@ -475,10 +436,13 @@ def talked(session: DbSession, call_id: int) -> bool:
     """Were the caller and their counsellor in the room together? Read from the room's
     events after the counsellor's last acceptance: the caller joined while staff were in
     the room. Without room events for the staff, the caller's join before the counsellor's
-    leg ended counts."""
-    present, staff_seen = 0, False
-    joined: int | None = None
-    left: int | None = None
+    leg ended counts.
+
+    Our own steps (the acceptance, the leg's end) are taken in the order we wrote them,
+    which is the order they happened; the room's events, which may arrive out of order,
+    in the order the provider gives (TIMELINE_ORDER). Its times have whole seconds and
+    its clock is not ours: they order its events among themselves, not against ours.
+    """
     rows = session.execute(
         sa.select(CallEvent.id, CallEvent.kind, CallEvent.data)
         .where(
@@ -491,22 +455,38 @@ def talked(session: DbSession, call_id: int) -> bool:
                 ]
             ),
         )
-        .order_by(CallEvent.id)
+        .order_by(*TIMELINE_ORDER)
+    ).all()
+    accepted = [
+        event_id
+        for event_id, kind, data in rows
+        if kind == CallEventKind.OFFER_ACCEPTED and data.get("role") == COUNSELLOR
+    ]
+    since = max(accepted, default=0)
+    left = max(
+        (
+            event_id
+            for event_id, kind, data in rows
+            if kind == CallEventKind.PARTICIPANT_LEFT
+            and data.get("role") == COUNSELLOR
+            and event_id > since
+        ),
+        default=None,
     )
+    present, staff_seen = 0, False
+    joined: int | None = None
     for event_id, kind, data in rows:
+        if kind != CallEventKind.ROOM_EVENT or event_id < since:
+            continue
         who, what = data.get("participant"), data.get("event")
-        if kind == CallEventKind.OFFER_ACCEPTED and data.get("role") == COUNSELLOR:
-            present, staff_seen, joined, left = 0, False, None, None
-        elif kind == CallEventKind.ROOM_EVENT and who == "staff" and what == "participant-join":
+        if who == "staff" and what == "participant-join":
             staff_seen, present = True, present + 1
-        elif kind == CallEventKind.ROOM_EVENT and who == "staff" and what == "participant-leave":
+        elif who == "staff" and what == "participant-leave":
             staff_seen, present = True, max(present - 1, 0)
-        elif kind == CallEventKind.ROOM_EVENT and who == "caller" and what == "participant-join":
+        elif who == "caller" and what == "participant-join":
             if staff_seen and present > 0:
                 return True
             joined = event_id if joined is None else joined
-        elif kind == CallEventKind.PARTICIPANT_LEFT and data.get("role") == COUNSELLOR:
-            left = event_id
     return not staff_seen and joined is not None and (left is None or joined < left)
 
 

@@ -26,6 +26,9 @@ reservation.py). Rules:
   joins later, when one is free: offers.needing_interpreter). Such a caller can wait
   whenever any counsellor at all is logged in.
 - Nobody is proposed for two callers in one decision.
+- A refusal excludes only its pair: whoever declined a call lately (`declined`) is never
+  proposed for it, and counts as not logged in for it alone; they stay free for the
+  callers behind it, who are considered in the same order as ever.
 
 Speed: `decide` indexes the staff once per decision, by skill (a counsellor's language,
 language and topic, and with an age group's skill; an interpreter's language, with the
@@ -238,21 +241,33 @@ class _Free:
         self.ids: list[int] = []
         self.start = 0
 
-    def first(self, taken: Set[int], besides: int | None = None) -> int | None:
-        """The longest idle who is not taken and not `besides`, or None."""
+    def first(
+        self, taken: Set[int], besides: int | None = None, excluded: Set[int] = frozenset()
+    ) -> int | None:
+        """The longest idle who is not taken, not `besides` and not `excluded`, or None.
+
+        `besides` and `excluded` are set aside for this look-up only: passed over, never
+        dropped (another caller may still take them).
+        """
         ids, start = self.ids, self.start
-        while start < len(ids) and ids[start] in taken:
+        end = len(ids)
+        while start < end and ids[start] in taken:
             start += 1
         self.start = start
-        if start == len(ids) or ids[start] != besides:
-            return ids[start] if start < len(ids) else None
-        after = start + 1
-        while after < len(ids) and (ids[after] in taken or ids[after] == besides):
+        if start == end or (ids[start] != besides and ids[start] not in excluded):
+            return ids[start] if start < end else None
+        kept: list[int] = []
+        after = start
+        while after < end and (
+            ids[after] in taken or ids[after] == besides or ids[after] in excluded
+        ):
+            if ids[after] not in taken:
+                kept.append(ids[after])
             after += 1
-        # Only `besides` is still free before `after`: keep it there and drop the rest.
-        ids[after - 1] = besides
-        self.start = after - 1
-        return ids[after] if after < len(ids) else None
+        # Only those set aside are still free before `after`: keep them there, drop the rest.
+        self.start = after - len(kept)
+        ids[self.start : after] = kept
+        return ids[after] if after < end else None
 
 
 def _free_staff(
@@ -272,17 +287,57 @@ def _free_staff(
     return free
 
 
+def _holders(
+    staff: Sequence[StaffMember], table: Mapping[Profile, tuple[Skill, ...]]
+) -> dict[Skill, int]:
+    """How many members logged in have each skill."""
+    count: dict[Skill, int] = {}
+    for member in staff:
+        for skill in table[_profile(member)]:
+            count[skill] = count.get(skill, 0) + 1
+    return count
+
+
+def _logged_in_without(
+    logged_in: Set[Skill],
+    holders: Mapping[Skill, int],
+    table: Mapping[Profile, tuple[Skill, ...]],
+    gone: Sequence[StaffMember],
+) -> Set[Skill]:
+    """The skills still held by someone logged in once the members `gone` are left out."""
+    lost: dict[Skill, int] = {}
+    for member in gone:
+        for skill in table[_profile(member)]:
+            lost[skill] = lost.get(skill, 0) + 1
+    return logged_in - {skill for skill, n in lost.items() if n >= holders[skill]}
+
+
 def decide(
     waiting: Sequence[WaitingCall],
     staff: Sequence[StaffMember],
     now: dt.datetime,
     policy: Policy,
+    declined: Mapping[int, Set[int]] | None = None,
 ) -> list[Match]:
-    """Propose matches for as many waiting callers as the available staff allow."""
+    """Propose matches for as many waiting callers as the available staff allow.
+
+    `declined`: per call, the staff who refused it lately. Such a pair is never proposed,
+    and for that call alone they count as not logged in (a stage only they could serve is
+    skipped); they stay free for every other caller.
+    """
     bridge = policy.bridge_language
     table = _skill_table(staff, policy)
     logged_in, free = _logged_in(table), _free_staff(staff, table)
+    refusals = {
+        call.call_id: declined[call.call_id]
+        for call in waiting
+        if declined and declined.get(call.call_id)
+    }
+    # Only with refusals: the plain decision pays nothing for them.
+    holders = _holders(staff, table) if refusals else {}
+    by_id = {member.staff_id: member for member in staff} if refusals else {}
     nobody = _Free()
+    no_one: Set[int] = frozenset()
     taken: set[int] = set()
     matches: list[Match] = []
     # By (-priority, queued_at, call_id), one attribute at a time, as in _free_staff.
@@ -290,11 +345,16 @@ def decide(
     order.sort(key=attrgetter("queued_at"))
     order.sort(key=attrgetter("priority"), reverse=True)  # reverse keeps ties in order
     for call in order:
-        verdict, age = _verdict(call, logged_in, now, policy)
+        excluded = refusals.get(call.call_id, no_one)
+        known: Set[Skill] = logged_in
+        if excluded:
+            gone = [by_id[staff_id] for staff_id in excluded if staff_id in by_id]
+            known = _logged_in_without(logged_in, holders, table, gone)
+        verdict, age = _verdict(call, known, now, policy)
         if verdict.stage is None:
             continue
         if call.is_emergency:
-            found = _emergency_match(call, free, taken, bridge)
+            found = _emergency_match(call, free, taken, bridge, excluded)
             if found is not None:
                 taken.update(
                     p for p in (found.counsellor_id, found.interpreter_id) if p is not None
@@ -305,13 +365,15 @@ def decide(
             if match == "interpreter" and call.language == bridge:
                 continue
             skill = _counsellor_skill(call, match, bridge, age)
-            counsellor = free.get(skill, nobody).first(taken)
+            counsellor = free.get(skill, nobody).first(taken, excluded=excluded)
             if counsellor is None:
                 continue
             interpreter: int | None = None
             if match == "interpreter":
                 helper = ("interpret", call.language)
-                interpreter = free.get(helper, nobody).first(taken, besides=counsellor)
+                interpreter = free.get(helper, nobody).first(
+                    taken, besides=counsellor, excluded=excluded
+                )
                 if interpreter is None:
                     continue  # both or neither
                 taken.add(interpreter)
@@ -322,25 +384,30 @@ def decide(
 
 
 def _emergency_match(
-    call: WaitingCall, free: Mapping[Skill, _Free], taken: Set[int], bridge: str
+    call: WaitingCall,
+    free: Mapping[Skill, _Free],
+    taken: Set[int],
+    bridge: str,
+    excluded: Set[int],
 ) -> Match | None:
-    """The closest fit among the free counsellors for an emergency caller, else anyone."""
+    """The closest fit among the free counsellors for an emergency caller, else anyone
+    (never one who declined this caller lately)."""
     nobody = _Free()
     fits: list[Skill] = [("counsel", call.language)]
     if call.topic is not None:
         fits.insert(0, ("counsel", call.language, call.topic))
     for skill in fits:
-        counsellor = free.get(skill, nobody).first(taken)
+        counsellor = free.get(skill, nobody).first(taken, excluded=excluded)
         if counsellor is not None:
             return Match(call.call_id, counsellor, None, 0, is_emergency=True)
     if call.language != bridge:
-        counsellor = free.get(("counsel", bridge), nobody).first(taken)
+        counsellor = free.get(("counsel", bridge), nobody).first(taken, excluded=excluded)
         if counsellor is not None:
             helper = free.get(("interpret", call.language), nobody)
-            interpreter = helper.first(taken, besides=counsellor)
+            interpreter = helper.first(taken, besides=counsellor, excluded=excluded)
             if interpreter is not None:
                 return Match(call.call_id, counsellor, interpreter, 0, is_emergency=True)
-    counsellor = free.get(ANY_COUNSELLOR, nobody).first(taken)
+    counsellor = free.get(ANY_COUNSELLOR, nobody).first(taken, excluded=excluded)
     if counsellor is None:
         return None
     return Match(call.call_id, counsellor, None, 0, is_emergency=True)

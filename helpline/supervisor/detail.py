@@ -18,6 +18,7 @@ from helpline.models import (
     Voicemail,
 )
 from helpline.models.base import DbSession
+from helpline.models.calls import TIMELINE_ORDER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +39,7 @@ def find_call_detail(session: DbSession, call_id: int) -> CallDetail | None:
     if call is None:
         return None
     events = session.scalars(
-        sa.select(CallEvent)
-        .where(CallEvent.call_id == call_id)
-        .order_by(CallEvent.occurred_at, CallEvent.id)
+        sa.select(CallEvent).where(CallEvent.call_id == call_id).order_by(*TIMELINE_ORDER)
     ).all()
     record = session.scalars(
         sa.select(ContactRecord)

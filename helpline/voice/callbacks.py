@@ -27,7 +27,7 @@ from helpline.models import Call, utcnow
 from helpline.models.enums import CallbackOutcome, CallEventKind, EventSource
 from helpline.tasks.callbacks import enqueue_dial_callback, enqueue_end_callback_room, limits
 from helpline.voice import calls
-from helpline.voice.common import EMPTY, renderer, safe, twiml
+from helpline.voice.common import EMPTY, callback_token, renderer, safe, twiml
 from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 from helpline.voice.queue import into_room
 from helpline.voice.signature import twilio_signed
@@ -156,7 +156,7 @@ def status() -> Response:
         db.session.commit()
         return twiml(EMPTY)
     if params.call_sid and params.call_sid == call.call_sid:
-        calls.apply_status(db.session, call, params)
+        calls.apply_status(db.session, call, params, callback_token())
     db.session.commit()
     _settle(call, STATUS_OUTCOMES.get(params.call_status or "", CallbackOutcome.NO_ANSWER))
     return twiml(EMPTY)

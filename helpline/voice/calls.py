@@ -7,6 +7,7 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from helpline.models import (
     utcnow,
 )
 from helpline.models.base import DbSession
-from helpline.models.calls import append_timeline, timeline_entry
+from helpline.models.calls import append_once, append_timeline, timeline_entry
 from helpline.models.enums import (
     CallDirection,
     CallEventKind,
@@ -104,35 +105,60 @@ def add_event(
     kind: str,
     source: str,
     data: dict[str, Any] | None = None,
-    sequence_number: int | None = None,
 ) -> None:
     """Append one entry to the call's timeline (flushing first, so the call has its id)."""
     session.flush()
-    entry = timeline_entry(kind, source, data, sequence_number=sequence_number)
-    append_timeline(session, call.id, [entry])
+    append_timeline(session, call.id, [timeline_entry(kind, source, data)])
 
 
-def apply_status(session: DbSession, call: Call, params: VoiceParams) -> bool:
+def delivery_key(stream: str | None, sequence: int | None, token: str | None) -> str | None:
+    """Which callback this is, the same on every redelivery: its SequenceNumber within its
+    stream (`status` for a call's progress, the ConferenceSid for a room's events), else
+    its idempotency token; None when it has neither (it cannot be recognised again)."""
+    if stream is not None and sequence is not None:
+        return f"{stream}:{sequence}"
+    if token is not None:
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()
+    return None
+
+
+def add_callback_event(
+    session: DbSession,
+    call: Call,
+    kind: str,
+    data: dict[str, Any],
+    params: VoiceParams,
+    delivery: str | None,
+) -> bool:
+    """Append a provider callback's entry once, at the time the provider gives; False for
+    a duplicate."""
+    session.flush()
+    entry = timeline_entry(
+        kind,
+        EventSource.TWILIO,
+        data,
+        sequence_number=params.sequence_number,
+        delivery=delivery,
+        occurred_at=params.timestamp,
+    )
+    return append_once(session, call.id, entry)
+
+
+def apply_status(
+    session: DbSession, call: Call, params: VoiceParams, token: str | None = None
+) -> bool:
     """Record a status callback once; False for a duplicate.
 
     Callbacks may arrive twice or out of order. Each (call, SequenceNumber) is stored
-    once; the call takes the status of the highest SequenceNumber seen, and a terminal
-    status is never replaced by an earlier one arriving late.
+    once (each idempotency token, for a callback without one); the call takes the status
+    of the highest SequenceNumber seen, and a terminal status is never replaced by an
+    earlier one arriving late.
     """
     status = params.call_status
     seq = params.sequence_number
-    try:
-        with session.begin_nested():
-            add_event(
-                session,
-                call,
-                CallEventKind.STATUS_CALLBACK,
-                EventSource.TWILIO,
-                {"status": status, "duration": params.call_duration},
-                sequence_number=seq,
-            )
-            session.flush()
-    except sa.exc.IntegrityError:
+    data = {"status": status, "duration": params.call_duration}
+    delivery = delivery_key("status", seq, token)
+    if not add_callback_event(session, call, CallEventKind.STATUS_CALLBACK, data, params, delivery):
         return False
     if status is None:
         return True
@@ -146,6 +172,20 @@ def apply_status(session: DbSession, call: Call, params: VoiceParams) -> bool:
     if status in TERMINAL_STATUSES:
         end_call(session, call, params.timestamp or utcnow())
     return True
+
+
+def record_room_event(
+    session: DbSession, call: Call, params: VoiceParams, token: str | None = None
+) -> bool:
+    """Put a conference room's status callback on the call's timeline once (by room and
+    SequenceNumber, or idempotency token); False for a duplicate or no event."""
+    if params.conference_event is None:
+        return False
+    data: dict[str, Any] = {"event": params.conference_event}
+    if params.call_sid:
+        data["participant"] = "caller" if params.call_sid == call.call_sid else "staff"
+    delivery = delivery_key(params.conference_sid, params.sequence_number, token)
+    return add_callback_event(session, call, CallEventKind.ROOM_EVENT, data, params, delivery)
 
 
 def end_call(session: DbSession, call: Call, at: dt.datetime) -> None:

@@ -20,6 +20,7 @@ from helpline.journal import replay
 from helpline.models import Staff
 from helpline.routing import live
 from helpline.routing.whisper import StaffVoice
+from helpline.voice.params import IDEMPOTENCY_HEADER, idempotency_token
 from helpline.web import settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,11 @@ def renderer() -> Renderer:
     return Renderer(
         registry().catalog, Urls(config.public_base_url), numbers, config.helpline_number
     )
+
+
+def callback_token() -> str | None:
+    """This request's idempotency token (Twilio repeats it when it redelivers)."""
+    return idempotency_token(request.headers.get(IDEMPOTENCY_HEADER))
 
 
 def twiml(document: str) -> Response:

@@ -14,6 +14,9 @@ from collections.abc import Mapping
 
 CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
+CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
+IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+IDEMPOTENCY_TOKEN = re.compile(r"^[!-~]{1,256}$")  # printable ASCII, no spaces
 DIGITS = re.compile(r"^[0-9*#]{1,32}$")
 CALL_STATUSES = frozenset(
     {
@@ -92,6 +95,7 @@ class VoiceParams:
     queue_result: str | None = None
     queue_time: int | None = None  # seconds in the Twilio queue
     conference_event: str | None = None  # StatusCallbackEvent of a conference callback
+    conference_sid: str | None = None
 
     @classmethod
     def parse(cls, form: Mapping[str, str]) -> VoiceParams:
@@ -130,4 +134,16 @@ class VoiceParams:
             queue_result=queue_result if queue_result in QUEUE_RESULTS else None,
             queue_time=_integer(form, "QueueTime", 10**6),
             conference_event=_text(form, "StatusCallbackEvent", 32),
+            conference_sid=_matching(form, "ConferenceSid", CONFERENCE_SID),
         )
+
+
+def _matching(form: Mapping[str, str], name: str, pattern: re.Pattern[str]) -> str | None:
+    value = _text(form, name)
+    return value if value is not None and pattern.match(value) else None
+
+
+def idempotency_token(value: str | None) -> str | None:
+    """The `I-Twilio-Idempotency-Token` header's value, the same on every redelivery of
+    one request; None when absent or not a plausible token."""
+    return value if value is not None and IDEMPOTENCY_TOKEN.match(value) else None

@@ -10,7 +10,8 @@
   the call's conference room.
 - `/voice/requeue`: the counsellor left the room before the caller reached it; the
   caller waits again, keeping their place.
-- `/voice/room`: the room's status callbacks, for the timeline.
+- `/voice/room`: the room's status callbacks, for the timeline: each stored once, at the
+  time the provider gives (calls.record_room_event).
 - `/voice/held`: the HoldUrl of a caller put on hold in the room (routing/conference.py):
   the hold music, looped. A TwiML document, since the sandbox (like a conference
   waitUrl) runs only TwiML there.
@@ -35,8 +36,8 @@ from helpline.models.enums import CallEventKind
 from helpline.routing import announce, live, offers, waiting
 from helpline.routing.legs import room_name
 from helpline.tasks.dispatch import enqueue_dispatch, enqueue_widening
-from helpline.voice import steps
-from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
+from helpline.voice import calls, steps
+from helpline.voice.common import EMPTY, callback_token, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.web import now, settings
@@ -254,12 +255,9 @@ def room() -> Response:
     call = _call_from_args()
     params = VoiceParams.parse(request.form)
     if call is not None and params.conference_event:
-        who = "caller" if params.call_sid == call.call_sid else "staff"
-        data: dict[str, object] = {"event": params.conference_event}
-        if params.call_sid:
-            data["participant"] = who
-        offers.event(db.session, call.id, CallEventKind.ROOM_EVENT, data=data)
-        db.session.commit()
+        token = callback_token()
+        if calls.record_room_event(db.session, call, params, token):
+            db.session.commit()
     return twiml(EMPTY)
 
 

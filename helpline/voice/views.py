@@ -27,7 +27,7 @@ from helpline.models.enums import CallEventKind, CallOutcome, EventSource
 from helpline.routing import live, waiting
 from helpline.tasks.callbacks import enqueue_callbacks_of
 from helpline.voice import blocked, calls, routing, staffline, steps
-from helpline.voice.common import EMPTY, registry, renderer, safe, twiml
+from helpline.voice.common import EMPTY, callback_token, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.voicemail import service as voicemail
@@ -151,7 +151,7 @@ def status() -> Response:
             return twiml(EMPTY)  # staff setting their presence by phone: not a helpline call
         if call is None:  # a status for a call we never saw start: keep it anyway
             call = calls.start_call(db.session, params, params.call_sid)
-        calls.apply_status(db.session, call, params)
+        calls.apply_status(db.session, call, params, callback_token())
         routing.after_status(call)
         wait = settings().callback_abandoned_seconds
         asked = callback_service.request_after_abandon(db.session, call, wait, utcnow())
