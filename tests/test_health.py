@@ -3,26 +3,14 @@ servers the degraded IVR needs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpline import create_app
-from helpline.extensions import db
 from helpline.health import readiness
-from tests.conftest import make_settings
-from tests.voice import Phone, dead_redis_url
-
-
-def _app(database_url: str, redis_url: str, instance: Path) -> Iterator[Flask]:
-    app = create_app(make_settings(database_url, redis_url, instance), {"TESTING": True})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+from tests.voice import Phone, app_on, dead_redis_url
 
 
 def _dead_database_url() -> str:
@@ -64,7 +52,7 @@ def test_health_live_and_ready_when_all_answers(client: FlaskClient) -> None:
 def test_health_ready_with_redis_down_says_degraded(database_url: str, tmp_path: Path) -> None:
     """Redis down: /healthz/ready and /healthz stay 200 and name Redis as degraded, and
     the IVR does answer a caller."""
-    for app in _app(database_url, dead_redis_url(), tmp_path / "i"):
+    for app in app_on(database_url, dead_redis_url(), tmp_path / "i"):
         client = app.test_client()
         for path in ("/healthz/ready", "/healthz"):
             response = client.get(path)
@@ -81,7 +69,7 @@ def test_health_ready_with_redis_down_says_degraded(database_url: str, tmp_path:
 
 def test_health_ready_with_database_down_says_degraded(tmp_path: Path) -> None:
     """The database down (and Redis too): still ready, naming both parts."""
-    for app in _app(_dead_database_url(), dead_redis_url(), tmp_path / "i"):
+    for app in app_on(_dead_database_url(), dead_redis_url(), tmp_path / "i"):
         response = app.test_client().get("/healthz/ready")
         assert response.status_code == 200
         body = response.get_json()
