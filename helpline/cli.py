@@ -768,3 +768,7 @@ main.add_command(demo_traffic)
 from helpline.retention_cli import retention  # noqa: E402
 
 main.add_command(retention)
+
+from helpline.fallback_cli import fallback_twiml  # noqa: E402
+
+main.add_command(fallback_twiml)
