@@ -184,6 +184,8 @@ def _work_through_outages(app: Flask, settings: Settings, *, burst: bool) -> boo
         try:
             worker = build_worker(app, name, stop)
             worked = worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+        except StopRequested:
+            return False  # a signal while RQ was stopping on its own (Redis lost)
         except (redis.ConnectionError, redis.TimeoutError):
             if burst:
                 raise
