@@ -33,9 +33,12 @@ USER helpline
 
 EXPOSE 8000
 
-# /healthz answers 200 when the database and Redis are reachable, 503 otherwise (urlopen
-# raises on 503). A redirect elsewhere, such as to /login, does not count as healthy.
+# /healthz/live answers 200 while the process serves HTTP, whatever Redis and PostgreSQL
+# do: an unhealthy container gets restarted, which cures a stuck process but never an
+# outage elsewhere, during which the IVR must keep answering. Load balancers use
+# /healthz/ready (docs/deployment.md). A redirect elsewhere, such as to /login, does not
+# count as healthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4); sys.exit(0 if r.status == 200 and r.geturl().endswith('/healthz') else 1)"]
+    CMD ["python", "-c", "import sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:8000/healthz/live', timeout=4); sys.exit(0 if r.status == 200 and r.geturl().endswith('/healthz/live') else 1)"]
 
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-", "helpline.wsgi:app"]

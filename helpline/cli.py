@@ -775,3 +775,8 @@ main.add_command(retention)
 from helpline.journal.cli import journal  # noqa: E402
 
 main.add_command(journal)
+
+
+from helpline.fallback_cli import fallback_twiml  # noqa: E402
+
+main.add_command(fallback_twiml)

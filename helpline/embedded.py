@@ -106,8 +106,16 @@ class EmbeddedRedis:
         self._process.wait()
         self.socket.unlink(missing_ok=True)
 
+    def terminate(self) -> None:
+        """Stop the server as an operator would (SIGTERM: it saves first when it persists),
+        keeping its socket's folder for `restart`."""
+        self._process.terminate()
+        self._process.wait(timeout=self._timeout)
+        self.socket.unlink(missing_ok=True)
+
     def restart(self) -> None:
-        """Start the server again on the same socket (after `kill`), empty unless it saved."""
+        """Start the server again on the same socket (after `kill` or `terminate`), empty
+        unless it saved."""
         if self._process.poll() is None:
             raise RuntimeError("the embedded redis-server is still running")
         self._spawn()

@@ -8,7 +8,7 @@ from flask import current_app, g, request
 
 from helpline import audit
 from helpline.auth.sessions import Lifetimes
-from helpline.auth.throttle import Limits, LoginThrottle
+from helpline.auth.throttle import Limits, LocalWindows, LoginThrottle
 from helpline.config import Settings
 from helpline.extensions import get_redis
 from helpline.models import Staff, utcnow
@@ -40,7 +40,11 @@ def actor(staff: Staff) -> audit.Actor:
 
 
 def throttle() -> LoginThrottle:
+    """The login throttle; its stand-in for Redis lives as long as this app, per process."""
     config = settings()
+    local: LocalWindows = current_app.extensions.setdefault(
+        "helpline.login-throttle-local", LocalWindows()
+    )
     return LoginThrottle(
         get_redis(),
         Limits(
@@ -48,6 +52,7 @@ def throttle() -> LoginThrottle:
             per_address=config.login_max_failures_per_address,
             window_seconds=config.login_throttle_window_seconds,
         ),
+        local,
     )
 
 

@@ -56,7 +56,8 @@ STAFF_ON_PHONES = _only("counsellor", "other_counsellor", "interpreter")
 
 EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("static", "GET"): PUBLIC,
-    ("health.healthz", "GET"): PUBLIC,
+    ("health.live", "GET"): PUBLIC,
+    ("health.ready", "GET"): PUBLIC,
     ("auth.index", "GET"): _only(*ROLES[1:]),
     ("auth.login", "GET"): PUBLIC,
     ("auth.login", "POST"): PUBLIC,

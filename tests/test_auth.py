@@ -331,7 +331,11 @@ def test_health_reports_database_and_redis(client: FlaskClient) -> None:
     """/healthz is public and says both backing services answer."""
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert response.get_json() == {
+        "status": "ok",
+        "checks": {"flows": "ok", "database": "ok", "redis": "ok"},
+        "degraded": [],
+    }
 
 
 def test_client_address_behind_a_trusted_proxy(

@@ -6,9 +6,12 @@ import datetime as dt
 import secrets
 import socket
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from flask import Flask
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
@@ -30,6 +33,20 @@ def dead_redis_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"redis://127.0.0.1:{port}/0"  # nothing listens there once the probe closes
+
+
+def app_on(database_url: str, redis_url: str, instance: Path) -> Iterator[Flask]:
+    """An app on these services, one of them perhaps down (`for app in app_on(...)`);
+    its database connections are closed afterwards."""
+    from helpline import create_app
+    from helpline.extensions import db
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(database_url, redis_url, instance), {"TESTING": True})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def new_call_sid() -> str:
