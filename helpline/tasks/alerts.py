@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 
 import redis
-from rq import Queue
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
@@ -23,6 +21,7 @@ from helpline.alerts import repository, rules
 from helpline.extensions import db
 from helpline.models import Staff, utcnow
 from helpline.routing import live
+from helpline.tasks.periodic import enqueue_once
 from helpline.telephony.client import helpline_number, rest_client
 from helpline.voice.common import say_to_staff
 from helpline.web import settings
@@ -36,12 +35,9 @@ RING_TIMEOUT_SECONDS = 30
 def enqueue_alert_sweep(connection: redis.Redis) -> bool:
     """Queue `sweep_alerts` unless one was queued in the last ALERT_SWEEP_SECONDS (by any
     worker, between its jobs)."""
-    if not connection.set(ALERT_SWEEP_KEY, "1", nx=True, ex=ALERT_SWEEP_SECONDS):
-        return False
-    Queue("maintenance", connection=connection).enqueue(
-        sweep_alerts, job_id=f"maintenance-sweep-alerts-{int(time.time())}"
+    return enqueue_once(
+        connection, ALERT_SWEEP_KEY, ALERT_SWEEP_SECONDS, sweep_alerts, "sweep-alerts"
     )
-    return True
 
 
 def sweep_alerts() -> int:

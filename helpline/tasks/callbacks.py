@@ -47,6 +47,7 @@ from helpline.models.enums import CallbackOutcome, CallbackStatus, CallEventKind
 from helpline.routing import conference, live, offers, presence
 from helpline.routing.legs import COUNSELLOR, Leg
 from helpline.tasks.dispatch import _ring, enqueue_dispatch
+from helpline.tasks.periodic import enqueue_once
 from helpline.telephony.client import helpline_number, rest_client
 from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
@@ -336,14 +337,9 @@ STATUS_OUTCOMES = {
 
 def enqueue_sweep(connection: redis.Redis) -> bool:
     """Queue a sweep unless one was queued in the last `every` seconds (any worker)."""
-    if not connection.set(SWEEP_KEY, "1", nx=True, ex=sweep_clock().every):
-        return False
-    from rq import Queue
-
-    Queue("maintenance", connection=connection).enqueue(
-        sweep_callbacks, job_id=f"maintenance-sweep-callbacks-{int(utcnow().timestamp())}"
+    return enqueue_once(
+        connection, SWEEP_KEY, sweep_clock().every, sweep_callbacks, "sweep-callbacks"
     )
-    return True
 
 
 def _after(settled: service.Settled | None, call: Call) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import redis
-from rq import Queue, Retry
+from rq import Retry
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
@@ -18,6 +17,7 @@ from helpline.models.enums import PresenceState
 from helpline.routing import live, offers, presence, rebuild
 from helpline.routing.legs import end_leg
 from helpline.tasks.dispatch import enqueue_finish_wrap_up
+from helpline.tasks.periodic import enqueue_once
 from helpline.telephony.client import rest_client
 from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
@@ -88,12 +88,9 @@ def reconcile_staff() -> None:
 def enqueue_staff_reconcile(connection: redis.Redis) -> bool:
     """Queue `reconcile_staff` unless one was queued in the last STAFF_RECONCILE_SECONDS
     (by any worker, between its jobs)."""
-    if not connection.set(STAFF_RECONCILE_KEY, "1", nx=True, ex=STAFF_RECONCILE_SECONDS):
-        return False
-    Queue("maintenance", connection=connection).enqueue(
-        reconcile_staff, job_id=f"maintenance-reconcile-staff-{int(time.time())}"
+    return enqueue_once(
+        connection, STAFF_RECONCILE_KEY, STAFF_RECONCILE_SECONDS, reconcile_staff, "reconcile-staff"
     )
-    return True
 
 
 def replay_journal() -> int:
@@ -112,12 +109,9 @@ def enqueue_journal_replay(connection: redis.Redis, journal: Journal) -> bool:
     JOURNAL_REPLAY_SECONDS (by any worker, between its jobs)."""
     if not journal.has_files():
         return False
-    if not connection.set(JOURNAL_REPLAY_KEY, "1", nx=True, ex=JOURNAL_REPLAY_SECONDS):
-        return False
-    Queue("maintenance", connection=connection).enqueue(
-        replay_journal, job_id=f"maintenance-replay-journal-{int(time.time())}"
+    return enqueue_once(
+        connection, JOURNAL_REPLAY_KEY, JOURNAL_REPLAY_SECONDS, replay_journal, "replay-journal"
     )
-    return True
 
 
 def _free_staff(client: Client) -> None:
