@@ -11,6 +11,7 @@ app from the factory and empty tables afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -38,6 +39,7 @@ from tests.voice import OPEN
 ENCRYPTION_KEYS = (Fernet.generate_key().decode(), Fernet.generate_key().decode())
 BLIND_INDEX_KEY = secrets.token_urlsafe(48)
 SECRET_KEY = secrets.token_urlsafe(48)
+DUTY_LINE_NUMBERS = ("+905550000183", "+905550000184")
 
 
 def _admin_url(url: str) -> sa.URL:
@@ -159,6 +161,16 @@ def app(settings: Settings, redis_url: str) -> Iterator[Flask]:
 def open_hours(app: Flask) -> None:
     """The app's clock at a time the counselling hours are open, whatever the hour now."""
     app.extensions["helpline.clock"] = lambda: OPEN
+
+
+@pytest.fixture
+def duty_app(app: Flask, settings: Settings) -> Flask:
+    """The app in open hours with two duty numbers (DUTY_LINE_NUMBERS), rung together."""
+    app.extensions["helpline.settings"] = dataclasses.replace(
+        settings, duty_line_numbers=DUTY_LINE_NUMBERS
+    )
+    app.extensions["helpline.clock"] = lambda: OPEN
+    return app
 
 
 @pytest.fixture

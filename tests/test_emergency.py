@@ -7,7 +7,6 @@ The live path (sandbox, worker) is in tests/test_emergency_live.py.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -36,8 +35,9 @@ from helpline.routing.router import (
     stage_name,
 )
 from helpline.routing.waiting import list_waiting
+from tests.conftest import DUTY_LINE_NUMBERS
 from tests.factories import Factory
-from tests.voice import OPEN, Phone
+from tests.voice import Phone
 
 CATALOG, _ = load_catalog(DEFAULT_FLOWS_PATH)
 FLOW = CATALOG.flows["default"]
@@ -50,7 +50,7 @@ POLICY = Policy(
     priorities={"emergency": 10, "violence": 3},
     age_groups={"child": AgeRule("child_protection", 90, 3)},
 )
-DUTY = ("+905550000183", "+905550000184")
+DUTY = DUTY_LINE_NUMBERS
 
 
 # --- the router (pure) ------------------------------------------------------------------
@@ -361,13 +361,6 @@ def test_loader_urgent_takes_only_true_or_false(tmp_path: Path) -> None:
 
 
 # --- signed webhooks --------------------------------------------------------------------
-
-
-@pytest.fixture
-def duty_app(app: Flask, settings: Settings) -> Flask:
-    app.extensions["helpline.settings"] = dataclasses.replace(settings, duty_line_numbers=DUTY)
-    app.extensions["helpline.clock"] = lambda: OPEN
-    return app
 
 
 def _on_duty(app: Flask, factory: Factory, languages: tuple[str, ...]) -> int:
