@@ -24,6 +24,7 @@ AUDIT_FIELDS = ("actor", "action", "target_type", "target_id", "from", "to")
 
 # What the code records today, offered as suggestions (the field takes any action).
 KNOWN_ACTIONS = (
+    "alert_acknowledged",
     "audit_purged",
     "audit_verified",
     "blind_index_rebuilt",
@@ -57,6 +58,8 @@ KNOWN_ACTIONS = (
     "staff_created",
     "staff_deactivated",
     "staff_password_set",
+    "voicemail_handled",
+    "voicemail_played",
 )
 
 _ACTOR = re.compile(r"^[a-z0-9][a-z0-9:._@-]{0,119}$", re.IGNORECASE)
