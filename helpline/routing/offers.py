@@ -308,17 +308,29 @@ def offered(session: DbSession, connection: redis.Redis, leg: Leg, call_sid: str
 class Accepted:
     call: Call
     interpreter: Leg | None  # to ring next (the counsellor accepted)
+    repeated: bool = False  # accepted before, and recorded: nothing more to start
 
 
 def accept(session: DbSession, reservations: Reservations, leg: Leg) -> Accepted | None:
-    """They pressed 1. None when the offer is gone (the caller left, or it lapsed)."""
+    """They pressed 1. None when the offer is gone (the caller left, or it lapsed).
+
+    Idempotent: the same acceptance again (the webhook tried once more after its database
+    write failed, which Redis's half survived) is written if the database lacks it, and
+    is `repeated` if the database has it already.
+    """
     call = session.get(Call, leg.call_id)
     if call is None or call.ended_at is not None:
         _release(reservations, leg)
         return None
     connects = leg.role == COUNSELLOR
     if not reservations.confirm(leg.call_id, [leg.staff_id], offer=leg.offer, connects=connects):
-        return None
+        if not reservations.confirmed(
+            leg.call_id, leg.staff_id, offer=leg.offer, connects=connects
+        ):
+            return None
+        recorded = call.counsellor_id if connects else call.interpreter_id
+        if recorded == leg.staff_id:
+            return Accepted(call, None, repeated=True)
     now = utcnow()
     interpreter: Leg | None = None
     if connects:

@@ -311,6 +311,24 @@ class Reservations:
         """The call is not connected any more (it waits again): drop its live offer."""
         self.redis.delete(CALL_KEY.format(call_id))
 
+    def confirmed(
+        self, call_id: int, staff_id: int, *, offer: str = "", connects: bool = False
+    ) -> bool:
+        """Did `confirm` already succeed for this member of staff and offer? (A webhook
+        tried again after its database write failed finds its Redis half done.)"""
+        staff = self.redis.hgetall(KEY.format(staff_id))
+        found = {k.decode(): v.decode() for k, v in staff.items()}  # type: ignore[union-attr]
+        if (found.get("state"), found.get("call"), found.get("offer")) != (
+            "busy",
+            str(call_id),
+            offer,
+        ):
+            return False
+        if not connects:
+            return True
+        live = self.offer_of(call_id)
+        return (live.get("state"), live.get("offer")) == ("connected", offer)
+
     def offer_of(self, call_id: int) -> dict[str, str]:
         """The call's live offer (empty when none)."""
         raw = self.redis.hgetall(CALL_KEY.format(call_id))

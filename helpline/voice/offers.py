@@ -147,6 +147,8 @@ def answer() -> Response:
         db.session.commit()
         if accepted is None:
             return twiml(str(say_to_staff(voice, voice.texts["gone"])))
+        if accepted.repeated:
+            return twiml(str(_join(voice, leg)))
         if leg.role == COUNSELLOR and accepted.call.callback_request_id is not None:
             enqueue_dial_caller(leg.call_id)  # a callback: now dial the person called back
         elif leg.role == COUNSELLOR:
