@@ -11,7 +11,7 @@ from flask import render_template
 from helpline.auth.access import allow, current_staff
 from helpline.console.voicemails import inbox_rows
 from helpline.models.enums import Role
-from helpline.supervisor.views import bp
+from helpline.supervisor.blueprint import bp
 from helpline.web import now
 
 
