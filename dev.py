@@ -3,7 +3,7 @@
 
     python3 dev.py run      # the helpline on embedded defaults
     python3 dev.py test     # the whole test suite (extra arguments go to pytest)
-    python3 dev.py lint     # ruff and mypy --strict
+    python3 dev.py lint     # ruff, mypy --strict and the import layers (lint-imports)
 
 It keeps a virtual environment in .venv, installs the project (pinned by
 constraints.txt) when pyproject.toml or constraints.txt change, then runs the command
@@ -71,7 +71,8 @@ def main(argv: list[str]) -> int:
     else:
         code = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])  # noqa: S603
         code |= subprocess.call([str(PYTHON), "-m", "ruff", "format", "--check", "."])  # noqa: S603
-        return code | subprocess.call([str(PYTHON), "-m", "mypy"])  # noqa: S603
+        code |= subprocess.call([str(PYTHON), "-m", "mypy"])  # noqa: S603
+        return code | subprocess.call([str(BIN / "lint-imports"), "--no-cache"])  # noqa: S603
     # Replace this process, so signals (Ctrl-C, SIGTERM) reach the command directly.
     os.execv(args[0], args)  # noqa: S606 - does not return
 

@@ -34,7 +34,7 @@ def create_app(
     from helpline.routing.policy import PolicyError
     from helpline.routing.whisper import WhisperError
     from helpline.supervisor.callbacks import bp as supervisor_callbacks_bp
-    from helpline.supervisor.views import bp as supervisor_bp
+    from helpline.supervisor.pages import bp as supervisor_bp
     from helpline.voice.callbacks import bp as voice_callbacks_bp
     from helpline.voice.offers import bp as voice_offers_bp
     from helpline.voice.queue import bp as voice_queue_bp

@@ -178,7 +178,7 @@ def test_reconcile_ends_calls_the_provider_says_are_over(
 ) -> None:
     """A call whose final status callback never came (Redis or the app was down) is asked
     about through the REST API and ended with the provider's word."""
-    from helpline.tasks.maintenance import reconcile_calls
+    from helpline.tasks.dispatch import reconcile_calls
 
     with _provider(database_url, redis_url, tmp_path) as (app, exchange):
         exchange.set_phone("+905550000901", Behaviour("answer", after=1, talk=2))
@@ -205,7 +205,7 @@ def test_reconcile_frees_staff_whose_offer_leg_is_over(
     """Staff kept from calls while an offer's leg might be on their phone (rebuilt after
     Redis restarted) are freed once the provider says that leg is over; a leg still on the
     line keeps its member of staff until it ends."""
-    from helpline.tasks.maintenance import reconcile_calls
+    from helpline.tasks.dispatch import reconcile_calls
 
     with _provider(database_url, redis_url, tmp_path) as (app, exchange):
         factory = Factory(db.session)

@@ -27,13 +27,13 @@ from helpline.auth.forms import PostForm
 from helpline.callbacks import service
 from helpline.callbacks.service import CallbackError
 from helpline.console.records import local_time
-from helpline.console.voicemails import inbox_rows
 from helpline.extensions import db
 from helpline.models import CallbackRequest, Staff
 from helpline.models.enums import CallbackOutcome, CallbackStatus, Role
 from helpline.privacy import mask_number
 from helpline.records.service import follow_up_due
 from helpline.tasks.callbacks import enqueue_dial_callback
+from helpline.voicemail import service as voicemails
 from helpline.web import actor, now, request_info, settings
 
 bp = Blueprint("my_callbacks", __name__, url_prefix="/console/callbacks")
@@ -74,7 +74,7 @@ def _page(problem: str | None = None, status: int = 200) -> tuple[str, int]:
         statuses=STATUSES,
         outcomes=OUTCOMES,
         pending=CallbackStatus.PENDING.value,
-        voicemail_rows=inbox_rows(staff),
+        voicemail_rows=voicemails.inbox_rows(db.session, staff),
         voicemail_back="my_callbacks.page",
         voicemail_now=now(),
     )

@@ -17,13 +17,13 @@ from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.callbacks import service as callback_service
 from helpline.console import calls, forms
-from helpline.console.voicemails import inbox_rows
 from helpline.extensions import db, get_redis
 from helpline.models import Call, Staff
 from helpline.models.enums import Role
 from helpline.records import service as records
 from helpline.routing import presence
 from helpline.tasks.dispatch import enqueue_dispatch
+from helpline.voicemail import service as voicemails
 from helpline.web import now
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -64,7 +64,7 @@ def home() -> str:
         awaiting=records.list_calls_awaiting_record(db.session, staff),
         call_types=dict(forms.CALL_TYPES),
         risk_levels=dict(forms.RISK_LEVELS),
-        voicemail_rows=inbox_rows(staff),
+        voicemail_rows=voicemails.inbox_rows(db.session, staff),
         voicemail_back="console.home",
         voicemail_now=now(),
         **_live(),

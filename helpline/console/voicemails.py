@@ -2,7 +2,8 @@
 
 Each message is work for the counsellors who speak its language (and for supervisors):
 the lists are on the counsellor's home and "My callbacks" pages and the supervisor's
-voicemail page, drawn by `console/_voicemails.html` from `inbox_rows`. The actions:
+voicemail page, drawn by `console/_voicemails.html` from `voicemail.service.inbox_rows`.
+The actions:
 
 - PLAY: the audio, fetched from the provider and streamed through, after the rules
   (`voicemail.play`: the caller's consent and, by default, the message's language) and
@@ -15,8 +16,6 @@ An unknown message is 404, one the rules keep from this person 403, a destroyed 
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -37,22 +36,6 @@ bp = Blueprint("voicemails", __name__, url_prefix="/voicemails")
 
 # The pages an action may go back to (a form's `back`), by endpoint.
 BACK = ("console.home", "my_callbacks.page", "supervisor.voicemails")
-
-
-def inbox_rows(staff: Staff, limit: int = 100) -> list[dict[str, Any]]:
-    """The messages this person may act on, with what their row may offer."""
-    rows = []
-    for voicemail in service.list_for(db.session, staff, limit):
-        rows.append(
-            {
-                "voicemail": voicemail,
-                "playable": not voicemail.is_destroyed
-                and service.may("voicemail.play", staff, voicemail),
-                "can_call_back": staff.has_role(Role.COUNSELLOR)
-                and service.callback_of(db.session, voicemail) is not None,
-            }
-        )
-    return rows
 
 
 def _find(voicemail_id: int, action: str) -> tuple[Voicemail, Staff]:

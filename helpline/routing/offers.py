@@ -21,7 +21,7 @@ import dataclasses
 import datetime as dt
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import redis
 import sqlalchemy as sa
@@ -41,7 +41,7 @@ from helpline.routing.reservation import (
     Reservations,
 )
 from helpline.routing.router import Match, decide, needs_interpreter, stage_name
-from helpline.routing.waiting import after_rebuild, list_waiting
+from helpline.routing.waiting import list_waiting
 
 DECLINED_KEY = "helpline:call:{}:declined"  # who declined this call lately
 WAIT_KEY = "helpline:call:{}:wait"  # where a waiting caller stands (position, serving)
@@ -139,12 +139,16 @@ def plan(
     connection: redis.Redis,
     reservations: Reservations,
     policy: Policy,
+    on_rebuilt: Callable[[], None],
     now: dt.datetime | None = None,
 ) -> list[Planned]:
-    """Reserve staff for as many waiting callers as can be served now (call commit after)."""
+    """Reserve staff for as many waiting callers as can be served now (call commit after).
+
+    A Redis that restarted empty gets its live state back first (rebuild.py); then
+    `on_rebuilt` runs (the dispatch job passes `enqueue_reconcile_calls`)."""
     moment = now or utcnow()  # before anything is read: the decision's instant
     if rebuild.ensure(session, connection, policy) is not None:
-        after_rebuild()
+        on_rebuilt()
     waiting = list_waiting(session, policy)
     if not waiting:
         return []

@@ -57,14 +57,19 @@ def list_waiting(session: DbSession, policy: Policy) -> list[WaitingCall]:
 
 
 def _verdict_for(
-    session: DbSession, connection: redis.Redis, policy: Policy, probe: WaitingCall
+    session: DbSession,
+    connection: redis.Redis,
+    policy: Policy,
+    probe: WaitingCall,
+    on_rebuilt: Callable[[], None],
 ) -> str:
     """Open if anyone logged in could ever take the probe's call, busy if nobody, down if
     Redis cannot be reached. A Redis that restarted empty gets its live state back first
-    (rebuild.py)."""
+    (rebuild.py); then `on_rebuilt` runs (callers pass `enqueue_reconcile_calls`, so
+    the provider is asked about the calls too)."""
     try:
         if rebuild.ensure(session, connection, policy) is not None:
-            after_rebuild()
+            on_rebuilt()
         duty = presence.on_duty(connection)
     except redis.RedisError:
         return QUEUE_DOWN
@@ -73,36 +78,29 @@ def _verdict_for(
 
 
 def queue_status(
-    session: DbSession, connection: redis.Redis, policy: Policy
+    session: DbSession, connection: redis.Redis, policy: Policy, on_rebuilt: Callable[[], None]
 ) -> Callable[[str, str | None], str]:
     """For the IVR, whether a caller can wait (`_verdict_for`). Asked only when a caller
     reaches the queue."""
 
     def status(language: str, topic: str | None) -> str:
         probe = WaitingCall(0, language, topic, policy.priority_of(topic), utcnow())
-        return _verdict_for(session, connection, policy, probe)
+        return _verdict_for(session, connection, policy, probe, on_rebuilt)
 
     return status
 
 
 def emergency_status(
-    session: DbSession, connection: redis.Redis, policy: Policy
+    session: DbSession, connection: redis.Redis, policy: Policy, on_rebuilt: Callable[[], None]
 ) -> Callable[[str], str]:
     """For the IVR's emergency queue: open when any counsellor at all is logged in."""
 
     def status(language: str) -> str:
         priority = policy.priority_of(None, is_emergency=True)
         probe = WaitingCall(0, language, None, priority, utcnow(), is_emergency=True)
-        return _verdict_for(session, connection, policy, probe)
+        return _verdict_for(session, connection, policy, probe, on_rebuilt)
 
     return status
-
-
-def after_rebuild() -> None:
-    """Live state came back from the database: ask the provider about the calls too."""
-    from helpline.tasks.maintenance import enqueue_reconcile_calls
-
-    enqueue_reconcile_calls()
 
 
 class Queued(Protocol):

@@ -20,7 +20,7 @@ from helpline.extensions import db, get_redis
 from helpline.logs import redact
 from helpline.models import Call, Staff, utcnow
 from helpline.models.enums import Role
-from helpline.supervisor.views import bp
+from helpline.supervisor.blueprint import bp
 from helpline.web import actor, request_info
 
 _LABELS = [

@@ -17,12 +17,12 @@ from helpline.ivr.registry import FlowRegistry
 from helpline.models import FlowVersion, utcnow
 from helpline.models.enums import Role
 from helpline.routing import live
-from helpline.supervisor import wallboard
-from helpline.supervisor.views import _catalog, bp, local_time
+from helpline.supervisor import common, wallboard
+from helpline.supervisor.blueprint import bp
 
 
 def _board() -> wallboard.Board:
-    languages = {code: lang.english_name for code, lang in _catalog().languages.items()}
+    languages = {code: lang.english_name for code, lang in common.catalog().languages.items()}
     return wallboard.read_board(db.session, get_redis(), live.policy(), languages, utcnow())
 
 
@@ -40,7 +40,7 @@ def wallboard_page() -> str:
 def wallboard_data() -> Response:
     """The same board as JSON, for the page's polling script."""
     board = _board()
-    response = jsonify({**wallboard.board_json(board), "at_local": local_time(board.at)})
+    response = jsonify({**wallboard.board_json(board), "at_local": common.local_time(board.at)})
     response.headers["Cache-Control"] = "no-store"
     return response
 

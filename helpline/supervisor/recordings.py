@@ -17,7 +17,7 @@ from helpline.extensions import db
 from helpline.models import Call, Recording
 from helpline.models.enums import Role
 from helpline.supervisor import access
-from helpline.supervisor.views import bp
+from helpline.supervisor.blueprint import bp
 from helpline.telephony import playback
 from helpline.web import actor, request_info, settings
 

@@ -16,7 +16,7 @@ from helpline.auth.forms import PostForm
 from helpline.extensions import db
 from helpline.models import utcnow
 from helpline.models.enums import Role
-from helpline.supervisor.views import bp
+from helpline.supervisor.blueprint import bp
 from helpline.tasks import retention as purge_jobs
 from helpline.web import actor, request_info
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint,
     Response,
     abort,
-    current_app,
     render_template,
     request,
     stream_with_context,
@@ -27,7 +24,6 @@ from helpline import audit, kpis, permissions
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
-from helpline.ivr.model import Catalog
 from helpline.models import AuditEntry, Call, Staff, utcnow
 from helpline.models.enums import Role
 from helpline.privacy import mask_number
@@ -36,6 +32,7 @@ from helpline.supervisor import (
     auditlog,
     calllog,
     charts,
+    common,
     detail,
     export,
     filters,
@@ -43,27 +40,10 @@ from helpline.supervisor import (
     reports,
     timeline,
 )
+from helpline.supervisor.blueprint import bp
 from helpline.web import actor, request_info, settings
 
-bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(settings().timezone)
-
-
-def _catalog() -> Catalog:
-    catalog: Catalog = current_app.extensions["helpline.flows"].catalog
-    return catalog
-
-
-@bp.app_template_filter("local_time")
-def local_time(value: dt.datetime | None, seconds: bool = True) -> str:
-    """A UTC time as the line's local time, the way the console shows times."""
-    if value is None:
-        return ""
-    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    return value.astimezone(_zone()).strftime(shape)
+bp.add_app_template_filter(common.local_time, "local_time")
 
 
 @bp.app_template_filter("percent")
@@ -84,7 +64,7 @@ def duration(value: float | None) -> str:
 
 
 def _start_of_today() -> dt.datetime:
-    local = utcnow().astimezone(_zone())
+    local = utcnow().astimezone(common.zone())
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
 
 
@@ -154,7 +134,7 @@ def _cursor(name: str, column: str, problems: list[str]) -> keyset.Bound | None:
 def _call_filter(choices: filters.Choices) -> tuple[filters.CallFilter, list[str]]:
     """The search from the query string, within the calls the rules let this supervisor
     open (`call.view`)."""
-    found, problems = filters.parse_call_filter(request.args, choices, _zone())
+    found, problems = filters.parse_call_filter(request.args, choices, common.zone())
     return dataclasses.replace(found, scope=access.call_scope(current_staff())), problems
 
 
@@ -174,7 +154,7 @@ def _page_links(endpoint: str, values: dict[str, Any], page: keyset.Page) -> dic
 @allow(Role.SUPERVISOR)
 def calls() -> tuple[str, int]:
     """The call log: filters from the query string, keyset pages, masked data only."""
-    choices = calllog.load_choices(db.session, _catalog())
+    choices = calllog.load_choices(db.session, common.catalog())
     found, problems = _call_filter(choices)
     size = filters.page_size(request.args)
     if size is None:
@@ -286,7 +266,7 @@ def _bad_search(problems: list[str]) -> tuple[str, int]:
 @allow(Role.SUPERVISOR)
 def export_calls() -> tuple[str, int]:
     """Before an export: how many calls the search gives, the columns, and the form."""
-    choices = calllog.load_choices(db.session, _catalog())
+    choices = calllog.load_choices(db.session, common.catalog())
     found, problems = _call_filter(choices)
     if problems:
         return _bad_search(problems)
@@ -297,7 +277,7 @@ def export_calls() -> tuple[str, int]:
 @allow(Role.SUPERVISOR)
 def export_calls_csv() -> Response | tuple[str, int]:
     """Stream the search as CSV, once the export is on the audit record."""
-    choices = calllog.load_choices(db.session, _catalog())
+    choices = calllog.load_choices(db.session, common.catalog())
     found, problems = _call_filter(choices)
     if problems:
         return _bad_search(problems)
@@ -330,8 +310,8 @@ def export_calls_csv() -> Response | tuple[str, int]:
         request=request_info(),
     )
     db.session.commit()
-    chunks = export.csv_chunks(db.session, found, include_number=include_number, zone=_zone())
-    stamp = utcnow().astimezone(_zone()).strftime("%Y%m%d-%H%M%S")
+    chunks = export.csv_chunks(db.session, found, include_number=include_number, zone=common.zone())
+    stamp = utcnow().astimezone(common.zone()).strftime("%Y%m%d-%H%M%S")
     return Response(
         stream_with_context(chunks),
         mimetype="text/csv",
@@ -347,7 +327,7 @@ def export_calls_csv() -> Response | tuple[str, int]:
 @allow(Role.SUPERVISOR)
 def audit_search() -> tuple[str, int]:
     """Search the access audit log; the chain check is a button here too."""
-    found, problems = auditlog.parse_audit_filter(request.args, db.session, _zone())
+    found, problems = auditlog.parse_audit_filter(request.args, db.session, common.zone())
     size = filters.page_size(request.args)
     if size is None:
         problems.append("Rows per page: choose one from the list.")
@@ -393,7 +373,7 @@ def _charts(report: kpis.Report) -> dict[str, Any]:
 @allow(Role.SUPERVISOR)
 def kpi_report() -> tuple[str, int]:
     """The line's figures for a period, their breakdowns, and an Erlang C suggestion."""
-    zone = _zone()
+    zone = common.zone()
     query, problems, values = reports.parse_kpi_query(
         request.args, zone, utcnow().astimezone(zone).date()
     )
@@ -417,13 +397,3 @@ def kpi_report() -> tuple[str, int]:
         charts=_charts(report),
         **context,
     ), 200
-
-
-# Pages kept in modules of their own register on this blueprint (imported last: they use `bp`).
-from helpline.supervisor import (  # noqa: E402, F401
-    blocklist,
-    board_views,
-    recordings,
-    retention_views,
-    voicemails,
-)

@@ -11,6 +11,10 @@ their commit. Jobs take ids, reload what they need, and are safe to run twice.
   counsellor accepted).
 - `connect_caller`: move the caller out of the queue into the call's room.
 - `finish_wrap_up`: the wrap-up time after a call is over.
+- `reconcile_calls` (on the maintenance queue): after Redis's live state was rebuilt, ask
+  the provider about every call the database thinks is live. It sends staff to wrap-up,
+  whose end asks for a decision, and a decision that rebuilds asks for it: the jobs of
+  that loop live in this one module, so that no two task modules import each other.
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ from collections.abc import Callable
 import redis
 from rq import Retry
 from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
 
 from helpline.extensions import db, get_queue, get_redis
-from helpline.models import Call, Staff
-from helpline.models.enums import CallEventKind
-from helpline.routing import live, offers
+from helpline.models import Call, Staff, utcnow
+from helpline.models.enums import CallEventKind, PresenceState
+from helpline.routing import live, offers, presence, rebuild
 from helpline.routing.legs import Leg, end_leg, move_caller, ring_staff
 from helpline.telephony.client import rest_client
+from helpline.voice import calls
+from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
 
 log = logging.getLogger(__name__)
@@ -118,7 +125,9 @@ def dispatch_calls() -> int:
     """
     connection = get_redis()
     connection.delete(PENDING_KEY)
-    planned = offers.plan(db.session, connection, live.reservations(), live.policy())
+    planned = offers.plan(
+        db.session, connection, live.reservations(), live.policy(), enqueue_reconcile_calls
+    )
     db.session.commit()
     rung = 0
     for offer in planned:
@@ -231,3 +240,93 @@ def finish_wrap_up(staff_id: int, since: str) -> bool:
     if done:
         enqueue_dispatch()
     return done
+
+
+# Reconciling with the provider (maintenance queue): after a rebuild of Redis's live state,
+# and every STAFF_RECONCILE_SECONDS for stuck staff (`maintenance.reconcile_staff`).
+
+
+def enqueue_reconcile_calls() -> None:
+    try:
+        get_queue("maintenance").enqueue(
+            reconcile_calls, job_id="maintenance-reconcile-calls", retry=Retry(max=2)
+        )
+    except redis.RedisError:
+        log.warning("reconciling calls with the provider not enqueued: Redis unreachable")
+
+
+def reconcile_calls() -> int:
+    """Ask the telephony provider about every call the database thinks is live, and end
+    those that are over (their status callback was lost, or came while Redis was down).
+    Returns how many were ended."""
+    client = rest_client(settings())
+    ended = 0
+    try:
+        for call_id, call_sid in rebuild.live_call_sids(db.session):
+            try:
+                status = client.calls(call_sid).fetch().status
+            except TwilioException:
+                continue  # unknown to the provider: leave it for a person to look at
+            if str(status) not in TERMINAL_STATUSES:
+                continue
+            call = db.session.get(Call, call_id)
+            if call is None:
+                continue
+            calls.end_call(db.session, call, utcnow())
+            offers.abandon(db.session, live.reservations(), call.id)
+            db.session.commit()
+            ended += 1
+        free_stuck_staff(client)
+    finally:
+        client.http_client.session.close()
+    return ended
+
+
+def free_stuck_staff(client: Client) -> None:
+    """Free staff whose live state is stuck (`maintenance.reconcile_staff` says when)."""
+    _free_staff_of_ended_calls(client)
+    _free_staff_of_ended_offers(client)
+
+
+def _on_the_line(client: Client, sid: str) -> bool:
+    """Does the provider say this leg is still going? (Unknown to it: nothing is.)"""
+    try:
+        return str(client.calls(sid).fetch().status) not in TERMINAL_STATUSES
+    except TwilioException:
+        return False
+
+
+def _free_staff_of_ended_calls(client: Client) -> None:
+    """Staff still marked in a call that has ended: hang up their leg if the provider says
+    it is still on the line (its status callback then sends them to wrap-up, as after any
+    call); if it is over, send them to wrap-up now."""
+    connection = get_redis()
+    wrap_up = live.policy().wrap_up_seconds
+    for staff_id, call_id in rebuild.busy_in_ended_calls(db.session, connection):
+        sid = rebuild.leg_sid(db.session, call_id, staff_id)
+        if sid is not None and _on_the_line(client, sid):
+            end_leg(client, sid)
+            continue
+        presence.set_state(
+            connection,
+            db.session,
+            staff_id,
+            PresenceState.WRAP_UP,
+            reason="after_call",
+            system=True,
+        )
+        db.session.commit()
+        since = presence.live_state(connection, staff_id).get("since", "")
+        enqueue_finish_wrap_up(staff_id, since, wrap_up)
+
+
+def _free_staff_of_ended_offers(client: Client) -> None:
+    """Staff kept from calls while an offer's leg may still be on their phone: free them
+    when the provider says that leg is over (its status callback was lost, or came while
+    Redis was down); a leg still on the line frees them when it ends."""
+    connection = get_redis()
+    for staff_id, call_id, offer in rebuild.lingering_offers(connection):
+        sid = rebuild.leg_sid(db.session, call_id, staff_id)
+        if sid is not None and _on_the_line(client, sid):
+            continue
+        live.reservations().hung_up(call_id, staff_id, offer=offer)

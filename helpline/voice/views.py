@@ -26,6 +26,7 @@ from helpline.models.calls import append_timeline, timeline_entry
 from helpline.models.enums import CallEventKind, CallOutcome, EventSource
 from helpline.routing import live, waiting
 from helpline.tasks.callbacks import enqueue_callbacks_of
+from helpline.tasks.dispatch import enqueue_reconcile_calls
 from helpline.voice import blocked, calls, routing, staffline, steps
 from helpline.voice.common import EMPTY, callback_token, registry, renderer, safe, twiml
 from helpline.voice.params import VoiceParams
@@ -53,8 +54,9 @@ def _facts(call: steps.IvrCall) -> engine.Facts:
     stand_in = current_app.extensions.get("helpline.queue_status")
     if stand_in is not None:
         return steps.facts_for(call, now(), stand_in, lambda language: stand_in(language, None))
-    status = waiting.queue_status(db.session, get_redis(), live.policy())
-    anyone = waiting.emergency_status(db.session, get_redis(), live.policy())
+    rebuilt = enqueue_reconcile_calls
+    status = waiting.queue_status(db.session, get_redis(), live.policy(), rebuilt)
+    anyone = waiting.emergency_status(db.session, get_redis(), live.policy(), rebuilt)
     return steps.facts_for(call, now(), status, anyone)
 
 

@@ -23,7 +23,7 @@ from helpline.callbacks import service as callbacks
 from helpline.models import Call, CallbackRequest, Recording, Staff, Voicemail, utcnow
 from helpline.models.base import DbSession
 from helpline.models.calls import append_timeline, timeline_entry
-from helpline.models.enums import CallbackStatus, CallEventKind, EventSource
+from helpline.models.enums import CallbackStatus, CallEventKind, EventSource, Role
 
 # A message left before the caller chose a language is for the line's first language
 # (as its callback is: callbacks.service).
@@ -110,6 +110,22 @@ def callback_of(session: DbSession, voicemail: Voicemail) -> CallbackRequest | N
     if callback is None or callback.status != CallbackStatus.PENDING:
         return None
     return callback
+
+
+def inbox_rows(session: DbSession, staff: Staff, limit: int = 100) -> list[dict[str, Any]]:
+    """The messages this person may act on, with what their row may offer (the console's
+    and the supervisor's lists, drawn by `console/_voicemails.html`)."""
+    rows = []
+    for voicemail in list_for(session, staff, limit):
+        rows.append(
+            {
+                "voicemail": voicemail,
+                "playable": not voicemail.is_destroyed and may("voicemail.play", staff, voicemail),
+                "can_call_back": staff.has_role(Role.COUNSELLOR)
+                and callback_of(session, voicemail) is not None,
+            }
+        )
+    return rows
 
 
 def _audit(
