@@ -17,7 +17,7 @@ from flask import Flask
 from helpline import audit, migrate
 from helpline.config import ConfigError, Settings
 from helpline.models.base import DbSession
-from helpline.telephony.traffic import demo_traffic
+from helpline.sandbox.traffic import demo_traffic
 
 
 def _actor() -> audit.Actor:
@@ -111,7 +111,7 @@ def run(host: str, port: int, no_worker: bool, no_demo: bool, sandbox_port: int)
 )
 def sandbox(host: str, port: int, speed: float) -> None:
     """Run the telephony sandbox: a local Twilio (REST API, calls, rooms, practice phone)."""
-    from helpline.telephony.emulator import serve
+    from helpline.sandbox.emulator import serve
 
     settings = _settings()
     if settings.is_production:
@@ -560,8 +560,8 @@ def flows_diagram(flow_id: str | None, path: str | None, output: str | None) -> 
 def flows_test(path: str | None, verbose: bool) -> None:
     """Run the scenario tests in ivr_flows/tests/ through the real webhooks."""
     from helpline.config import ConfigError
-    from helpline.ivr.scenarios import ScenarioError, load_scenarios, run_scenario
-    from helpline.telephony.local import throwaway_app
+    from helpline.sandbox.local import throwaway_app
+    from helpline.sandbox.scenarios import ScenarioError, load_scenarios, run_scenario
 
     root = _flows_path(path)
     try:
@@ -640,9 +640,9 @@ def simulate(
     """
     import datetime as dt
 
-    from helpline.telephony.interpreter import CallSimulator
-    from helpline.telephony.script import DialOutcome, ScriptError
-    from helpline.telephony.transport import HttpTransport
+    from helpline.sandbox.interpreter import CallSimulator
+    from helpline.sandbox.script import DialOutcome, ScriptError
+    from helpline.sandbox.transport import HttpTransport
 
     steps = "; ".join(script)
     moment = None
@@ -686,7 +686,7 @@ def simulate(
 
 def _audio_texts(catalog: Any) -> dict[str, str]:
     """`lang/file.mp3` -> the prompt's text, so a trainer reads what a recording says."""
-    from helpline.ivr.scenarios import prompt_variants
+    from helpline.sandbox.scenarios import prompt_variants
 
     return {
         f"{code}/{prompt.audio_file(params)}": prompt.render_text(params)
@@ -703,9 +703,9 @@ def _simulate_here(
     import sqlalchemy as sa
 
     from helpline.extensions import db as database
-    from helpline.ivr.scenarios import Scenario, run_scenario
     from helpline.models import Call
-    from helpline.telephony.local import throwaway_app
+    from helpline.sandbox.local import throwaway_app
+    from helpline.sandbox.scenarios import Scenario, run_scenario
 
     when = moment if isinstance(moment, dt.datetime) else dt.datetime.now(dt.UTC)
     scenario = Scenario(

@@ -19,8 +19,8 @@ from flask import Flask, Response, abort, request
 from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 
-from helpline.telephony.emulator.exchange import Exchange, Line
-from helpline.telephony.transport import FlaskTransport
+from helpline.sandbox.emulator.exchange import Exchange, Line
+from helpline.sandbox.transport import FlaskTransport
 
 TOKEN = "emulator-test-token"
 ACCOUNT = "AC" + "e" * 32

@@ -24,8 +24,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from helpline.telephony.script import KEYS, Action, Press, Script, Wait
-from helpline.telephony.transcript import Event, Note, Waited
+from helpline.sandbox.script import KEYS, Action, Press, Script, Wait
+from helpline.sandbox.transcript import Event, Note, Waited
 
 MAX_PENDING_KEYS = 64
 

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
+from helpline.sandbox.ids import new_sid, recording_url
+from helpline.sandbox.script import DialOutcome, DialStatus
 from helpline.telephony import twiml
-from helpline.telephony.ids import new_sid, recording_url
-from helpline.telephony.script import DialOutcome, DialStatus
 
 NOUNS = frozenset(
     {"Number", "Client", "Conference", "Queue", "Sip", "Sim", "Application", "WhatsApp"}

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from xml.etree.ElementTree import Element
 
-from helpline.telephony import sounds, twiml
-from helpline.telephony.run import CallRun
-from helpline.telephony.signals import Goto
-from helpline.telephony.transcript import EndReason
+from helpline.sandbox import sounds
+from helpline.sandbox.run import CallRun
+from helpline.sandbox.signals import Goto
+from helpline.sandbox.transcript import EndReason
+from helpline.telephony import twiml
 
 MAX_QUEUE_SIZE = 1000
 HANGUPS = frozenset({EndReason.CALLER_HANGUP, EndReason.TWIML_HANGUP, EndReason.SCRIPT_ENDED})

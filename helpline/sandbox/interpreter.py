@@ -12,17 +12,17 @@ import datetime as dt
 import urllib.parse
 from collections.abc import Mapping, Sequence
 
-from helpline.telephony.caller import Caller
-from helpline.telephony.clock import InstantClock
-from helpline.telephony.ids import new_sid
-from helpline.telephony.progress import CALLBACK_EVENTS, status_params
-from helpline.telephony.run import CallRun, Hooks, LegSetup, Limits
-from helpline.telephony.script import DialOutcome, Script, ScriptSource
-from helpline.telephony.signals import Goto
-from helpline.telephony.simulated import SimulatedNetwork
-from helpline.telephony.timeline import Timeline
-from helpline.telephony.transcript import Transcript, origin_of
-from helpline.telephony.transport import Transport
+from helpline.sandbox.caller import Caller
+from helpline.sandbox.clock import InstantClock
+from helpline.sandbox.ids import new_sid
+from helpline.sandbox.progress import CALLBACK_EVENTS, status_params
+from helpline.sandbox.run import CallRun, Hooks, LegSetup, Limits
+from helpline.sandbox.script import DialOutcome, Script, ScriptSource
+from helpline.sandbox.signals import Goto
+from helpline.sandbox.simulated import SimulatedNetwork
+from helpline.sandbox.timeline import Timeline
+from helpline.sandbox.transcript import Transcript, origin_of
+from helpline.sandbox.transport import Transport
 
 __all__ = ["CallSimulator", "Limits"]
 

@@ -30,14 +30,14 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 from xml.etree.ElementTree import Element
 
-from helpline.telephony import sounds, twiml, webhook
-from helpline.telephony.audio import AudioLengths
-from helpline.telephony.ids import API_VERSION, TWILIO_API, new_sid, recording_url
-from helpline.telephony.recording import Recording, parse_events
-from helpline.telephony.script import Action, DialOutcome, HangUp, Press, SayNothing, Speak
-from helpline.telephony.signals import End, Goto, Inline, LeaveQueue, Next, Redirected, Stopped
-from helpline.telephony.timeline import Player, Timeline
-from helpline.telephony.transcript import (
+from helpline.sandbox import sounds, webhook
+from helpline.sandbox.audio import AudioLengths
+from helpline.sandbox.ids import API_VERSION, TWILIO_API, new_sid, recording_url
+from helpline.sandbox.recording import Recording, parse_events
+from helpline.sandbox.script import Action, DialOutcome, HangUp, Press, SayNothing, Speak
+from helpline.sandbox.signals import End, Goto, Inline, LeaveQueue, Next, Redirected, Stopped
+from helpline.sandbox.timeline import Player, Timeline
+from helpline.sandbox.transcript import (
     Ended,
     EndReason,
     Failed,
@@ -48,7 +48,8 @@ from helpline.telephony.transcript import (
     Spoke,
     Transcript,
 )
-from helpline.telephony.transport import Transport, TransportError, TransportResponse
+from helpline.sandbox.transport import Transport, TransportError, TransportResponse
+from helpline.telephony import twiml
 
 LIVE_RECORDING_MINIMUM = 1.0  # seconds: a keypad caller who stops sooner said nothing
 

@@ -21,10 +21,10 @@ from flask import Flask
 from helpline import privacy
 from helpline.ivr.model import Catalog, Prompt
 from helpline.ivr.yamlsource import LineMap, SourceError, load
-from helpline.telephony.interpreter import CallSimulator
-from helpline.telephony.script import DialOutcome
-from helpline.telephony.transcript import EndReason, Transcript
-from helpline.telephony.transport import FlaskTransport
+from helpline.sandbox.interpreter import CallSimulator
+from helpline.sandbox.script import DialOutcome
+from helpline.sandbox.transcript import EndReason, Transcript
+from helpline.sandbox.transport import FlaskTransport
 
 # A scenario plays the IVR alone: routing is stood in for, as nobody on duty (busy) or
 # unreachable (down). Live routing is tested end to end in tests/test_routing_live.py.

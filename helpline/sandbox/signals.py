@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from helpline.telephony.transcript import EndReason
+from helpline.sandbox.transcript import EndReason
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
-from helpline.telephony import dial, twiml
-from helpline.telephony.enqueue import HANGUPS, MAX_QUEUE_SIZE, EnqueueVerb, wait_round
-from helpline.telephony.ids import new_sid
-from helpline.telephony.run import CallRun
-from helpline.telephony.script import DialOutcome, HangUp
-from helpline.telephony.signals import End, Goto, LeaveQueue, Next
-from helpline.telephony.transcript import Dialed, EndReason, Enqueued, Note
+from helpline.sandbox import dial
+from helpline.sandbox.enqueue import HANGUPS, MAX_QUEUE_SIZE, EnqueueVerb, wait_round
+from helpline.sandbox.ids import new_sid
+from helpline.sandbox.run import CallRun
+from helpline.sandbox.script import DialOutcome, HangUp
+from helpline.sandbox.signals import End, Goto, LeaveQueue, Next
+from helpline.sandbox.transcript import Dialed, EndReason, Enqueued, Note
+from helpline.telephony import twiml
 
 
 @dataclass

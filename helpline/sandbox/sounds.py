@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
+from helpline.sandbox.audio import AudioLengths
+from helpline.sandbox.transcript import Heard
 from helpline.telephony import twiml
-from helpline.telephony.audio import AudioLengths
-from helpline.telephony.transcript import Heard
 
 SAY_CHARS_PER_SECOND = 13.0
 PLAY_SECONDS = 5.0

@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
-from helpline.telephony.clock import Clock
-from helpline.telephony.signals import End, Interrupt, Stopped
-from helpline.telephony.sounds import Sound
-from helpline.telephony.transcript import EndReason, Heard, Silence, Transcript
+from helpline.sandbox.clock import Clock
+from helpline.sandbox.signals import End, Interrupt, Stopped
+from helpline.sandbox.sounds import Sound
+from helpline.sandbox.transcript import EndReason, Heard, Silence, Transcript
 
 
 def no_interrupts() -> Interrupt | None:

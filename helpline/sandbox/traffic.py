@@ -763,7 +763,7 @@ def demo_traffic(
 
     from helpline.config import DEFAULT_FLOWS_PATH
     from helpline.ivr.loader import load_catalog
-    from helpline.telephony.local import SANDBOX_DUTY_LINE
+    from helpline.sandbox.local import SANDBOX_DUTY_LINE
 
     try:
         arrival_rate = parse_rate(rate)

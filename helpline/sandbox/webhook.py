@@ -14,8 +14,8 @@ import secrets
 import urllib.parse
 from collections.abc import Mapping
 
+from helpline.sandbox.transport import Transport, TransportResponse, with_query
 from helpline.telephony.signing import SIGNATURE_HEADER, sign
-from helpline.telephony.transport import Transport, TransportResponse, with_query
 
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 

@@ -33,10 +33,10 @@ Assumptions not confirmed in TWILIO.md are noted where they are made (`network`,
 `rooms`, `exchange.Line`, `run`); each is a small, isolated choice.
 """
 
-from helpline.telephony.emulator.deliveries import Faults
-from helpline.telephony.emulator.exchange import Exchange, Line, OutboundCall
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.emulator.server import SandboxServer, create_app, line_for, serve
+from helpline.sandbox.emulator.deliveries import Faults
+from helpline.sandbox.emulator.exchange import Exchange, Line, OutboundCall
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.emulator.server import SandboxServer, create_app, line_for, serve
 
 __all__ = [
     "Behaviour",

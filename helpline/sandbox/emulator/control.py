@@ -49,8 +49,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from helpline.telephony.script import Script, ScriptError
-from helpline.telephony.transcript import (
+from helpline.sandbox.script import Script, ScriptError
+from helpline.sandbox.transcript import (
     Connected,
     Dialed,
     Disconnected,

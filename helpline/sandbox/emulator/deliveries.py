@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from helpline.telephony import webhook
-from helpline.telephony.signals import Goto
-from helpline.telephony.transcript import Note, Request, Transcript
-from helpline.telephony.transport import Transport, TransportError
+from helpline.sandbox import webhook
+from helpline.sandbox.signals import Goto
+from helpline.sandbox.transcript import Note, Request, Transcript
+from helpline.sandbox.transport import Transport, TransportError
 
 log = logging.getLogger(__name__)
 

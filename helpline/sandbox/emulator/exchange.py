@@ -26,18 +26,18 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import TypeVar
 
-from helpline.telephony.audio import AudioLengths
-from helpline.telephony.caller import Caller, Keypad
-from helpline.telephony.clock import MAX_REAL_WAIT, Timebase
-from helpline.telephony.ids import TWILIO_API, new_sid
-from helpline.telephony.progress import DEFAULT_EVENTS, TERMINAL_STATUSES
-from helpline.telephony.recording import Recording
-from helpline.telephony.run import CallRun, Hooks, LegSetup, Limits
-from helpline.telephony.script import Script, ScriptSource
-from helpline.telephony.signals import Goto, Next, RedirectNow
-from helpline.telephony.transcript import EndReason, Failed, Heard, origin_of
-from helpline.telephony.transport import Transport, TransportError
-from helpline.telephony.webhook import new_token
+from helpline.sandbox.audio import AudioLengths
+from helpline.sandbox.caller import Caller, Keypad
+from helpline.sandbox.clock import MAX_REAL_WAIT, Timebase
+from helpline.sandbox.ids import TWILIO_API, new_sid
+from helpline.sandbox.progress import DEFAULT_EVENTS, TERMINAL_STATUSES
+from helpline.sandbox.recording import Recording
+from helpline.sandbox.run import CallRun, Hooks, LegSetup, Limits
+from helpline.sandbox.script import Script, ScriptSource
+from helpline.sandbox.signals import Goto, Next, RedirectNow
+from helpline.sandbox.transcript import EndReason, Failed, Heard, origin_of
+from helpline.sandbox.transport import Transport, TransportError
+from helpline.sandbox.webhook import new_token
 
 from . import programs
 from .bridges import Bridge, DialAttempt

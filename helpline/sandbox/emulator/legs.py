@@ -19,15 +19,15 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from helpline.telephony.caller import Keypad
-from helpline.telephony.clock import LegClock, Timebase
-from helpline.telephony.progress import DEFAULT_EVENTS, TERMINAL_STATUSES, status_params
-from helpline.telephony.recording import Recording
-from helpline.telephony.run import Inputs, LegSetup
-from helpline.telephony.signals import Goto, HangupNow, Interrupt, Next, RedirectNow
-from helpline.telephony.timeline import Timeline
-from helpline.telephony.transcript import Ended, EndReason, Transcript
-from helpline.telephony.webhook import new_token
+from helpline.sandbox.caller import Keypad
+from helpline.sandbox.clock import LegClock, Timebase
+from helpline.sandbox.progress import DEFAULT_EVENTS, TERMINAL_STATUSES, status_params
+from helpline.sandbox.recording import Recording
+from helpline.sandbox.run import Inputs, LegSetup
+from helpline.sandbox.signals import Goto, HangupNow, Interrupt, Next, RedirectNow
+from helpline.sandbox.timeline import Timeline
+from helpline.sandbox.transcript import Ended, EndReason, Transcript
+from helpline.sandbox.webhook import new_token
 
 from .deliveries import Deliveries, Delivery
 

@@ -34,15 +34,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from helpline.telephony import sounds, twiml
-from helpline.telephony.dial import DialVerb, Target, nouns
-from helpline.telephony.enqueue import HANGUPS, EnqueueVerb, wait_round
-from helpline.telephony.progress import parse_events
-from helpline.telephony.recording import parse_events as recording_events
-from helpline.telephony.run import CallRun
-from helpline.telephony.script import DialOutcome, HangUp, Press
-from helpline.telephony.signals import End, Goto, LeaveQueue, Next, Redirected, Stopped
-from helpline.telephony.transcript import (
+from helpline.sandbox import sounds
+from helpline.sandbox.dial import DialVerb, Target, nouns
+from helpline.sandbox.enqueue import HANGUPS, EnqueueVerb, wait_round
+from helpline.sandbox.progress import parse_events
+from helpline.sandbox.recording import parse_events as recording_events
+from helpline.sandbox.run import CallRun
+from helpline.sandbox.script import DialOutcome, HangUp, Press
+from helpline.sandbox.signals import End, Goto, LeaveQueue, Next, Redirected, Stopped
+from helpline.sandbox.transcript import (
     Connected,
     Dialed,
     Disconnected,
@@ -51,6 +51,7 @@ from helpline.telephony.transcript import (
     Note,
     Pressed,
 )
+from helpline.telephony import twiml
 
 from .bridges import Bridge
 from .errors import ExchangeError

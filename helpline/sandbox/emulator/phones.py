@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
 
-from helpline.telephony.dial import BUSY_SECONDS, FAILED_SECONDS, RING_SECONDS
-from helpline.telephony.script import KEYS, DialOutcome
+from helpline.sandbox.dial import BUSY_SECONDS, FAILED_SECONDS, RING_SECONDS
+from helpline.sandbox.script import KEYS, DialOutcome
 
 Kind = Literal["answer", "no-answer", "busy", "failed", "voicemail", "human"]
 KINDS: tuple[str, ...] = get_args(Kind)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from helpline.telephony.caller import Caller, Keypad
-from helpline.telephony.script import Press, Script
-from helpline.telephony.signals import End, Goto, LeaveQueue, Next, Redirected, Stopped
-from helpline.telephony.transcript import Connected, Disconnected, EndReason, Note
+from helpline.sandbox.caller import Caller, Keypad
+from helpline.sandbox.script import Press, Script
+from helpline.sandbox.signals import End, Goto, LeaveQueue, Next, Redirected, Stopped
+from helpline.sandbox.transcript import Connected, Disconnected, EndReason, Note
 
 from .bridges import DialAttempt
 from .legs import Leg

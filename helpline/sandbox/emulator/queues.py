@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from helpline.telephony.ids import new_sid
-from helpline.telephony.signals import Goto, Next
+from helpline.sandbox.ids import new_sid
+from helpline.sandbox.signals import Goto, Next
 
 from .bridges import Bridge
 from .legs import Leg

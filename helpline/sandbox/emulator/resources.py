@@ -13,8 +13,8 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from helpline.telephony.ids import API_VERSION
-from helpline.telephony.recording import Recording
+from helpline.sandbox.ids import API_VERSION
+from helpline.sandbox.recording import Recording
 
 from .legs import Leg
 from .queues import CallQueue, Member

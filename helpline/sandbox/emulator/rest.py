@@ -36,11 +36,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, jsonify, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from helpline.sandbox.ids import API_VERSION
+from helpline.sandbox.progress import parse_events
+from helpline.sandbox.signals import Goto, Inline, Next
+from helpline.sandbox.transcript import Note
 from helpline.telephony import twiml
-from helpline.telephony.ids import API_VERSION
-from helpline.telephony.progress import parse_events
-from helpline.telephony.signals import Goto, Inline, Next
-from helpline.telephony.transcript import Note
 
 from . import resources
 from .errors import ExchangeError

@@ -29,8 +29,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from helpline.telephony.ids import new_sid
-from helpline.telephony.signals import Goto
+from helpline.sandbox.ids import new_sid
+from helpline.sandbox.signals import Goto
 
 from .legs import Leg
 

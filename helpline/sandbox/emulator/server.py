@@ -23,9 +23,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from helpline.config import Settings
+from helpline.sandbox.clock import MAX_REAL_WAIT
+from helpline.sandbox.transport import HttpTransport, Transport
 from helpline.telephony.client import helpline_number
-from helpline.telephony.clock import MAX_REAL_WAIT
-from helpline.telephony.transport import HttpTransport, Transport
 
 from . import control, phone, rest
 from .deliveries import Faults

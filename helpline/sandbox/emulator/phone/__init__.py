@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, render_template
 
-from helpline.telephony.emulator.exchange import Exchange
+from helpline.sandbox.emulator.exchange import Exchange
 
 STATIC_PREFIX = "/sandbox/static"
 
