@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from helpline.cli.common import fail, load_settings
+
 
 @click.command("fallback-twiml")
 @click.option(
@@ -28,26 +30,25 @@ import click
 def fallback_twiml(audio_base_url: str, out: Path) -> None:
     """Write a TwiML document for the Voice Fallback URL, to host apart from the app:
     a greeting in every language of the flows, then every duty number rung together."""
-    from helpline.cli import _fail, _settings
     from helpline.config import ConfigError
     from helpline.ivr.loader import load_catalog
     from helpline.ivr.static_fallback import FallbackError, build, write
 
     try:
-        settings = _settings()
+        settings = load_settings()
     except ConfigError as error:
-        _fail(str(error))
+        fail(str(error))
         return
     catalog, problems = load_catalog(settings.ivr_flows_path)
     if problems:
-        _fail(f"the flows have {len(problems)} problem(s); run `helpline flows check`")
+        fail(f"the flows have {len(problems)} problem(s); run `helpline flows check`")
     try:
         fallback = build(
             catalog, settings.duty_line_numbers, audio_base_url, settings.helpline_number
         )
         written = write(fallback, catalog, out)
     except FallbackError as error:
-        _fail(str(error))
+        fail(str(error))
         return
     click.echo(f"wrote {written[0]} and {len(written) - 1} recording(s)")
     click.echo(f"set the number's Voice Fallback URL to the hosted {written[0].name}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from helpline.cli.common import app_context, fail
+
 
 @click.group()
 def journal() -> None:
@@ -17,10 +19,9 @@ def journal() -> None:
 @journal.command("status")
 def journal_status() -> None:
     """Count the entries pending, being replayed and set aside (reads no entry)."""
-    from helpline.cli import _app
     from helpline.journal import journal_of
 
-    with _app() as app:
+    with app_context() as app:
         found = journal_of(app)
         counts = found.counts()
         click.echo(f"journal: {found.folder}")
@@ -31,14 +32,13 @@ def journal_status() -> None:
 @journal.command("replay")
 def journal_replay() -> None:
     """Write every pending entry into the call log (once: replaying twice writes once)."""
-    from helpline.cli import _app, _fail
     from helpline.journal import replay
 
-    with _app() as app:
+    with app_context() as app:
         report = replay.replay(app)
     click.echo(
         f"written: {report.written}, already replayed: {report.duplicate}, "
         f"waiting for their call: {report.deferred}, set aside: {report.aside}"
     )
     if report.interrupted:
-        _fail("the database became unreachable during the replay; run it again")
+        fail("the database became unreachable during the replay; run it again")

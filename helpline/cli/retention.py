@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from helpline.cli.common import actor, app_context
+
 
 @click.group()
 def retention() -> None:
@@ -18,12 +20,11 @@ def retention() -> None:
 def retention_preview() -> None:
     """List what a purge now would destroy, kind by kind; changes nothing."""
     from helpline import retention as rules
-    from helpline.cli import _app
     from helpline.extensions import db
     from helpline.models import utcnow
     from helpline.tasks.retention import policy
 
-    with _app():
+    with app_context():
         found = policy()
         kept = rules.kept_days(found)
         for due in rules.preview(db.session, found, utcnow()):
@@ -36,13 +37,12 @@ def retention_preview() -> None:
 @retention.command("purge")
 def retention_purge() -> None:
     """Destroy what is past its retention now, log it and audit it (as the job does)."""
-    from helpline.cli import _actor, _app
     from helpline.models import utcnow
     from helpline.retention import LABELS
     from helpline.tasks.retention import run_purge
 
-    with _app():
-        run, deleted = run_purge(_actor(), utcnow())
+    with app_context():
+        run, deleted = run_purge(actor(), utcnow())
         for due in run.destroyed:
             click.echo(f"{LABELS[due.kind]}: {due.count} destroyed")
         click.echo(f"{LABELS['provider_recordings']}: {deleted} deleted at the provider")
