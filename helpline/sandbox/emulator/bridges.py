@@ -1,61 +1,8 @@
-"""Two legs talking to each other: set up by one side, up once both are ready, ended once.
-
-Rules:
-- A bridge is `connecting` (the far side runs its whisper or Queue url document), then
-  `up`, then `ended`; `end` wakes both legs, and only the first `end` counts.
-- Its length is measured on the exchange's timebase from `up` to `ended`.
-- Changed under the exchange's lock.
-"""
+"""A `<Dial>` ringing numbers at once, until one answers and a bridge (`legs.Bridge`) is made."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from .legs import Leg
-
-BridgeState = Literal["connecting", "up", "ended"]
-
-
-class Bridge:
-    def __init__(self, caller: Leg, callee: Leg) -> None:
-        self.caller = caller  # the leg that dialled (or dequeued)
-        self.callee = callee
-        self.state: BridgeState = "connecting"
-        self.up_at: float | None = None  # timebase seconds
-        self.ended_at: float | None = None
-        self.ended_by: str | None = None
-        self.why = ""
-
-    @property
-    def ended(self) -> bool:
-        return self.state == "ended"
-
-    def other(self, leg: Leg) -> Leg:
-        return self.callee if leg is self.caller else self.caller
-
-    def up(self, at: float) -> None:
-        if self.state == "connecting":
-            self.state = "up"
-            self.up_at = at
-            self.caller.wake()
-            self.callee.wake()
-
-    def end(self, by: Leg, why: str, at: float) -> bool:
-        """End the bridge because `by` left; False if it had ended already."""
-        if self.state == "ended":
-            return False
-        self.state = "ended"
-        self.ended_at = at
-        self.ended_by = by.sid
-        self.why = why
-        self.caller.wake()
-        self.callee.wake()
-        return True
-
-    def seconds(self) -> float:
-        if self.up_at is None or self.ended_at is None:
-            return 0.0
-        return self.ended_at - self.up_at
+from .legs import Bridge, Leg
 
 
 class DialAttempt:

@@ -40,10 +40,10 @@ from helpline.sandbox.transport import Transport, TransportError
 from helpline.sandbox.webhook import new_token
 
 from . import programs
-from .bridges import Bridge, DialAttempt
+from .bridges import DialAttempt
 from .deliveries import Deliveries, Delivery, Faults
 from .errors import Busy, Conflict, ExchangeError, NotFound
-from .legs import Callback, Leg
+from .legs import Bridge, Callback, Leg
 from .network import ExchangeNetwork
 from .phones import DEFAULT, Behaviour, Phone
 from .queues import DEFAULT_MAX_SIZE, CallQueue, DialTaken, Member, RestTaken

@@ -10,6 +10,13 @@ Rules:
   A phone's `talk` time is an alarm: when it rings the leg hangs up.
 - Every field is read and changed under the exchange's lock, except the transcript and the
   clock, which lock themselves.
+
+Two legs talking to each other are a `Bridge`, defined here beside `Leg` (each refers to
+the other; `bridges` holds the `<Dial>` attempt that makes one):
+- A bridge is `connecting` (the far side runs its whisper or Queue url document), then
+  `up`, then `ended`; `end` wakes both legs, and only the first `end` counts.
+- Its length is measured on the exchange's timebase from `up` to `ended`.
+- Changed under the exchange's lock.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from helpline.sandbox.caller import Keypad
 from helpline.sandbox.clock import LegClock, Timebase
@@ -32,9 +39,6 @@ from helpline.sandbox.webhook import new_token
 from .deliveries import Deliveries, Delivery
 
 MAX_EVENTS = 10_000  # transcript events kept per leg
-
-if TYPE_CHECKING:
-    from .bridges import Bridge
 
 
 @dataclass(frozen=True)
@@ -205,3 +209,48 @@ class Leg:
         if params is None:
             params = {**self.params(), **goto.params} if goto.common else dict(goto.params)
         self.deliveries.submit(Delivery(goto, params, self.transcript, self.now, new_token()))
+
+
+BridgeState = Literal["connecting", "up", "ended"]
+
+
+class Bridge:
+    def __init__(self, caller: Leg, callee: Leg) -> None:
+        self.caller = caller  # the leg that dialled (or dequeued)
+        self.callee = callee
+        self.state: BridgeState = "connecting"
+        self.up_at: float | None = None  # timebase seconds
+        self.ended_at: float | None = None
+        self.ended_by: str | None = None
+        self.why = ""
+
+    @property
+    def ended(self) -> bool:
+        return self.state == "ended"
+
+    def other(self, leg: Leg) -> Leg:
+        return self.callee if leg is self.caller else self.caller
+
+    def up(self, at: float) -> None:
+        if self.state == "connecting":
+            self.state = "up"
+            self.up_at = at
+            self.caller.wake()
+            self.callee.wake()
+
+    def end(self, by: Leg, why: str, at: float) -> bool:
+        """End the bridge because `by` left; False if it had ended already."""
+        if self.state == "ended":
+            return False
+        self.state = "ended"
+        self.ended_at = at
+        self.ended_by = by.sid
+        self.why = why
+        self.caller.wake()
+        self.callee.wake()
+        return True
+
+    def seconds(self) -> float:
+        if self.up_at is None or self.ended_at is None:
+            return 0.0
+        return self.ended_at - self.up_at

@@ -53,9 +53,8 @@ from helpline.sandbox.transcript import (
 )
 from helpline.telephony import twiml
 
-from .bridges import Bridge
 from .errors import ExchangeError
-from .legs import Callback, Leg
+from .legs import Bridge, Callback, Leg
 from .phones import Behaviour
 from .queues import CallQueue, DialTaken, Member, RestTaken
 from .rooms import (

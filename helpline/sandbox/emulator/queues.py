@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from helpline.sandbox.ids import new_sid
 from helpline.sandbox.signals import Goto, Next
 
-from .bridges import Bridge
-from .legs import Leg
+from .legs import Bridge, Leg
 
 DEFAULT_MAX_SIZE = 1000
 MAX_SIZE_LIMIT = 5000
