@@ -22,9 +22,10 @@ from flask import Flask
 from helpline.config import Settings
 from helpline.models import Call, CallbackRequest, CallEvent
 from helpline.sandbox.emulator.deliveries import Faults
-from helpline.sandbox.emulator.exchange import Exchange, Line
+from helpline.sandbox.emulator.exchange import Exchange
 from helpline.sandbox.emulator.legs import Leg
 from helpline.sandbox.emulator.server import SandboxServer, line_for
+from helpline.sandbox.emulator.switchboard import Line
 from helpline.sandbox.progress import CALLBACK_EVENTS
 from helpline.sandbox.transcript import EndReason
 from helpline.sandbox.transport import FlaskTransport

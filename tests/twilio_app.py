@@ -19,7 +19,8 @@ from flask import Flask, Response, abort, request
 from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 
-from helpline.sandbox.emulator.exchange import Exchange, Line
+from helpline.sandbox.emulator.exchange import Exchange
+from helpline.sandbox.emulator.switchboard import Line
 from helpline.sandbox.transport import FlaskTransport
 
 TOKEN = "emulator-test-token"

@@ -6,10 +6,13 @@ webhooks signed with the account's auth token.
 
 Modules, one job each:
 - `exchange`: the registry of legs, rooms, queues and phones, its lock, and their operations.
-- `legs`: one call leg: status, status callbacks, transcript, interrupts from other threads.
+- `switchboard`: the line (`Line`) and what programs and the network use of the exchange.
+- `legs`: one call leg: status, status callbacks, transcript, interrupts from other threads;
+  `Bridge`, two legs talking.
 - `programs`: what a leg does in its thread (inbound caller, REST call, dialled number).
 - `network`: `<Dial>` (numbers, conferences, queues) and `<Enqueue>` for `CallRun`.
-- `bridges`, `rooms`, `queues`: two legs talking; conference rooms; call queues.
+- `bridges`, `rooms`, `queues`: a `<Dial>` ringing numbers at once; conference rooms;
+  call queues.
 - `phones`: simulated staff phones and how they answer.
 - `deliveries`: the callback worker, with fault injection.
 - `rest`, `resources`: Twilio's REST API and its JSON; `control`: the JSON control API.
@@ -30,13 +33,14 @@ and announcements, `sendDigits`, queue `<Task>`/TaskRouter, webhook retries
 (connection overrides), pricing, and real audio.
 
 Assumptions not confirmed in TWILIO.md are noted where they are made (`network`,
-`rooms`, `exchange.Line`, `run`); each is a small, isolated choice.
+`rooms`, `switchboard.Line`, `run`); each is a small, isolated choice.
 """
 
 from helpline.sandbox.emulator.deliveries import Faults
-from helpline.sandbox.emulator.exchange import Exchange, Line, OutboundCall
+from helpline.sandbox.emulator.exchange import Exchange, OutboundCall
 from helpline.sandbox.emulator.phones import Behaviour
 from helpline.sandbox.emulator.server import SandboxServer, create_app, line_for, serve
+from helpline.sandbox.emulator.switchboard import Line
 
 __all__ = [
     "Behaviour",

@@ -30,7 +30,7 @@ from helpline.sandbox.audio import AudioLengths
 from helpline.sandbox.caller import Caller, Keypad
 from helpline.sandbox.clock import MAX_REAL_WAIT, Timebase
 from helpline.sandbox.ids import TWILIO_API, new_sid
-from helpline.sandbox.progress import DEFAULT_EVENTS, TERMINAL_STATUSES
+from helpline.sandbox.progress import TERMINAL_STATUSES
 from helpline.sandbox.recording import Recording
 from helpline.sandbox.run import CallRun, Hooks, LegSetup, Limits
 from helpline.sandbox.script import Script, ScriptSource
@@ -48,6 +48,7 @@ from .network import ExchangeNetwork
 from .phones import DEFAULT, Behaviour, Phone
 from .queues import DEFAULT_MAX_SIZE, CallQueue, DialTaken, Member, RestTaken
 from .rooms import HUNG_UP, UPDATED_VIA_API, Participant, Room, RoomEvent
+from .switchboard import Line
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,23 +57,6 @@ MAX_LIVE_LEGS = 200
 MAX_HISTORY = 1000
 MAX_PHONES = 500
 EXCHANGE_LIMITS = Limits(max_steps=2000, max_seconds=4 * 3600.0, patience=3, max_queue_rounds=1000)
-
-
-@dataclass(frozen=True)
-class Line:
-    """The helpline's number as configured at Twilio: where its calls and their events go.
-
-    Assumption: a number's status callback hears only `completed` for incoming calls
-    (event choice is for REST and `<Dial>` calls; SignalWire's copy of Twilio's docs says
-    so, TWILIO.md does not). docs/ivr.md expects all four: pass `status_events` for that.
-    """
-
-    number: str
-    voice_url: str
-    voice_method: str = "POST"
-    fallback_url: str | None = None
-    status_callback: str | None = None
-    status_events: frozenset[str] = DEFAULT_EVENTS
 
 
 @dataclass(frozen=True)

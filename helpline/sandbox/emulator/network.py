@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
 from helpline.sandbox import sounds
@@ -67,9 +66,7 @@ from .rooms import (
     Participant,
     Room,
 )
-
-if TYPE_CHECKING:
-    from .exchange import Exchange
+from .switchboard import Switchboard
 
 ROOM_WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Redirect"})
 QUEUE_URL_VERBS = ROOM_WAIT_VERBS
@@ -188,7 +185,7 @@ class ConferenceNoun:
 class ExchangeNetwork:
     """The exchange's side of `<Dial>` and `<Enqueue>`; runs in the dialling leg's thread."""
 
-    def __init__(self, exchange: Exchange) -> None:
+    def __init__(self, exchange: Switchboard) -> None:
         self.exchange = exchange
 
     def _locked(self, check: Callable[[], bool]) -> Callable[[], bool]:

@@ -12,8 +12,6 @@ Every program ends the leg with `Leg.finish`, which sends the `completed` event.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from helpline.sandbox.caller import Caller, Keypad
 from helpline.sandbox.script import Press, Script
 from helpline.sandbox.signals import End, Goto, LeaveQueue, Next, Redirected, Stopped
@@ -22,14 +20,12 @@ from helpline.sandbox.transcript import Connected, Disconnected, EndReason, Note
 from .bridges import DialAttempt
 from .legs import Leg
 from .phones import Behaviour
-
-if TYPE_CHECKING:
-    from .exchange import Exchange
+from .switchboard import Switchboard
 
 WHISPER_VERBS = frozenset({"Say", "Play", "Pause", "Gather", "Record", "Redirect", "Hangup"})
 
 
-def inbound(exchange: Exchange, leg: Leg) -> None:
+def inbound(exchange: Switchboard, leg: Leg) -> None:
     """A caller rings the helpline; the line's voice URL answers."""
     line = exchange.line
     leg.progress("initiated")
@@ -40,7 +36,7 @@ def inbound(exchange: Exchange, leg: Leg) -> None:
 
 
 def outbound(
-    exchange: Exchange,
+    exchange: Switchboard,
     leg: Leg,
     start: Next,
     timeout: float,
@@ -85,7 +81,7 @@ def outbound(
 
 
 def dialled(
-    exchange: Exchange,
+    exchange: Switchboard,
     leg: Leg,
     attempt: DialAttempt,
     whisper: Goto | None,
@@ -148,7 +144,7 @@ def dialled(
         leg.finish(run.status, after.reason, after.detail)
 
 
-def _whisper(exchange: Exchange, leg: Leg, whisper: Goto) -> bool:
+def _whisper(exchange: Switchboard, leg: Leg, whisper: Goto) -> bool:
     """Run the whisper document on the answering leg; True if it ended without hanging up."""
     with exchange.lock:
         leg.doing = "whisper"
@@ -173,7 +169,7 @@ def _whisper(exchange: Exchange, leg: Leg, whisper: Goto) -> bool:
 
 
 def ring(
-    exchange: Exchange, leg: Leg, timeout: float, override: Behaviour | None = None
+    exchange: Switchboard, leg: Leg, timeout: float, override: Behaviour | None = None
 ) -> Behaviour | str:
     """Ring the leg's number for up to `timeout` seconds.
 
@@ -186,7 +182,7 @@ def ring(
 
 
 def _ring(
-    exchange: Exchange, leg: Leg, timeout: float, override: Behaviour | None
+    exchange: Switchboard, leg: Leg, timeout: float, override: Behaviour | None
 ) -> Behaviour | str:
     phone, behaviour = exchange.ring_phone(leg, override)
     leg.set_status("ringing", "ringing")
@@ -219,7 +215,7 @@ def _ring(
 
 
 def pick_up(
-    exchange: Exchange, leg: Leg, behaviour: Behaviour, machine_detection: str | None
+    exchange: Switchboard, leg: Leg, behaviour: Behaviour, machine_detection: str | None
 ) -> None:
     """Whoever answered is now on the line: their keys, AnsweredBy, their talk time."""
     machine = behaviour.kind == "voicemail"

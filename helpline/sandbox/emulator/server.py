@@ -29,8 +29,9 @@ from helpline.telephony.client import helpline_number
 
 from . import control, phone, rest
 from .deliveries import Faults
-from .exchange import MAX_LIVE_LEGS, Exchange, Line
+from .exchange import MAX_LIVE_LEGS, Exchange
 from .phones import Behaviour
+from .switchboard import Line
 
 log = logging.getLogger(__name__)
 
