@@ -45,11 +45,11 @@ from helpline.config import Settings
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallbackRequest, Caller, utcnow
 from helpline.routing import presence
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.emulator.server import SandboxServer
+from helpline.sandbox.transport import FlaskTransport
 from helpline.staffing import StaffSpec, add_staff
 from helpline.tasks.callbacks import enqueue_dial_callback
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.emulator.server import SandboxServer
-from helpline.telephony.transport import FlaskTransport
 
 HEADING = "## Callbacks"
 COUNSELLORS = 20

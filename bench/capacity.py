@@ -56,11 +56,11 @@ from bench.environment import (
     production_environment,
     production_gunicorn_options,
 )
+from helpline.sandbox.emulator.legs import Leg
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.emulator.server import SandboxServer
+from helpline.sandbox.transport import HttpTransport, Resign, TransportError, TransportResponse
 from helpline.telephony import twiml
-from helpline.telephony.emulator.legs import Leg
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.emulator.server import SandboxServer
-from helpline.telephony.transport import HttpTransport, Resign, TransportError, TransportResponse
 
 STEPS = (500, 1000, 1500, 2000, 2500, 3000)
 SETTLE_SECONDS = 100.0  # the last callers placed reach the queue (the IVR takes about 70 s)
@@ -288,7 +288,7 @@ def flow_keys(flows: Path) -> tuple[dict[str, str], tuple[str, str] | None, dict
     """The keys a caller presses in the default flow: languages, the remember question
     (yes, no), topics; read from the flow as demo-traffic does."""
     from helpline.ivr.loader import load_catalog
-    from helpline.telephony.traffic import FlowKeys
+    from helpline.sandbox.traffic import FlowKeys
 
     catalog, _ = load_catalog(flows)
     flow = catalog.flows["default"]

@@ -11,7 +11,7 @@ Three measurements, one after the other, in one process:
   again with no decision in front of them, so both see the same Redis and the same load.
 
 The staff and callers are drawn from a seed with the line's mix of languages and topics
-(`helpline.telephony.traffic.Mix`, the topics of ivr_flows/default.yaml): most counsellors
+(`helpline.sandbox.traffic.Mix`, the topics of ivr_flows/default.yaml): most counsellors
 speak Turkish, the bridge language, and often a second language; interpreters speak
 Turkish and one caller language; some staff are busy, in wrap-up or on a break. The
 staff's Redis hashes are written by `presence.set_state` itself, and deleted afterwards.
@@ -37,7 +37,7 @@ from helpline.routing import presence
 from helpline.routing.policy import Policy, load_policy
 from helpline.routing.reservation import KEY, Reservations
 from helpline.routing.router import Match, StaffMember, WaitingCall, decide
-from helpline.telephony.traffic import Mix
+from helpline.sandbox.traffic import Mix
 
 STAFF = 10_000
 CALLERS = 5_000

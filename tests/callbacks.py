@@ -13,9 +13,9 @@ from flask import Flask
 from helpline.config import Settings
 from helpline.models import Call, CallbackRequest, CallEvent, utcnow
 from helpline.models.enums import CallbackReason
+from helpline.sandbox.emulator.legs import Leg
+from helpline.sandbox.emulator.phones import Behaviour
 from helpline.tasks.callbacks import enqueue_dial_callback
-from helpline.telephony.emulator.legs import Leg
-from helpline.telephony.emulator.phones import Behaviour
 from tests.conftest import make_settings
 from tests.factories import Factory
 from tests.live import Line, copy_flows

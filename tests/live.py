@@ -27,10 +27,10 @@ from helpline.config import Settings
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallEvent, Staff
 from helpline.routing import presence
-from helpline.telephony.emulator.legs import Leg
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.emulator.server import SandboxServer
-from helpline.telephony.transport import FlaskTransport
+from helpline.sandbox.emulator.legs import Leg
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.emulator.server import SandboxServer
+from helpline.sandbox.transport import FlaskTransport
 from tests.cli_env import child_environ, settings_environ
 from tests.factories import Factory
 from tests.voice import OPEN

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from helpline.config import DEFAULT_FLOWS_PATH, Settings
 from helpline.models import AlertState, CallEvent, utcnow
 from helpline.routing.whisper import load_staff_prompts
-from helpline.telephony.emulator.phones import Behaviour
+from helpline.sandbox.emulator.phones import Behaviour
 from tests.conftest import make_settings
 from tests.factories import csrf_token, login
 from tests.live import Line

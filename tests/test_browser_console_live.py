@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from helpline.models import CallbackRequest, CallEvent, ContactRecord
-from helpline.telephony.emulator.phones import Behaviour
+from helpline.sandbox.emulator.phones import Behaviour
 from tests.browser import chromium_page, free_port, log_in_by_keyboard, require_chromium
 from tests.factories import PASSWORD
 from tests.live import Line

@@ -22,7 +22,7 @@ from helpline import create_app
 from helpline.config import Settings
 from helpline.ivr.loader import load_catalog
 from helpline.models import Call, CallEvent
-from helpline.telephony.emulator.server import SandboxServer
+from helpline.sandbox.emulator.server import SandboxServer
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve
 from tests.conftest import _empty_tables, make_settings
 
@@ -271,7 +271,7 @@ KEY_CASES: list[tuple[dict[str, Any], str | None]] = [
 @pytest.mark.browser
 def test_browser_phone_transcript_helpers(tmp_path: Path) -> None:
     """Table-driven checks of the page's pure helpers, run by chromium itself."""
-    from helpline.telephony.transport import FlaskTransport
+    from helpline.sandbox.transport import FlaskTransport
     from tests.twilio_app import ACCOUNT, BASE, TOKEN, AppUnderTest, line
 
     require_chromium()

@@ -18,10 +18,10 @@ from helpline.routing import offers, operations, presence
 from helpline.routing.conference import COACH, LISTEN, supervisor_label
 from helpline.routing.legs import room_name
 from helpline.routing.operations import OperationError
+from helpline.sandbox.emulator.legs import Leg
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.emulator.rooms import Participant, Room
 from helpline.tasks import calls
-from helpline.telephony.emulator.legs import Leg
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.emulator.rooms import Participant, Room
 from tests.factories import Factory
 from tests.live import Line, all_answered, kinds
 

@@ -13,7 +13,7 @@ import pytest
 
 from helpline.config import Settings
 from helpline.models.enums import CallbackStatus, CallDirection
-from helpline.telephony.emulator.phones import Behaviour
+from helpline.sandbox.emulator.phones import Behaviour
 from tests.callbacks import (
     CALLER,
     NOT_NOW,

@@ -16,8 +16,8 @@ from helpline.config import Settings
 from helpline.extensions import db, get_redis
 from helpline.models import Recording
 from helpline.routing import presence
+from helpline.sandbox.emulator.phones import Behaviour
 from helpline.tasks.dispatch import enqueue_dispatch
-from helpline.telephony.emulator.phones import Behaviour
 from tests.conftest import make_settings
 from tests.live import Line, all_answered, kinds
 

@@ -42,9 +42,9 @@ from helpline.extensions import db, get_redis
 from helpline.models import Call, CallEvent
 from helpline.models.enums import CallEventKind, CallOutcome
 from helpline.routing import presence, rebuild
-from helpline.telephony.emulator.deliveries import Faults
-from helpline.telephony.emulator.legs import Leg
-from helpline.telephony.emulator.phones import Behaviour
+from helpline.sandbox.emulator.deliveries import Faults
+from helpline.sandbox.emulator.legs import Leg
+from helpline.sandbox.emulator.phones import Behaviour
 from tests.conftest import _empty_tables, make_settings
 from tests.factories import Factory
 from tests.live import Line, all_answered, live_line

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from helpline.embedded import EmbeddedRedis
-from helpline.telephony.emulator.legs import Leg
+from helpline.sandbox.emulator.legs import Leg
 from tests.factories import login
 from tests.live import all_answered
 from tests.test_faults import QUICK, Traffic, _answered, _assert_line_held, _line, _settings

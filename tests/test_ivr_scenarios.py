@@ -12,7 +12,7 @@ from flask import Flask
 
 from helpline.cli import main
 from helpline.config import DEFAULT_FLOWS_PATH
-from helpline.ivr.scenarios import load_scenarios, run_scenario
+from helpline.sandbox.scenarios import load_scenarios, run_scenario
 
 SCENARIOS = load_scenarios(DEFAULT_FLOWS_PATH)
 

@@ -368,9 +368,9 @@ def test_purge_job_deletes_recordings_at_the_provider(
     from helpline import create_app
     from helpline.config import Settings
     from helpline.extensions import db
+    from helpline.sandbox.emulator.server import SandboxServer
+    from helpline.sandbox.recording import Recording as HeldRecording
     from helpline.tasks import retention as jobs
-    from helpline.telephony.emulator.server import SandboxServer
-    from helpline.telephony.recording import Recording as HeldRecording
     from tests.conftest import _empty_tables, make_settings
 
     account, token = "AC" + "5" * 32, "t" * 32

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallbackRequest, CallEvent
 from helpline.routing import presence
-from helpline.telephony.emulator.legs import Leg
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.emulator.server import SandboxServer
-from helpline.telephony.transport import FlaskTransport
+from helpline.sandbox.emulator.legs import Leg
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.emulator.server import SandboxServer
+from helpline.sandbox.transport import FlaskTransport
 from tests.factories import Factory
 from tests.live import (
     ACCEPTS,

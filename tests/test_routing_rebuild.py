@@ -20,9 +20,9 @@ from helpline.models.enums import CallEventKind
 from helpline.routing import live, offers, presence, rebuild
 from helpline.routing.legs import COUNSELLOR, Leg
 from helpline.routing.reservation import LINGER_SECONDS
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.emulator.server import SandboxServer
 from helpline.telephony.client import rest_client
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.emulator.server import SandboxServer
 from tests.factories import Factory
 
 

@@ -8,11 +8,11 @@ import xml.etree.ElementTree as ET
 from flask import Flask
 
 from helpline.config import DEFAULT_FLOWS_PATH, Settings
-from helpline.telephony import sounds
-from helpline.telephony.audio import AudioLengths, mp3_seconds
-from helpline.telephony.emulator.exchange import Exchange
-from helpline.telephony.emulator.server import line_for
-from helpline.telephony.transport import FlaskTransport
+from helpline.sandbox import sounds
+from helpline.sandbox.audio import AudioLengths, mp3_seconds
+from helpline.sandbox.emulator.exchange import Exchange
+from helpline.sandbox.emulator.server import line_for
+from helpline.sandbox.transport import FlaskTransport
 
 HOLD = DEFAULT_FLOWS_PATH / "audio" / "shared" / "hold.mp3"
 # MPEG-1 layer III, 128 kbit/s, 44.1 kHz, no padding: 417 bytes and 1,152 samples a frame.

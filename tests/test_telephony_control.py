@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from helpline.telephony.emulator.exchange import Exchange
-from helpline.telephony.emulator.server import create_app
+from helpline.sandbox.emulator.exchange import Exchange
+from helpline.sandbox.emulator.server import create_app
 from tests.twilio_app import CALLER, AppUnderTest, Page, emulator
 
 STAFF = "+905550001111"

@@ -11,13 +11,13 @@ import threading
 
 import pytest
 
-from helpline.telephony.emulator.deliveries import Faults
-from helpline.telephony.emulator.errors import Busy
-from helpline.telephony.emulator.exchange import Exchange, OutboundCall
-from helpline.telephony.emulator.legs import Callback, Leg
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.signals import Goto, Inline
-from helpline.telephony.transcript import Connected, EndReason, Heard, Note, Pressed, Silence
+from helpline.sandbox.emulator.deliveries import Faults
+from helpline.sandbox.emulator.errors import Busy
+from helpline.sandbox.emulator.exchange import Exchange, OutboundCall
+from helpline.sandbox.emulator.legs import Callback, Leg
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.signals import Goto, Inline
+from helpline.sandbox.transcript import Connected, EndReason, Heard, Note, Pressed, Silence
 from tests.twilio_app import BASE, CALLER, AppUnderTest, Page, emulator, line
 
 STAFF = "+905550001111"

@@ -21,8 +21,8 @@ from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from helpline.telephony.interpreter import CallSimulator, Limits
-from helpline.telephony.script import (
+from helpline.sandbox.interpreter import CallSimulator, Limits
+from helpline.sandbox.script import (
     DialOutcome,
     HangUp,
     Press,
@@ -32,9 +32,9 @@ from helpline.telephony.script import (
     Speak,
     Wait,
 )
+from helpline.sandbox.transcript import EndReason, Pressed, Transcript
+from helpline.sandbox.transport import FlaskTransport, HttpTransport
 from helpline.telephony.signing import sign
-from helpline.telephony.transcript import EndReason, Pressed, Transcript
-from helpline.telephony.transport import FlaskTransport, HttpTransport
 
 TOKEN = "test-auth-token"
 ACCOUNT = "AC" + "a" * 32

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 
 from helpline.config import Settings
-from helpline.telephony.caller import Keypad
-from helpline.telephony.client import rest_client
-from helpline.telephony.clock import InstantClock, LegClock, Timebase
-from helpline.telephony.emulator.deliveries import Deliveries, Delivery, Faults
-from helpline.telephony.emulator.phones import Behaviour, BehaviourError
-from helpline.telephony.script import DialOutcome, Press
-from helpline.telephony.signals import (
+from helpline.sandbox.caller import Keypad
+from helpline.sandbox.clock import InstantClock, LegClock, Timebase
+from helpline.sandbox.emulator.deliveries import Deliveries, Delivery, Faults
+from helpline.sandbox.emulator.phones import Behaviour, BehaviourError
+from helpline.sandbox.script import DialOutcome, Press
+from helpline.sandbox.signals import (
     End,
     Goto,
     HangupNow,
@@ -26,9 +25,10 @@ from helpline.telephony.signals import (
     RedirectNow,
     Stopped,
 )
-from helpline.telephony.timeline import Timeline
-from helpline.telephony.transcript import Ended, EndReason, Note, Transcript
-from helpline.telephony.transport import Resign, TransportResponse
+from helpline.sandbox.timeline import Timeline
+from helpline.sandbox.transcript import Ended, EndReason, Note, Transcript
+from helpline.sandbox.transport import Resign, TransportResponse
+from helpline.telephony.client import rest_client
 
 # Clocks and timelines
 

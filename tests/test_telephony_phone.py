@@ -13,13 +13,13 @@ from html.parser import HTMLParser
 import pytest
 from flask.testing import FlaskClient
 
-from helpline.telephony.emulator.control import CALLER
-from helpline.telephony.emulator.phone import (
+from helpline.sandbox.emulator.control import CALLER
+from helpline.sandbox.emulator.phone import (
     SAMPLE_CALLERS,
     content_security_policy,
     origin,
 )
-from helpline.telephony.emulator.server import create_app
+from helpline.sandbox.emulator.server import create_app
 from tests.twilio_app import BASE, emulator
 
 
@@ -172,7 +172,7 @@ def test_phone_script_makes_no_inline_styles_or_code() -> None:
     """The script builds elements, never HTML strings or style attributes (CSP-safe)."""
     from importlib.resources import files
 
-    static = files("helpline.telephony.emulator.phone") / "static"
+    static = files("helpline.sandbox.emulator.phone") / "static"
     for name in ("phone.js", "transcript.js"):
         source = (static / name).read_text(encoding="utf-8")
         unsafe = r"innerHTML|outerHTML|insertAdjacentHTML|\beval\(|new Function"

@@ -20,11 +20,11 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from helpline.config import Settings
+from helpline.sandbox.emulator.phones import Behaviour
+from helpline.sandbox.emulator.server import SandboxServer
+from helpline.sandbox.transcript import EndReason, Heard
+from helpline.sandbox.transport import FlaskTransport
 from helpline.telephony.client import rest_client
-from helpline.telephony.emulator.phones import Behaviour
-from helpline.telephony.emulator.server import SandboxServer
-from helpline.telephony.transcript import EndReason, Heard
-from helpline.telephony.transport import FlaskTransport
 from tests.twilio_app import (
     ACCOUNT,
     BASE,

@@ -21,13 +21,14 @@ from flask import Flask
 
 from helpline.config import Settings
 from helpline.models import Call, CallbackRequest, CallEvent
-from helpline.telephony.emulator.deliveries import Faults
-from helpline.telephony.emulator.exchange import Exchange, Line
-from helpline.telephony.emulator.legs import Leg
-from helpline.telephony.emulator.server import SandboxServer, line_for
-from helpline.telephony.progress import CALLBACK_EVENTS
-from helpline.telephony.transcript import EndReason
-from helpline.telephony.transport import FlaskTransport
+from helpline.sandbox.emulator.deliveries import Faults
+from helpline.sandbox.emulator.exchange import Exchange
+from helpline.sandbox.emulator.legs import Leg
+from helpline.sandbox.emulator.server import SandboxServer, line_for
+from helpline.sandbox.emulator.switchboard import Line
+from helpline.sandbox.progress import CALLBACK_EVENTS
+from helpline.sandbox.transcript import EndReason
+from helpline.sandbox.transport import FlaskTransport
 from tests.factories import Factory
 from tests.voice import OPEN
 

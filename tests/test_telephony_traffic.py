@@ -24,10 +24,10 @@ from flask import Flask
 from helpline.config import DEFAULT_FLOWS_PATH
 from helpline.ivr.loader import load_catalog
 from helpline.ivr.model import Flow
-from helpline.telephony.emulator.control import CALLER
-from helpline.telephony.emulator.server import SandboxServer
-from helpline.telephony.script import Script
-from helpline.telephony.traffic import (
+from helpline.sandbox.emulator.control import CALLER
+from helpline.sandbox.emulator.server import SandboxServer
+from helpline.sandbox.script import Script
+from helpline.sandbox.traffic import (
     KINDS,
     CallPlan,
     ControlClient,

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpline.models import CallbackRequest, Recording, Voicemail
-from helpline.telephony.emulator.deliveries import Faults
+from helpline.sandbox.emulator.deliveries import Faults
 from tests.live import Line, all_answered
 from tests.voice import CLOSED
 

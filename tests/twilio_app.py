@@ -19,8 +19,9 @@ from flask import Flask, Response, abort, request
 from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 
-from helpline.telephony.emulator.exchange import Exchange, Line
-from helpline.telephony.transport import FlaskTransport
+from helpline.sandbox.emulator.exchange import Exchange
+from helpline.sandbox.emulator.switchboard import Line
+from helpline.sandbox.transport import FlaskTransport
 
 TOKEN = "emulator-test-token"
 ACCOUNT = "AC" + "e" * 32
