@@ -14,18 +14,6 @@ from pathlib import Path
 import grimp
 import pytest
 
-# Cycles that another change of issue 16 is breaking (the sandbox out of telephony, the
-# CLI as one package). A cycle with any module outside these still fails. Remove this
-# allowance once that change has landed.
-BEING_BROKEN = (
-    "helpline.telephony.emulator.",
-    "helpline.sandbox.",
-    "helpline.cli",
-    "helpline.fallback_cli",
-    "helpline.retention_cli",
-    "helpline.journal.cli",
-)
-
 
 def cycles(modules: Iterable[str], imports_of: Callable[[str], Iterable[str]]) -> list[list[str]]:
     """The import cycles: each strongly connected set of two or more modules, sorted.
@@ -71,16 +59,12 @@ def cycles(modules: Iterable[str], imports_of: Callable[[str], Iterable[str]]) -
     return found
 
 
-def _being_broken(cycle: list[str]) -> bool:
-    return all(module.startswith(BEING_BROKEN) for module in cycle)
-
-
 def test_import_graph_has_no_cycles() -> None:
     """No module of helpline imports itself back, directly or through others, at module
-    level or inside a function (apart from the cycles another change is breaking)."""
+    level or inside a function."""
     graph = grimp.build_graph("helpline", cache_dir=None)
     found = cycles(graph.modules, graph.find_modules_directly_imported_by)
-    assert [cycle for cycle in found if not _being_broken(cycle)] == []
+    assert found == []
 
 
 @pytest.mark.parametrize(
