@@ -159,13 +159,15 @@ def replay_entry(app: Flask, entry: Entry) -> Result:
     if entry.webhook not in JOURNALLED:
         return Result.ASIDE
     params = VoiceParams.parse(entry.form)
-    if not _claim(session, entry.key):
-        return Result.DUPLICATE
     call = _find(session, params, entry.args)
     if call is None and entry.webhook in NEEDS_CALL:
+        # Decided before the key is claimed: on SQLite, a savepoint taken outside a
+        # transaction commits when released, so a claim rolled back here would stay.
         session.rollback()
         young = dt.datetime.now(dt.UTC) - entry.received_at < WAIT_FOR_CALL
         return Result.DEFERRED if young else Result.ASIDE
+    if not _claim(session, entry.key):
+        return Result.DUPLICATE
     before = _Before.of(session, call)
     if entry.webhook in FELL_BACK:
         call = call or _start(session, params, entry)
