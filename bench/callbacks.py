@@ -39,16 +39,17 @@ from rq import Queue
 
 from bench import sections
 from bench.environment import ROOT, production_environment
-from helpline import create_app, privacy
-from helpline.audit import Actor
+from helpline import create_app
+from helpline.audit.chain import Actor
 from helpline.config import Settings
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallbackRequest, Caller, utcnow
+from helpline.privacy import crypto as privacy
 from helpline.routing import presence
 from helpline.sandbox.emulator.phones import Behaviour
 from helpline.sandbox.emulator.server import SandboxServer
 from helpline.sandbox.transport import FlaskTransport
-from helpline.staffing import StaffSpec, add_staff
+from helpline.staff.accounts import StaffSpec, add_staff
 from helpline.tasks.callbacks import enqueue_dial_callback
 
 HEADING = "## Callbacks"

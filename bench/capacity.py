@@ -258,11 +258,11 @@ def _staff_phone(n: int) -> str:
 def put_on_duty(env: dict[str, str], sandbox: SandboxServer) -> None:
     """COUNSELLORS counsellors speaking every language, their phones answering with 1."""
     from helpline import create_app
-    from helpline.audit import Actor
+    from helpline.audit.chain import Actor
     from helpline.config import Settings
     from helpline.extensions import db, get_redis
     from helpline.routing import presence
-    from helpline.staffing import StaffSpec, add_staff
+    from helpline.staff.accounts import StaffSpec, add_staff
 
     app = create_app(Settings.from_env(env), {"TESTING": True})
     behaviour = Behaviour("answer", after=3, talk=TALK_SECONDS, keys="1")

@@ -138,8 +138,9 @@ def build_app(env: dict[str, str]) -> Flask:
 
 
 def add_supervisor(app: Flask) -> None:
-    from helpline import audit, staffing
+    from helpline.audit import chain as audit
     from helpline.extensions import db
+    from helpline.staff import accounts as staffing
 
     with app.app_context():
         spec = staffing.StaffSpec(
@@ -349,7 +350,7 @@ def run(database_url: str, redis_url: str, calls: int = CALLS) -> Result:
     with _instance() as instance:
         env = environment(database_url, redis_url, instance)
         app = build_app(env)
-        from helpline import privacy
+        from helpline.privacy import crypto as privacy
 
         token = privacy.keyring().encrypt("+905321234567")
         generate_seconds = generate(database_url, token, calls)

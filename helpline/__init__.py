@@ -14,9 +14,9 @@ def create_app(
     settings: Settings | None = None, overrides: Mapping[str, object] | None = None
 ) -> Flask:
     """Build the app: settings, extensions, blueprints. Refuses an unusable configuration."""
-    from helpline import logs, permissions, privacy, retention, security
+    from helpline import logs, security
     from helpline.admin.views import bp as admin_bp
-    from helpline.auth import passwords
+    from helpline.auth import passwords, permissions
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
     from helpline.console.alerts import bp as alerts_bp
@@ -29,6 +29,8 @@ def create_app(
     from helpline.health import bp as health_bp
     from helpline.i18n import init_i18n
     from helpline.ivr.registry import FlowRegistry, FlowsInvalid
+    from helpline.privacy import crypto as privacy
+    from helpline.privacy import retention
     from helpline.records.catalog import CatalogInvalid, load_catalog
     from helpline.routing.live import init_routing
     from helpline.routing.policy import PolicyError

@@ -28,9 +28,10 @@ import logging
 import redis
 import sqlalchemy as sa
 
-from helpline import audit, privacy
+from helpline.audit import chain as audit
 from helpline.models import BlockedNumber
 from helpline.models.base import DbSession
+from helpline.privacy import crypto as privacy
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def _banner(settings: Settings, url: str, demo_created: bool) -> str:
-    from helpline.demo import DEMO_PASSWORD
+    from helpline.staff.demo import DEMO_PASSWORD
 
     lines = [
         "",
@@ -97,7 +97,7 @@ DEMO_PHONE = {"kind": "answer", "after": 4, "talk": 180, "keys": "1"}
 
 def _register_demo_phones(port: int) -> int:
     """Give the sandbox the demo staff's phones; returns how many."""
-    from helpline.demo import STAFF
+    from helpline.staff.demo import STAFF
 
     registered = 0
     for spec in STAFF:
@@ -125,8 +125,8 @@ def run_all(
     sandbox_port: int = SANDBOX_PORT,
 ) -> None:
     from helpline import create_app
-    from helpline.demo import seed
     from helpline.extensions import db
+    from helpline.staff.demo import seed
 
     settings.require_sound()
     owner = os.getpid()

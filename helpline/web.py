@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import current_app, g, request
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.auth.sessions import Lifetimes
 from helpline.auth.throttle import Limits, LocalWindows, LoginThrottle
 from helpline.config import Settings

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from helpline import audit, privacy, staffing
+from helpline.audit import chain as audit
 from helpline.models import (
     AuditEntry,
     Call,
@@ -30,6 +30,8 @@ from helpline.models import (
 )
 from helpline.models.base import DbSession
 from helpline.models.enums import CallbackReason, CallbackStatus, ContactStatus, RiskLevel
+from helpline.privacy import crypto as privacy
+from helpline.staff import accounts as staffing
 
 PASSWORD = "correct horse battery staple"
 TEST_ACTOR = audit.Actor("tests")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.cli import main
 from helpline.config import Settings
 from helpline.models import AuditEntry

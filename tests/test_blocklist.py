@@ -13,11 +13,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpline import audit, blocklist, create_app, privacy
+from helpline import blocklist, create_app
+from helpline.audit import chain as audit
 from helpline.config import Settings
 from helpline.extensions import db, get_redis
 from helpline.models import AuditEntry, BlockedNumber, Call, CallerConsent, CallEvent, utcnow
 from helpline.models.enums import CallEventKind, CallOutcome, ConsentKind
+from helpline.privacy import crypto as privacy
 from tests.conftest import make_settings
 from tests.factories import TEST_ACTOR, Factory, csrf_token, login
 from tests.voice import CALLER, Phone, dead_redis_url, said

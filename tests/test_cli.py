@@ -8,11 +8,12 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet, InvalidToken
 from flask.testing import FlaskClient
 
-from helpline import migrate, privacy
+from helpline import migrate
 from helpline.cli import main
 from helpline.config import Settings
 from helpline.extensions import db
 from helpline.models import AuditEntry, Staff
+from helpline.privacy import crypto as privacy
 from tests.cli_env import use_settings
 from tests.factories import Factory, login
 
@@ -212,7 +213,7 @@ def test_demo_seed_creates_staff_who_can_log_in(
     again = CliRunner().invoke(main, ["demo", "seed"])
     assert "nothing created" in again.output
     from helpline import create_app
-    from helpline.demo import DEMO_PASSWORD
+    from helpline.staff.demo import DEMO_PASSWORD
 
     app = create_app(settings, {"TESTING": True})
     try:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from helpline import erlang
+from helpline.reporting import erlang
 
 
 @pytest.mark.parametrize(

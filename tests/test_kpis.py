@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from helpline import kpis
-from helpline.kpis import CallbackFacts, CallFacts, Thresholds
 from helpline.models.enums import CallbackStatus, CallOutcome
+from helpline.reporting import kpis
+from helpline.reporting.kpis import CallbackFacts, CallFacts, Thresholds
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)  # 12:00 in Istanbul
 ISTANBUL = ZoneInfo("Europe/Istanbul")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from helpline import permissions
+from helpline.auth import permissions
+from helpline.auth.permissions import Rule, Rules, What, Who
 from helpline.config import DEFAULT_DATA_PATH
-from helpline.permissions import Rule, Rules, What, Who
 
 NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

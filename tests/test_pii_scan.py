@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.cli import main
 from helpline.config import Settings
 from helpline.models import (

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpline import audit, retention
+from helpline.audit import chain as audit
 from helpline.cli import main
 from helpline.config import DEFAULT_DATA_PATH, Settings
 from helpline.models import (
@@ -26,6 +26,7 @@ from helpline.models import (
     utcnow,
 )
 from helpline.models.enums import CallbackStatus
+from helpline.privacy import retention
 from tests.cli_env import use_settings
 from tests.factories import Factory, login, post_form
 

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpline import audit, create_app, permissions
+from helpline import create_app
+from helpline.audit import chain as audit
+from helpline.auth import permissions
+from helpline.auth.permissions import Rule
 from helpline.config import DEFAULT_DATA_PATH, Settings
 from helpline.models import Call
-from helpline.permissions import Rule
 from tests.conftest import ACCOUNT, AUDIO, _empty_tables, make_settings
 from tests.factories import Factory, login, post_form
 
@@ -197,8 +199,8 @@ RULE_SETS = {
 def test_visible_calls_agrees_with_the_evaluator(factory: Factory, name: str) -> None:
     """The SQL that narrows the call log lists exactly the calls whose detail the
     evaluator would open, for every kind of condition."""
+    from helpline.auth.permissions import Rules, who
     from helpline.models import utcnow
-    from helpline.permissions import Rules, who
     from helpline.supervisor import access
 
     now = utcnow()

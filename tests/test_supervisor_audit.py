@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.models import Staff
 from tests.factories import Factory, login, post_form
 

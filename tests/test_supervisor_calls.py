@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.extensions import db
 from helpline.models import AuditEntry, Call, CallEvent, Site, Staff
 from helpline.models.enums import CallbackStatus, CallOutcome, ReferralKind, RiskLevel

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpline import audit, retention
+from helpline.audit import chain as audit
 from helpline.config import Settings
 from helpline.models import Call, CallbackRequest, Voicemail, utcnow
+from helpline.privacy import retention
 from tests.conftest import ACCOUNT, AUDIO
 from tests.factories import Factory, csrf_token, login
 from tests.voice import CLOSED, Phone, said

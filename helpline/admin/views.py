@@ -10,13 +10,13 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs lag 3.3
 from wtforms.validators import DataRequired, Length, Optional
 
-from helpline import staffing
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
 from helpline.models import Site, Staff
 from helpline.models.enums import Role
-from helpline.privacy import mask_number
+from helpline.privacy.crypto import mask_number
+from helpline.staff import accounts as staffing
 from helpline.web import actor, request_info
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

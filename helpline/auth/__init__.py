@@ -1,1 +1,3 @@
-"""Console authentication: passwords, server-side sessions, throttling and role checks."""
+"""Console authentication and authorisation: passwords, server-side sessions, throttling,
+role checks on views (`access`) and the data-access rules from `permissions.yaml`
+(`permissions`)."""

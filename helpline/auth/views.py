@@ -20,7 +20,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from helpline import audit, privacy
+from helpline.audit import chain as audit
 from helpline.auth import passwords, sessions
 from helpline.auth.access import AUTHENTICATED, PUBLIC, ConsoleUser, allow, landing_endpoint
 from helpline.auth.forms import LoginForm, PostForm
@@ -28,6 +28,7 @@ from helpline.auth.throttle import LoginThrottle
 from helpline.extensions import db, get_redis
 from helpline.models import Staff, utcnow
 from helpline.models.enums import Role
+from helpline.privacy import crypto as privacy
 from helpline.routing import presence
 from helpline.web import actor, request_info, session_lifetimes, throttle
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.callbacks.limits import Limits, after_attempt
 from helpline.models import Call, CallbackRequest, ContactRecord, Staff
 from helpline.models.base import DbSession

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.cli.common import actor, app_context
 
 # --- audit and keys -------------------------------------------------------------------

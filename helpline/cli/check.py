@@ -18,7 +18,8 @@ from helpline.config import Settings
 @click.option("--connect/--no-connect", default=True, help="Also try the database and Redis.")
 def check(connect: bool) -> None:
     """Validate the configuration and the data/ files, and say what is wrong."""
-    from helpline import permissions, retention
+    from helpline.auth import permissions
+    from helpline.privacy import retention
     from helpline.records import catalog
 
     settings = load_settings()

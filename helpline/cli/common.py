@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.config import ConfigError, Settings
 
 

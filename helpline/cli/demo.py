@@ -15,8 +15,8 @@ def demo() -> None:
 @demo.command("seed")
 def demo_seed() -> None:
     """Create demo sites and staff (development only; refuses in production)."""
-    from helpline.demo import DEMO_PASSWORD, seed
     from helpline.extensions import db as database
+    from helpline.staff.demo import DEMO_PASSWORD, seed
 
     settings = load_settings()
     if settings.is_production:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import click
 from cryptography.fernet import Fernet
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.cli.common import actor, app_context
 from helpline.models.base import DbSession
 
@@ -26,7 +26,7 @@ def keys_generate() -> None:
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt every encrypted value under the newest key in ENCRYPTION_KEYS."""
-    from helpline.rotation import rotate_all
+    from helpline.privacy.rotation import rotate_all
 
     _rewrite_columns(rotate_all, "keys_rotated", "value(s) re-encrypted")
     click.echo("done: older keys may now be removed from ENCRYPTION_KEYS")
@@ -39,7 +39,7 @@ def keys_reindex() -> None:
     After changing BLIND_INDEX_KEY, run this with the line stopped: until it has run,
     returning callers and staff phones are not recognised.
     """
-    from helpline.rotation import reindex_all
+    from helpline.privacy.rotation import reindex_all
 
     _rewrite_columns(reindex_all, "blind_index_rebuilt", "index(es) recomputed")
     click.echo("done: numbers are found under the new BLIND_INDEX_KEY")

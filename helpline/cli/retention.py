@@ -19,9 +19,9 @@ def retention() -> None:
 @retention.command("preview")
 def retention_preview() -> None:
     """List what a purge now would destroy, kind by kind; changes nothing."""
-    from helpline import retention as rules
     from helpline.extensions import db
     from helpline.models import utcnow
+    from helpline.privacy import retention as rules
     from helpline.tasks.retention import policy
 
     with app_context():
@@ -38,7 +38,7 @@ def retention_preview() -> None:
 def retention_purge() -> None:
     """Destroy what is past its retention now, log it and audit it (as the job does)."""
     from helpline.models import utcnow
-    from helpline.retention import LABELS
+    from helpline.privacy.retention import LABELS
     from helpline.tasks.retention import run_purge
 
     with app_context():

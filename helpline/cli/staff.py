@@ -1,6 +1,6 @@
 """`helpline site` and `helpline staff`: Social Service Centres and staff accounts.
 
-Both go through `helpline.staffing`, as the admin console does.
+Both go through `helpline.staff.accounts`, as the admin console does.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def site() -> None:
 @click.option("--province", required=True, help="The province it is in.")
 def site_add(code: str, name: str, province: str) -> None:
     """Add a Social Service Centre."""
-    from helpline import staffing
     from helpline.extensions import db as database
+    from helpline.staff import accounts as staffing
 
     with app_context():
         try:
@@ -80,8 +80,8 @@ def staff_add(
     password_stdin: bool,
 ) -> None:
     """Add a member of staff. The password is prompted for, or read with --password-stdin."""
-    from helpline import staffing
     from helpline.extensions import db as database
+    from helpline.staff import accounts as staffing
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -113,7 +113,7 @@ def staff_list() -> None:
     """List staff accounts (phones masked)."""
     from helpline.extensions import db as database
     from helpline.models import Staff
-    from helpline.privacy import mask_number
+    from helpline.privacy.crypto import mask_number
 
     with app_context():
         for member in database.session.scalars(sa.select(Staff).order_by(Staff.username)):
@@ -154,8 +154,8 @@ def _member(username: str) -> Staff | None:
 
 
 def _set_active(username: str, is_active: bool) -> None:
-    from helpline import staffing
     from helpline.extensions import db as database
+    from helpline.staff import accounts as staffing
 
     with app_context():
         member = _member(username)
@@ -171,8 +171,8 @@ def _set_active(username: str, is_active: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def staff_set_password(username: str, password_stdin: bool) -> None:
     """Set a new password; ends the account's sessions."""
-    from helpline import staffing
     from helpline.extensions import db as database
+    from helpline.staff import accounts as staffing
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")

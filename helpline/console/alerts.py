@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from helpline import audit
 from helpline.alerts import repository, rules
+from helpline.audit import chain as audit
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.console.records import local_time

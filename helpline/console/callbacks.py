@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.callbacks import service
@@ -30,7 +30,7 @@ from helpline.console.records import local_time
 from helpline.extensions import db
 from helpline.models import CallbackRequest, Staff
 from helpline.models.enums import CallbackOutcome, CallbackStatus, Role
-from helpline.privacy import mask_number
+from helpline.privacy.crypto import mask_number
 from helpline.records.service import follow_up_due
 from helpline.tasks.callbacks import enqueue_dial_callback
 from helpline.voicemail import service as voicemails

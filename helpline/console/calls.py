@@ -36,7 +36,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.console.live import Panel, build_panel
@@ -44,7 +44,7 @@ from helpline.console.records import local_time
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallEvent, Staff, StaffLanguage
 from helpline.models.enums import CallEventKind, EventSource, Role
-from helpline.privacy import mask_number
+from helpline.privacy.crypto import mask_number
 from helpline.routing import conference, live, offers, operations
 from helpline.routing.operations import OperationError
 from helpline.tasks import calls as jobs

@@ -24,13 +24,13 @@ import json
 import redis
 import sqlalchemy as sa
 
-from helpline import audit
 from helpline.alerts import rules
+from helpline.audit import chain as audit
 from helpline.models import Call, CallEvent, ContactRecord, Staff
 from helpline.models.base import DbSession
 from helpline.models.calls import TIMELINE_ORDER
 from helpline.models.enums import CallEventKind, Role
-from helpline.privacy import mask_number
+from helpline.privacy.crypto import mask_number
 from helpline.records import service
 from helpline.routing import presence
 from helpline.supervisor.timeline import ivr_path

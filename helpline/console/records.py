@@ -33,7 +33,7 @@ from helpline.console import forms
 from helpline.extensions import db
 from helpline.models import Call, Caller, ContactRecord, Staff
 from helpline.models.enums import ContactStatus, Role
-from helpline.privacy import mask_number
+from helpline.privacy.crypto import mask_number
 from helpline.records import service
 from helpline.records.catalog import Catalog
 from helpline.web import now, request_info, settings

@@ -13,8 +13,8 @@ import datetime as dt
 
 from flask import Flask, current_app, request
 
-from helpline import privacy
 from helpline.journal.store import Entry, Journal, new_key
+from helpline.privacy import crypto as privacy
 
 EXTENSION = "helpline.journal"
 # What a replay needs of a webhook's form; nothing else is kept.

@@ -30,7 +30,6 @@ from typing import cast
 import sqlalchemy as sa
 from flask import Flask
 
-from helpline import staffing
 from helpline.extensions import db
 from helpline.journal import journal_of
 from helpline.journal.store import Claimed, Entry, Journal
@@ -38,6 +37,7 @@ from helpline.models import Call, CallEvent
 from helpline.models.base import DbSession
 from helpline.models.enums import CallEventKind, EventSource
 from helpline.models.journal import JournalReplay
+from helpline.staff import accounts as staffing
 from helpline.voice import calls
 from helpline.voice.params import VoiceParams
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from helpline.privacy import DecryptionError, Keyring
+from helpline.privacy.crypto import DecryptionError, Keyring
 
 PENDING = ".jsonl"
 CLAIMED = ".claimed-"

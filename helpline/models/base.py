@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
-from helpline import privacy
+from helpline.privacy import crypto as privacy
 
 # Stable constraint names keep Alembic migrations reviewable and reversible.
 NAMING_CONVENTION = {

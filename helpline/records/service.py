@@ -11,7 +11,7 @@ Rules:
 - Finalising checks the required fields and writes version 1; every later edit that
   changes something writes the next version. Versions are immutable snapshots.
 - Who may read, write, edit and reveal is decided by the deployment's rules
-  (`helpline.permissions`, data/permissions.yaml). By default the owner may edit a
+  (`helpline.auth.permissions`, data/permissions.yaml). By default the owner may edit a
   finalised record for 24 hours, after which it is read-only to them, and supervisors
   read every record and never edit one.
 """
@@ -28,7 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
-from helpline import audit, permissions
+from helpline.audit import chain as audit
+from helpline.auth import permissions
 from helpline.models import (
     Call,
     CallbackRequest,

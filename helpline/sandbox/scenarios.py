@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 import sqlalchemy as sa
 from flask import Flask
 
-from helpline import privacy
 from helpline.ivr.model import Catalog, Prompt
 from helpline.ivr.yamlsource import LineMap, SourceError, load
+from helpline.privacy import crypto as privacy
 from helpline.sandbox.interpreter import CallSimulator
 from helpline.sandbox.script import DialOutcome
 from helpline.sandbox.transcript import EndReason, Transcript

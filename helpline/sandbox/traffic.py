@@ -700,7 +700,7 @@ def _hang_up(
 
 
 def _demo_staff_phones() -> list[str]:
-    from helpline.demo import STAFF
+    from helpline.staff.demo import STAFF
 
     return [spec.phone for spec in STAFF if spec.phone]
 

@@ -1,4 +1,4 @@
-"""The permission rules (`helpline.permissions`) applied to calls in the supervisor console.
+"""The permission rules (`helpline.auth.permissions`) applied to calls in the supervisor console.
 
 `call_subject` describes one call to the evaluator; `visible_calls` turns the same rules
 into SQL, so the call log and the export list exactly the calls whose detail the rules
@@ -11,7 +11,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from helpline import permissions
+from helpline.auth import permissions
 from helpline.models import Call, Site, Staff, utcnow
 from helpline.models.base import DbSession
 

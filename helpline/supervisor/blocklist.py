@@ -13,13 +13,14 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs lag 3.3
 from wtforms.validators import Length
 
-from helpline import blocklist, privacy
+from helpline import blocklist
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db, get_redis
 from helpline.logs import redact
 from helpline.models import Call, Staff, utcnow
 from helpline.models.enums import Role
+from helpline.privacy import crypto as privacy
 from helpline.supervisor.blueprint import bp
 from helpline.web import actor, request_info
 

@@ -11,13 +11,13 @@ import datetime as dt
 
 from flask import Blueprint, render_template, request
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.auth.access import allow, current_staff
 from helpline.callbacks import service
 from helpline.extensions import db
 from helpline.models import utcnow
 from helpline.models.enums import Role
-from helpline.privacy import mask_number
+from helpline.privacy.crypto import mask_number
 from helpline.web import actor, request_info, settings
 
 bp = Blueprint("supervisor_callbacks", __name__, url_prefix="/supervisor/callbacks")

@@ -27,7 +27,7 @@ from wtforms.validators import Length
 from helpline.logs import redact
 from helpline.models import Call, Caller, Staff
 from helpline.models.base import DbSession
-from helpline.privacy import mask_number
+from helpline.privacy.crypto import mask_number
 from helpline.supervisor import calllog
 from helpline.supervisor.filters import CallFilter
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Response, abort
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.auth.access import allow, current_staff
 from helpline.extensions import db
 from helpline.models import Call, Recording

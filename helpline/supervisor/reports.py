@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from helpline.kpis import CallbackFacts, CallFacts, StaffingTarget, Thresholds
 from helpline.models import Call, CallbackRequest
 from helpline.models.base import DbSession
 from helpline.models.enums import CallDirection
+from helpline.reporting.kpis import CallbackFacts, CallFacts, StaffingTarget, Thresholds
 from helpline.supervisor import calllog
 from helpline.supervisor.filters import Period, Problems, parse_period, whole_number
 

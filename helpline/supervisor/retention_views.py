@@ -10,12 +10,13 @@ import redis
 from flask import abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from helpline import audit, retention
+from helpline.audit import chain as audit
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
 from helpline.models import utcnow
 from helpline.models.enums import Role
+from helpline.privacy import retention
 from helpline.supervisor.blueprint import bp
 from helpline.tasks import retention as purge_jobs
 from helpline.web import actor, request_info

@@ -1,7 +1,7 @@
 """The supervisors' console: today's figures, the call log, KPIs and the audit trail.
 
 Views are glue: the searches live in `calllog`, `auditlog` and `reports`, the figures
-in `helpline.kpis`, and the forms are read by `filters`.
+in `helpline.reporting.kpis`, and the forms are read by `filters`.
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from flask import (
     url_for,
 )
 
-from helpline import audit, kpis, permissions
+from helpline.audit import chain as audit
+from helpline.auth import permissions
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.extensions import db
 from helpline.models import AuditEntry, Call, Staff, utcnow
 from helpline.models.enums import Role
-from helpline.privacy import mask_number
+from helpline.privacy.crypto import mask_number
+from helpline.reporting import kpis
 from helpline.supervisor import (
     access,
     auditlog,

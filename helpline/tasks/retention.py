@@ -21,9 +21,10 @@ from rq.registry import ScheduledJobRegistry
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from helpline import audit, retention
+from helpline.audit import chain as audit
 from helpline.extensions import db, get_queue
 from helpline.models import DestructionLog, Recording, utcnow
+from helpline.privacy import retention
 from helpline.telephony.client import rest_client
 from helpline.web import settings
 

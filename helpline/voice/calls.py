@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from helpline import privacy
 from helpline.models import (
     Call,
     Caller,
@@ -28,6 +27,7 @@ from helpline.models.enums import (
     CallOutcome,
     EventSource,
 )
+from helpline.privacy import crypto as privacy
 from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 
 

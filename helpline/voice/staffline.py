@@ -51,7 +51,7 @@ def menu(staff: Staff) -> Response:
 @safe_for_staff
 def set_presence() -> Response:
     """The key of the presence menu."""
-    from helpline import staffing
+    from helpline.staff import accounts as staffing
 
     params = VoiceParams.parse(request.form)
     staff = routed_staff(staffing.find_by_phone(db.session, params.caller))

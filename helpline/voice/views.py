@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import safe_join
 
-from helpline import blocklist, staffing
+from helpline import blocklist
 from helpline.auth.access import PUBLIC, allow
 from helpline.callbacks import service as callback_service
 from helpline.extensions import csrf, db, get_redis
@@ -25,6 +25,7 @@ from helpline.models import utcnow
 from helpline.models.calls import append_timeline, timeline_entry
 from helpline.models.enums import CallEventKind, CallOutcome, EventSource
 from helpline.routing import live, waiting
+from helpline.staff import accounts as staffing
 from helpline.tasks.callbacks import enqueue_callbacks_of
 from helpline.tasks.dispatch import enqueue_reconcile_calls
 from helpline.voice import blocked, calls, routing, staffline, steps

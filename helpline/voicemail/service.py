@@ -18,7 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from helpline import audit, permissions
+from helpline.audit import chain as audit
+from helpline.auth import permissions
 from helpline.callbacks import service as callbacks
 from helpline.models import Call, CallbackRequest, Recording, Staff, Voicemail, utcnow
 from helpline.models.base import DbSession

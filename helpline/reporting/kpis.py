@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from helpline import erlang
 from helpline.models.enums import CallbackStatus, CallOutcome
+from helpline.reporting import erlang
 
 # Ways of leaving the queue unanswered that the line itself offered, so they are not
 # abandons: the caller asked for a callback, left a voicemail, or was put through to

@@ -37,7 +37,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from helpline import audit
+from helpline.audit import chain as audit
 from helpline.ivr.yamlsource import LineMap, load_schema_1
 from helpline.models import (
     AuditEntry,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from helpline import audit, staffing
+from helpline.audit import chain as audit
 from helpline.models import Staff
 from helpline.models.base import DbSession
+from helpline.staff import accounts as staffing
 
 DEMO_PASSWORD = "helpline-demo-183"  # noqa: S105 - printed to the trainer; sandbox only
 ACTOR = audit.Actor("demo-seed")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from helpline import privacy
 from helpline.models.base import DbSession, blind_indexed_columns, encrypted_columns
+from helpline.privacy import crypto as privacy
 
 BATCH = 500
 

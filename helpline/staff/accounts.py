@@ -12,11 +12,12 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from helpline import audit, privacy
+from helpline.audit import chain as audit
 from helpline.auth import passwords, sessions
 from helpline.models import Site, Staff
 from helpline.models.base import DbSession
 from helpline.models.enums import Role
+from helpline.privacy import crypto as privacy
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")

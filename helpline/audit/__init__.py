@@ -1,0 +1,2 @@
+"""The audit log: the hash chain every audited action is appended to, and its
+verification (`chain`)."""
