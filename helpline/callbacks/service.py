@@ -26,6 +26,7 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from helpline.audit import chain as audit
 from helpline.callbacks.limits import Limits, after_attempt
@@ -99,21 +100,32 @@ def claim(
     session: DbSession, callback_id: int, worker: str, now: dt.datetime
 ) -> CallbackRequest | None:
     """Take a due pending callback for this job; None if another took it or it is not due."""
+    claimed = {"status": CallbackStatus.CLAIMED.value, "claimed_by": worker, "claimed_at": now}
+    if not _take_pending(session, callback_id, CallbackRequest.next_attempt_at, now, claimed):
+        return None
+    return session.get(CallbackRequest, callback_id, populate_existing=True)
+
+
+def _take_pending(
+    session: DbSession,
+    callback_id: int,
+    due: InstrumentedAttribute[dt.datetime],
+    now: dt.datetime,
+    values: dict[str, Any],
+) -> bool:
+    """Set `values` (and updated_at) on a pending callback whose `due` time has come, in
+    one conditional UPDATE; False if another took it first, it is not pending or not due."""
     taken = session.execute(
         sa.update(CallbackRequest)
         .where(
             CallbackRequest.id == callback_id,
             CallbackRequest.status == CallbackStatus.PENDING,
-            CallbackRequest.next_attempt_at <= now,
+            due <= now,
         )
-        .values(
-            status=CallbackStatus.CLAIMED.value, claimed_by=worker, claimed_at=now, updated_at=now
-        )
+        .values(**values, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get(CallbackRequest, callback_id, populate_existing=True)
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def start_attempt(session: DbSession, callback: CallbackRequest, now: dt.datetime) -> Call:
@@ -277,22 +289,12 @@ def expire(session: DbSession, callback_id: int, now: dt.datetime) -> bool:
     callback = session.get(CallbackRequest, callback_id)
     if callback is None:
         return False
-    taken = session.execute(
-        sa.update(CallbackRequest)
-        .where(
-            CallbackRequest.id == callback_id,
-            CallbackRequest.status == CallbackStatus.PENDING,
-            CallbackRequest.expires_at <= now,
-        )
-        .values(
-            status=CallbackStatus.EXPIRED.value,
-            outcome=CallbackOutcome.EXPIRED.value,
-            completed_at=now,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    expired = {
+        "status": CallbackStatus.EXPIRED.value,
+        "outcome": CallbackOutcome.EXPIRED.value,
+        "completed_at": now,
+    }
+    if not _take_pending(session, callback_id, CallbackRequest.expires_at, now, expired):
         return False
     _note(session, callback, CallbackOutcome.EXPIRED, now)
     return True

@@ -511,19 +511,7 @@ def finalise(
     record.finalised_at = now
     record.follow_up_at = None  # a draft's planned time; scheduled below if still wanted
     _settle_follow_up(session, record, data, by, now, timezone, request)
-    record.version = 1
-    record.updated_at = now
-    version = _snapshot(session, record, by, now)
-    audit.record(
-        session,
-        "contact_record_finalised",
-        _actor(by),
-        target_type="contact_record",
-        target_id=record.id,
-        details={"version": record.version},
-        request=request,
-    )
-    return version
+    return _new_version(session, record, by, now, 1, "contact_record_finalised", {}, request)
 
 
 def edit(
@@ -556,16 +544,32 @@ def edit(
     changed = [name for name, value in _state(record).items() if before[name] != value]
     if not changed:
         return None
-    record.version += 1
+    number, extra = record.version + 1, {"changed": changed}
+    return _new_version(session, record, by, now, number, "contact_record_edited", extra, request)
+
+
+def _new_version(
+    session: DbSession,
+    record: ContactRecord,
+    by: Staff,
+    now: dt.datetime,
+    number: int,
+    action: str,
+    extra: dict[str, Any],
+    request: audit.RequestInfo | None,
+) -> ContactRecordVersion:
+    """Make `number` the record's version (1 when finalised), snapshot it, audit the action
+    with the version number and the `extra` details."""
+    record.version = number
     record.updated_at = now
     version = _snapshot(session, record, by, now)
     audit.record(
         session,
-        "contact_record_edited",
+        action,
         _actor(by),
         target_type="contact_record",
         target_id=record.id,
-        details={"version": record.version, "changed": changed},
+        details={"version": number, **extra},
         request=request,
     )
     return version

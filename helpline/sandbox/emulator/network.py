@@ -284,25 +284,12 @@ class ExchangeNetwork:
                 run.transcript.add(Dialed(run.now, labels, status, run.now - start))
                 return self._action(spec, dial_params(status, False))
             winner, bridge = won
-            hold_line(run, self._locked(lambda: bridge.state != "connecting"), math.inf)
-            with exchange.lock:
-                came_up = bridge.state == "up"
-                if came_up:
-                    leg.bridge = bridge
-                    leg.doing = f"bridged with {winner.sid}"
-            if not came_up:
+            if not self._bridge_up(run, leg, bridge, winner.sid):
                 run.transcript.add(Dialed(run.now, labels, "not accepted", run.now - start))
                 return self._action(spec, dial_params("completed", False, winner.sid, 0))
             run.transcript.add(Connected(run.now, winner.setup.to))
-            outcome = hold_line(
-                run,
-                self._locked(lambda: bridge.ended),
-                run.now + spec.time_limit,
-                spec.hangup_on_star,
-            )
-            with exchange.lock:
-                bridge.end(leg, outcome, exchange.now())
-                why, redirected = bridge.why, bridge.why == "redirected"
+            why = self._talk(run, leg, bridge, spec)
+            redirected = why == "redirected"
         except End:
             self._caller_left(attempt.children, bridge, leg)
             seconds = bridge.seconds() if bridge is not None and bridge.up_at is not None else None
@@ -332,6 +319,26 @@ class ExchangeNetwork:
             )
         duration = None if redirected else seconds
         return self._action(spec, dial_params("completed", True, winner.sid, duration, extra))
+
+    def _bridge_up(self, run: CallRun, leg: Leg, bridge: Bridge, other: str) -> bool:
+        """Wait until the dialled party's bridge is up or refused; once up, the caller's leg
+        is on it (bridged with `other`, a call SID)."""
+        hold_line(run, self._locked(lambda: bridge.state != "connecting"), math.inf)
+        with self.exchange.lock:
+            came_up = bridge.state == "up"
+            if came_up:
+                leg.bridge = bridge
+                leg.doing = f"bridged with {other}"
+        return came_up
+
+    def _talk(self, run: CallRun, leg: Leg, bridge: Bridge, spec: DialVerb) -> str:
+        """Hold the bridged caller until a side ends it or the time limit; why it ended."""
+        outcome = hold_line(
+            run, self._locked(lambda: bridge.ended), run.now + spec.time_limit, spec.hangup_on_star
+        )
+        with self.exchange.lock:
+            bridge.end(leg, outcome, self.exchange.now())
+            return bridge.why
 
     def _caller_left(self, children: list[Leg], bridge: Bridge | None, leg: Leg) -> None:
         """The dialling leg is gone: end its bridge and every child still going."""
@@ -492,25 +499,11 @@ class ExchangeNetwork:
                 if waiting == "until":
                     run.transcript.add(Dialed(run.now, (label,), "no-answer", run.now - start))
                     return self._action(spec, dial_params("no-answer", False))
-            hold_line(run, self._locked(lambda: bridge.state != "connecting"), math.inf)
-            with exchange.lock:
-                came_up = bridge.state == "up"
-                if came_up:
-                    leg.bridge = bridge
-                    leg.doing = f"bridged with {member.leg.sid}"
-            if not came_up:
+            if not self._bridge_up(run, leg, bridge, member.leg.sid):
                 run.transcript.add(Dialed(run.now, (label,), "no-answer", run.now - start))
                 return self._action(spec, dial_params("no-answer", False, member.leg.sid))
             run.transcript.add(Connected(run.now, member.leg.sid))
-            outcome = hold_line(
-                run,
-                self._locked(lambda: bridge.ended),
-                run.now + spec.time_limit,
-                spec.hangup_on_star,
-            )
-            with exchange.lock:
-                bridge.end(leg, outcome, exchange.now())
-                why = bridge.why
+            why = self._talk(run, leg, bridge, spec)
         except End:
             seconds = None
             with exchange.lock:
