@@ -90,11 +90,6 @@ class Settings:
     invalid: tuple[str, ...] = ()
 
     @property
-    def duty_line_number(self) -> str | None:
-        """The first duty number: what dials only one (the simulator, the sandbox's tools)."""
-        return self.duty_line_numbers[0] if self.duty_line_numbers else None
-
-    @property
     def is_production(self) -> bool:
         return self.env == "production"
 

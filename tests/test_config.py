@@ -77,7 +77,6 @@ def test_config_duty_line_takes_several_numbers(tmp_path: Path) -> None:
     }
     settings = Settings.from_env(environ)
     assert settings.duty_line_numbers == ("+905550001234", "+905550001235")
-    assert settings.duty_line_number == "+905550001234"
     assert settings.problems() == []
 
 
