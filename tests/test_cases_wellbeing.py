@@ -3,6 +3,7 @@ case and the change over time."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,33 @@ def test_load_names_the_problem(tmp_path: Path, change: tuple[str, str], message
     path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
     with pytest.raises(who5.Who5Error, match=message):
         who5.load(path)
+
+
+def test_broken_who5_stops_the_app_and_fails_check(
+    tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app refuses to start on a broken who5.yaml; `helpline check` names it. A sound
+    one is loaded once into the app."""
+    from click.testing import CliRunner
+
+    from helpline import create_app
+    from helpline.cli import main
+    from helpline.config import ConfigError
+    from tests.cli_env import use_settings
+    from tests.conftest import make_settings
+
+    root = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_PATH, root)
+    settings = make_settings(database_url, redis_url, tmp_path / "i", HELPLINE_DATA_PATH=str(root))
+    assert create_app(settings).extensions["helpline.who5"].wording("ku").is_draft
+    text = (root / who5.FILE).read_text(encoding="utf-8")
+    (root / who5.FILE).write_text(text.replace("  ku:\n", "  kmr:\n"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"who5\.yaml:\d+: no wording in ku"):
+        create_app(settings)
+    use_settings(monkeypatch, settings, HELPLINE_DATA_PATH=str(root))
+    result = CliRunner().invoke(main, ["check", "--no-connect"])
+    assert result.exit_code == 1
+    assert "no wording in ku" in result.output
 
 
 def test_measures_with_a_case_and_their_change_over_time(factory: Factory) -> None:

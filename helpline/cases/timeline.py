@@ -144,18 +144,18 @@ _REFERRAL_COLUMNS: tuple[Any, ...] = (
 
 
 def _calls(scope: Scope) -> sa.Select[Any]:
-    from_records = sa.select(ContactRecord.call_id).where(
-        scope.records, ContactRecord.call_id.is_not(None)
-    )
-    from_actions = sa.select(CaseAction.callback_request_id).where(
+    """The scope's calls: of its records, the attempts of its actions' callbacks, and
+    from its numbers. One UNION of ids, each part by an index, rather than an OR."""
+    action_callbacks = sa.select(CaseAction.callback_request_id).where(
         CaseAction.case_id.in_(scope.case_ids), CaseAction.callback_request_id.is_not(None)
     )
-    condition = sa.or_(
-        Call.id.in_(from_records),
-        Call.callback_request_id.in_(from_actions),
-        Call.caller_id.in_(scope.caller_ids) if scope.caller_ids else sa.false(),
-    )
-    return sa.select(*_CALL_COLUMNS).where(condition)
+    parts: list[sa.Select[Any]] = [
+        sa.select(ContactRecord.call_id).where(scope.records, ContactRecord.call_id.is_not(None)),
+        sa.select(Call.id).where(Call.callback_request_id.in_(action_callbacks)),
+    ]
+    if scope.caller_ids:
+        parts.append(sa.select(Call.id).where(Call.caller_id.in_(scope.caller_ids)))
+    return sa.select(*_CALL_COLUMNS).where(Call.id.in_(sa.union(*parts)))
 
 
 def _call_entry(row: Any) -> Entry:
@@ -180,15 +180,16 @@ def _record_entry(row: Any) -> Entry:
 
 
 def _callbacks(scope: Scope) -> sa.Select[Any]:
-    from_actions = sa.select(CaseAction.callback_request_id).where(
-        CaseAction.case_id.in_(scope.case_ids)
+    """The callbacks of the scope's records and of its call actions (a UNION of ids)."""
+    ids: sa.CompoundSelect[Any] = sa.union(
+        sa.select(CallbackRequest.id).where(
+            CallbackRequest.contact_record_id.in_(_case_records(scope))
+        ),
+        sa.select(CaseAction.callback_request_id).where(
+            CaseAction.case_id.in_(scope.case_ids), CaseAction.callback_request_id.is_not(None)
+        ),
     )
-    return sa.select(*_CALLBACK_COLUMNS).where(
-        sa.or_(
-            CallbackRequest.contact_record_id.in_(_case_records(scope)),
-            CallbackRequest.id.in_(from_actions),
-        )
-    )
+    return sa.select(*_CALLBACK_COLUMNS).where(CallbackRequest.id.in_(ids))
 
 
 def _callback_entry(row: Any) -> Entry:

@@ -4,7 +4,7 @@ notes and WHO-5 wellbeing measures; `contact_record.case_id` ties contacts to a 
 
 Indexes serve the bench's queries: "My cases" (worker, status, next due action), the
 supervisor's search (site / worker / status, opening time), and a case's timeline by
-(case, time) in every history table.
+(case, time) in every history table, with a callback's calls and a record's callbacks.
 
 Revision ID: 0015
 Revises: 0014
@@ -506,9 +506,18 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    op.create_index("ix_call_callback_request", "call", ["callback_request_id"], unique=False)
+    op.create_index(
+        "ix_callback_request_contact_record",
+        "callback_request",
+        ["contact_record_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_callback_request_contact_record", table_name="callback_request")
+    op.drop_index("ix_call_callback_request", table_name="call")
     with op.batch_alter_table("contact_record", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_contact_record_case_id_case"), type_="foreignkey")
         batch_op.drop_index("ix_contact_record_case_created")
