@@ -163,3 +163,18 @@ def test_profile_access_follows_the_rules(factory: Factory) -> None:
         persons.create_from_record(session, record.id, consent=True, by=staff.interpreter, now=T0)
     session.commit()
     assert actions(factory).count("person_viewed") == 1
+
+
+def test_a_withheld_number_makes_a_person_without_one(factory: Factory) -> None:
+    """A contact from a withheld number still makes a person (with no number linked),
+    and a case can be opened for them from it."""
+    from helpline.cases import cases
+
+    staff = line(factory)
+    session = factory.session
+    record = contact(factory, staff.worker, number=None)
+    person = persons.create_from_record(session, record.id, consent=True, by=staff.worker, now=T0)
+    case = cases.open_case(session, record.id, person.id, by=staff.worker, now=T0)
+    session.commit()
+    assert persons.linked_caller_ids(session, person.id) == []
+    assert record.case_id == case.id

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from helpline.audit import chain as audit
 from helpline.auth import permissions
-from helpline.models import Case, CasePerson, Person, Site, Staff
+from helpline.models import Case, CasePerson, ContactRecord, Person, Site, Staff
 from helpline.models.base import DbSession
 from helpline.models.enums import CaseStatus
+from helpline.records import service as records
 
 
 class CaseError(Exception):
@@ -101,7 +102,20 @@ def log(
     )
 
 
-def cases_of(session: DbSession, person_id: int) -> sa.Select[int, int, int | None]:
+def readable_record(
+    session: DbSession, record_id: int, by: Staff, now: dt.datetime, *, for_update: bool = False
+) -> ContactRecord:
+    """A contact record `by` may read (the records' own rule), to build on."""
+    try:
+        record = records.get_record(session, record_id, for_update=for_update)
+    except records.RecordNotFound:
+        raise CaseNotFound("There is no such record.") from None
+    if not records.can_read(record, by, now):
+        raise CaseForbidden("This record belongs to another counsellor.")
+    return record
+
+
+def cases_of(person_id: int) -> sa.Select[int, int, int | None]:
     """(case id, worker, site) of every case about the person, as its person or linked."""
     linked = sa.select(CasePerson.case_id).where(
         CasePerson.person_id == person_id, CasePerson.unlinked_at.is_(None)
@@ -115,7 +129,7 @@ def person_subject(session: DbSession, person: Person, staff: Staff) -> permissi
     """A person as the rules see them, from this member of staff's side: they own the
     profile if they made it or work one of its cases; its site is their own centre if a
     case of the person is there."""
-    rows = session.execute(cases_of(session, person.id)).all()
+    rows = session.execute(cases_of(person.id)).all()
     owns = person.created_by_id == staff.id or any(worker == staff.id for _, worker, _ in rows)
     sites = {site for _, _, site in rows if site is not None}
     site_id = staff.site_id if staff.site_id in sites else next(iter(sorted(sites)), None)

@@ -32,6 +32,7 @@ from helpline.cases.access import (
     Problem,
     allows,
     log,
+    readable_record,
     require_case,
     require_writable,
 )
@@ -58,7 +59,6 @@ from helpline.models.enums import (
     RiskLevel,
     Role,
 )
-from helpline.records import service as records
 
 S = CaseStatus
 TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
@@ -193,18 +193,6 @@ def view_case(
 # --- opening, contacts ------------------------------------------------------------------
 
 
-def _readable_record(
-    session: DbSession, record_id: int, by: Staff, now: dt.datetime
-) -> ContactRecord:
-    try:
-        record = records.get_record(session, record_id, for_update=True)
-    except records.RecordNotFound:
-        raise CaseNotFound("There is no such record.") from None
-    if not records.can_read(record, by, now):
-        raise CaseForbidden("This record belongs to another counsellor.")
-    return record
-
-
 def _require_person_number(session: DbSession, record: ContactRecord, person: Person) -> None:
     """A record joins a person's case only if its number is linked to the person."""
     if record.caller_id is not None and record.caller_id not in linked_caller_ids(
@@ -233,7 +221,7 @@ def open_case(
     """Open a case for a person from a contact record; `by` becomes its case worker."""
     if not allows("case.open", by, permissions.What(), now):
         raise CaseForbidden("Only counsellors open cases.")
-    record = _readable_record(session, record_id, by, now)
+    record = readable_record(session, record_id, by, now, for_update=True)
     if record.case_id is not None:
         raise CaseInvalid([Problem("contact_record", "This contact belongs to a case already.")])
     person = get_person(session, person_id)
@@ -315,7 +303,7 @@ def add_contact(
 ) -> None:
     """Add a contact record of the case's person to the case (nothing if it is there)."""
     require_writable(session, case, by, now)
-    record = _readable_record(session, record_id, by, now)
+    record = readable_record(session, record_id, by, now, for_update=True)
     if record.case_id == case.id:
         return
     if record.case_id is not None:

@@ -30,15 +30,15 @@ from helpline.cases.access import (
     Problem,
     allows,
     log,
+    readable_record,
     require_person,
 )
-from helpline.models import Caller, ContactRecord, Person, PersonConsent, PersonNumber, Staff
+from helpline.models import Caller, Person, PersonConsent, PersonNumber, Staff
 from helpline.models.base import DbSession
 from helpline.models.calls import latest_answer
 from helpline.models.enums import AgeGroup, ConsentKind, Difficulty, Gender, LegalStatus
 from helpline.models.persons import WG_DOMAINS
 from helpline.privacy import crypto as privacy
-from helpline.records import service as records
 
 NAME_MAX = 200
 PROVINCE_MAX = 64
@@ -195,18 +195,6 @@ def list_persons_of_caller(session: DbSession, caller_id: int) -> list[int]:
 # --- changes ----------------------------------------------------------------------------
 
 
-def _readable_record(
-    session: DbSession, record_id: int, by: Staff, now: dt.datetime
-) -> ContactRecord:
-    try:
-        record = records.get_record(session, record_id)
-    except records.RecordNotFound:
-        raise CaseNotFound("There is no such record.") from None
-    if not records.can_read(record, by, now):
-        raise CaseForbidden("This record belongs to another counsellor.")
-    return record
-
-
 def create_from_record(
     session: DbSession,
     record_id: int,
@@ -217,20 +205,19 @@ def create_from_record(
     request: audit.RequestInfo | None = None,
 ) -> Person:
     """A new person for the caller of a contact record `by` may read, with the caller's
-    answer to keeping a profile. The caller's number becomes the person's first."""
+    answer to keeping a profile. The caller's number becomes the person's first (a
+    contact from a withheld number makes a person without one)."""
     if not allows("case.open", by, permissions.What(), now):
         raise CaseForbidden("Only counsellors make person profiles.")
-    record = _readable_record(session, record_id, by, now)
-    if record.caller_id is None:
-        raise CaseInvalid([Problem("caller", "This contact has no number to make a person of.")])
+    record = readable_record(session, record_id, by, now)
     person = Person(created_by_id=by.id, created_at=now, updated_at=now, languages=[], declined=[])
     session.add(person)
     session.flush()
-    session.add(
-        PersonNumber(
+    if record.caller_id is not None:
+        link = PersonNumber(
             person_id=person.id, caller_id=record.caller_id, linked_at=now, linked_by_id=by.id
         )
-    )
+        session.add(link)
     _consent_row(session, person, consent, record.call_id, by, now)
     log(
         session,
@@ -304,7 +291,7 @@ def _erase(person: Person) -> None:
 
 
 def _changed(person: Person, values: Mapping[str, object], declined: list[str]) -> list[str]:
-    current = {**{field: getattr(person, field, None) for field in FIELDS}}
+    current = {field: getattr(person, field) for field in FIELDS if field != "name"}
     current["name"] = person.name_encrypted
     current["languages"] = list(person.languages) or None
     names = [field for field in FIELDS if current[field] != values[field]]
@@ -335,7 +322,8 @@ def update_profile(
     changed = _changed(person, values, declined)
     if not changed:
         return []
-    person.name_encrypted = values["name"]  # type: ignore[assignment]
+    name = values["name"]
+    person.name_encrypted = name if isinstance(name, str) else None
     for field in FIELDS:
         if field == "languages":
             person.languages = list(data.languages)
@@ -387,7 +375,7 @@ def link_caller_of_record(
     """Link the number of a contact `by` may read to the person (the same person called
     from another phone)."""
     require_person(session, "person.link", person, by, now)
-    record = _readable_record(session, record_id, by, now)
+    record = readable_record(session, record_id, by, now)
     if record.caller_id is None:
         raise CaseInvalid([Problem("caller", "This contact has no number.")])
     return _link(session, person, record.caller_id, by, now, request)
