@@ -19,6 +19,7 @@ def create_app(
     from helpline.auth import passwords, permissions
     from helpline.auth.views import bp as auth_bp
     from helpline.auth.views import load_user
+    from helpline.cases import who5
     from helpline.console.alerts import bp as alerts_bp
     from helpline.console.callbacks import bp as my_callbacks_bp
     from helpline.console.calls import bp as calls_bp
@@ -70,6 +71,10 @@ def create_app(
             settings.data_path / retention.FILE
         )
     except retention.RetentionError as error:
+        raise ConfigError(str(error)) from None
+    try:
+        app.extensions["helpline.who5"] = who5.load(settings.data_path / who5.FILE)
+    except who5.Who5Error as error:
         raise ConfigError(str(error)) from None
     try:
         permissions.configure(permissions.load_rules(settings.data_path / permissions.FILE))

@@ -93,6 +93,7 @@ CALL_CONSENT = What(owner_id=1, site_id=10, province="Ankara", consent=True)
 CALL_NO_CONSENT = What(owner_id=1, site_id=10, province="Ankara", consent=False)
 KU_MESSAGE = What(language="ku", consent=True)
 KU_MESSAGE_NO_CONSENT = What(language="ku", consent=False)
+MY_CASE = What(owner_id=1, site_id=10, province="Ankara")
 
 # The shipped data/permissions.yaml, action by action: who may, who may not.
 MATRIX = [
@@ -116,6 +117,24 @@ MATRIX = [
     ("voicemail.play", KU_MESSAGE_NO_CONSENT, [], [KURMANJI_COUNSELLOR, SUPERVISOR]),
     ("voicemail.handle", KU_MESSAGE_NO_CONSENT, [KURMANJI_COUNSELLOR, SUPERVISOR],
      [COUNSELLOR, INTERPRETER, ADMIN]),
+    # Cases: staff 1's case at site 10. Its worker reads and changes it; the supervisor
+    # of site 10 reads it, hands it over and searches it; nobody else, interpreters least.
+    ("case.open", What(), [COUNSELLOR, OTHER_COUNSELLOR, KURMANJI_COUNSELLOR],
+     [SUPERVISOR, INTERPRETER, ADMIN]),
+    ("case.read", MY_CASE, [COUNSELLOR, SUPERVISOR],
+     [OTHER_COUNSELLOR, KURMANJI_COUNSELLOR, FAR_SUPERVISOR, INTERPRETER, ADMIN]),
+    ("case.write", MY_CASE, [COUNSELLOR],
+     [OTHER_COUNSELLOR, KURMANJI_COUNSELLOR, SUPERVISOR, INTERPRETER, ADMIN]),
+    ("case.assign", MY_CASE, [COUNSELLOR, SUPERVISOR],
+     [OTHER_COUNSELLOR, FAR_SUPERVISOR, INTERPRETER, ADMIN]),
+    ("case.supervise", What(site_id=10), [SUPERVISOR],
+     [COUNSELLOR, FAR_SUPERVISOR, INTERPRETER, ADMIN]),
+    ("person.read", MY_CASE, [COUNSELLOR, SUPERVISOR],
+     [OTHER_COUNSELLOR, FAR_SUPERVISOR, INTERPRETER, ADMIN]),
+    ("person.write", MY_CASE, [COUNSELLOR], [OTHER_COUNSELLOR, SUPERVISOR, INTERPRETER, ADMIN]),
+    ("person.link", MY_CASE, [COUNSELLOR], [OTHER_COUNSELLOR, SUPERVISOR, INTERPRETER, ADMIN]),
+    ("wellbeing.record", MY_CASE, [COUNSELLOR],
+     [OTHER_COUNSELLOR, SUPERVISOR, INTERPRETER, ADMIN]),
 ]  # fmt: skip
 
 

@@ -31,7 +31,14 @@ from tests.cli_env import use_settings
 from tests.factories import Factory, login, post_form
 
 POLICY = retention.Policy(
-    periods={"recordings": 90, "notes": 365, "caller_numbers": 180, "audit": 400},
+    periods={
+        "recordings": 90,
+        "notes": 365,
+        "caller_numbers": 180,
+        "cases": 730,
+        "persons": 730,
+        "audit": 400,
+    },
     purge_every_days=30,
     destruction_log_days=1095,
 )
@@ -56,7 +63,7 @@ def test_load_policy_reads_the_shipped_file() -> None:
 
 
 GOOD = """schema: 1
-periods: {recordings: 90, notes: 365, caller_numbers: 180, audit: 400}
+periods: {recordings: 90, notes: 365, caller_numbers: 180, cases: 730, persons: 730, audit: 400}
 purge_every_days: 30
 destruction_log_days: 1095
 """
@@ -175,6 +182,8 @@ def test_preview_counts_without_destroying(
         "recordings": 1,
         "notes": 1,
         "caller_numbers": 1,
+        "cases": 0,
+        "persons": 0,
         "audit": 2,
         retention.LOG_KIND: 0,
         retention.PROVIDER_KIND: 1,
@@ -224,6 +233,8 @@ def test_purge_destroys_each_kind_and_logs_it(
         "recordings": 1,
         "notes": 1,
         "caller_numbers": 1,
+        "cases": 0,
+        "persons": 0,
         "audit": 0,
         retention.LOG_KIND: 0,
     }

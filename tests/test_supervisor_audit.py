@@ -188,8 +188,9 @@ def test_known_actions_cover_what_the_code_records() -> None:
     from helpline.supervisor.auditlog import KNOWN_ACTIONS
 
     recorded: set[str] = set()
-    # audit.record(session, "action", ...), or a module's own wrapper (`_audit(...)`).
-    call = re.compile(r"(?:audit\.record|\b_audit)\(\s*[\w.]+,\s*\"([a-z_]+)\"", re.S)
+    # audit.record(session, "action", ...), or a module's own wrapper (`_audit(...)`, the
+    # cases package's `log(...)`).
+    call = re.compile(r"(?:audit\.record|\b_audit|\blog)\(\s*[\w.]+,\s*\"([a-z_]+)\"", re.S)
     for path in Path(helpline.__file__).parent.rglob("*.py"):
         recorded.update(call.findall(path.read_text(encoding="utf-8")))
     assert recorded

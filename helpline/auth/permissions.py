@@ -46,6 +46,15 @@ ACTIONS = {
     "calls.export_personal": "export callers' numbers in a CSV (a reason is required too)",
     "voicemail.play": "play a voicemail message a caller left",
     "voicemail.handle": "see a voicemail message in a list, mark it handled, call back",
+    "case.open": "open a case from a contact record, or add a contact to a case",
+    "case.read": "see a case: its plan, notes, timeline and wellbeing measures",
+    "case.write": "change a case: status, needs, risk, linked persons, plan, notes",
+    "case.assign": "give a case to another case worker (a transfer)",
+    "case.supervise": "search the cases of a site, see each worker's caseload",
+    "person.read": "see a person's profile (name, details, numbers' links)",
+    "person.write": "change a person's profile, record their consent to it",
+    "person.link": "link a number to a person, or unlink it",
+    "wellbeing.record": "record a WHO-5 wellbeing measure with a person",
 }
 CONDITIONS = ("role", "owner", "scope", "within_hours", "draft", "consent", "language")
 

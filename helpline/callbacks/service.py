@@ -30,7 +30,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from helpline.audit import chain as audit
 from helpline.callbacks.limits import Limits, after_attempt
-from helpline.models import Call, CallbackRequest, ContactRecord, Staff
+from helpline.models import Call, CallbackRequest, CallerConsent, ContactRecord, Staff
 from helpline.models.base import DbSession
 from helpline.models.calls import whole_seconds
 from helpline.models.enums import (
@@ -348,6 +348,58 @@ def _request(session: DbSession, call: Call, reason: str, now: dt.datetime) -> C
     session.add(callback)
     session.flush()
     event(session, call.id, CallEventKind.CALLBACK_REQUESTED, {"reason": reason}, source="ivr")
+    return callback
+
+
+# A follow-up call (a record's, a case plan's) expires this long after it is due.
+FOLLOW_UP_VALID_FOR = dt.timedelta(days=3)
+
+
+@dataclasses.dataclass(frozen=True)
+class FollowUp:
+    """A follow-up call a member of staff promised: to which caller, in which language,
+    when, and from which call, record and topic it came (if any)."""
+
+    caller_id: int
+    language: str
+    due: dt.datetime
+    staff_id: int
+    call_id: int | None = None
+    contact_record_id: int | None = None
+    topic: str | None = None
+
+
+def request_follow_up(session: DbSession, wanted: FollowUp, now: dt.datetime) -> CallbackRequest:
+    """A pending follow-up callback due at `wanted.due` (it expires FOLLOW_UP_VALID_FOR
+    later), preferring the member of staff who promised it, with the caller's consent
+    to it recorded as given in the console."""
+    callback = CallbackRequest(
+        caller_id=wanted.caller_id,
+        call_id=wanted.call_id,
+        contact_record_id=wanted.contact_record_id,
+        reason=CallbackReason.FOLLOW_UP.value,
+        language=wanted.language,
+        topic=wanted.topic,
+        due_from=wanted.due,
+        next_attempt_at=wanted.due,
+        expires_at=wanted.due + FOLLOW_UP_VALID_FOR,
+        preferred_staff_id=wanted.staff_id,
+        status=CallbackStatus.PENDING.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(callback)
+    session.add(
+        CallerConsent(
+            caller_id=wanted.caller_id,
+            call_id=wanted.call_id,
+            kind=ConsentKind.FOLLOW_UP.value,
+            is_granted=True,
+            source="console",
+            recorded_at=now,
+        )
+    )
+    session.flush()
     return callback
 
 

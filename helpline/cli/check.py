@@ -19,6 +19,7 @@ from helpline.config import Settings
 def check(connect: bool) -> None:
     """Validate the configuration and the data/ files, and say what is wrong."""
     from helpline.auth import permissions
+    from helpline.cases import who5
     from helpline.privacy import retention
     from helpline.records import catalog
 
@@ -28,6 +29,10 @@ def check(connect: bool) -> None:
     try:
         retention.load_policy(settings.data_path / retention.FILE)
     except retention.RetentionError as error:
+        problems.append(str(error))
+    try:
+        who5.load(settings.data_path / who5.FILE)
+    except who5.Who5Error as error:
         problems.append(str(error))
     try:
         permissions.load_rules(settings.data_path / permissions.FILE)

@@ -6,9 +6,22 @@ from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
 from helpline.models.blocklist import BlockedNumber
 from helpline.models.callbacks import CallbackRequest
 from helpline.models.calls import Call, Caller, CallerConsent, CallEvent, Recording
+from helpline.models.cases import (
+    Case,
+    CaseAction,
+    CaseAssignment,
+    CaseGoal,
+    CaseNote,
+    CasePerson,
+    CasePlanChange,
+    CaseRisk,
+    CaseStatusChange,
+    WellbeingMeasure,
+)
 from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral
 from helpline.models.ivr import FlowVersion
 from helpline.models.journal import JournalReplay
+from helpline.models.persons import Person, PersonConsent, PersonNumber
 from helpline.models.retention import DestructionLog
 from helpline.models.staff import (
     LoginSession,
@@ -32,6 +45,15 @@ __all__ = [
     "CallbackRequest",
     "Caller",
     "CallerConsent",
+    "Case",
+    "CaseAction",
+    "CaseAssignment",
+    "CaseGoal",
+    "CaseNote",
+    "CasePerson",
+    "CasePlanChange",
+    "CaseRisk",
+    "CaseStatusChange",
     "ContactRecord",
     "ContactRecordVersion",
     "DestructionLog",
@@ -39,6 +61,9 @@ __all__ = [
     "FlowVersion",
     "JournalReplay",
     "LoginSession",
+    "Person",
+    "PersonConsent",
+    "PersonNumber",
     "PresenceChange",
     "Recording",
     "Referral",
@@ -49,5 +74,6 @@ __all__ = [
     "StaffTopic",
     "UTCDateTime",
     "Voicemail",
+    "WellbeingMeasure",
     "utcnow",
 ]

@@ -28,6 +28,8 @@ class CallbackRequest(Base):
         # callbacks due in a period.
         sa.Index("ix_callback_request_call", "call_id"),
         sa.Index("ix_callback_request_due", "due_from"),
+        # A record's follow-ups (records.service.open_follow_up, a case's timeline).
+        sa.Index("ix_callback_request_contact_record", "contact_record_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

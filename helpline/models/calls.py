@@ -85,6 +85,8 @@ class Call(Base):
         sa.Index("ix_call_interpreter_started", "interpreter_id", "started_at"),
         sa.Index("ix_call_site_started", "site_id", "started_at"),
         sa.Index("ix_call_caller_started", "caller_id", "started_at"),
+        # A callback's attempts (callbacks.service.current_call, a case's timeline).
+        sa.Index("ix_call_callback_request", "callback_request_id"),
         sa.Index("ix_call_wait_id", "wait_seconds", "id"),
         sa.Index("ix_call_duration_id", "duration_seconds", "id"),
         sa.Index(

@@ -21,6 +21,8 @@ class ContactRecord(Base):
         sa.Index("ix_contact_record_caller_created", "caller_id", "created_at"),
         sa.Index("ix_contact_record_counsellor_created", "counsellor_id", "created_at"),
         sa.Index("ix_contact_record_risk_created", "risk_level", "created_at"),
+        # A case's contacts, newest first (its timeline).
+        sa.Index("ix_contact_record_case_created", "case_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -29,6 +31,8 @@ class ContactRecord(Base):
     )
     caller_id: Mapped[int | None] = mapped_column(sa.ForeignKey("caller.id", ondelete="SET NULL"))
     counsellor_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
+    # The case this contact belongs to (helpline/cases), if any.
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(sa.String(8), default=ContactStatus.DRAFT.value)
     call_type: Mapped[str] = mapped_column(sa.String(24), default=ContactType.DATA.value)
     categories: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

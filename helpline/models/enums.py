@@ -119,6 +119,9 @@ class ConsentKind(enum.StrEnum):
     CALLBACK = "callback"
     RECORDING = "recording"
     FOLLOW_UP = "follow_up"
+    # A person profile kept from the caller's answers (helpline/cases/persons.py); recorded
+    # per person (PersonConsent), since one number may be a family's.
+    PROFILE = "profile"
 
 
 class ContactType(enum.StrEnum):
@@ -190,6 +193,120 @@ class CallbackOutcome(enum.StrEnum):
     MACHINE = "machine"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+
+
+class CaseStatus(enum.StrEnum):
+    """A case's state; `cases.cases.TRANSITIONS` lists the allowed moves."""
+
+    OPEN = "open"
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class ClosureReason(enum.StrEnum):
+    GOALS_MET = "goals_met"
+    REFERRED_ON = "referred_on"
+    NO_CONTACT = "no_contact"
+    MOVED_AWAY = "moved_away"
+    DECLINED_SERVICES = "declined_services"
+    DUPLICATE = "duplicate"
+    DECEASED = "deceased"
+    OTHER = "other"
+
+
+class CaseNeed(enum.StrEnum):
+    """What a case works on (the needs assessment's categories)."""
+
+    PSYCHOSOCIAL = "psychosocial"
+    PROTECTION = "protection"
+    CHILD_PROTECTION = "child_protection"
+    GENDER_BASED_VIOLENCE = "gender_based_violence"
+    HEALTH = "health"
+    MENTAL_HEALTH = "mental_health"
+    DISABILITY = "disability"
+    LEGAL_DOCUMENTATION = "legal_documentation"
+    SHELTER = "shelter"
+    FOOD = "food"
+    LIVELIHOOD = "livelihood"
+    EDUCATION = "education"
+    SOCIAL_ASSISTANCE = "social_assistance"
+    OTHER = "other"
+
+
+class Relationship(enum.StrEnum):
+    """How a person linked to a case stands to the case's person."""
+
+    CHILD = "child"
+    SPOUSE = "spouse"
+    PARENT = "parent"
+    SIBLING = "sibling"
+    OTHER_RELATIVE = "other_relative"
+    CAREGIVER = "caregiver"
+    OTHER = "other"
+
+
+class GoalStatus(enum.StrEnum):
+    OPEN = "open"
+    ACHIEVED = "achieved"
+    DROPPED = "dropped"
+
+
+class ActionStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class PlanChangeKind(enum.StrEnum):
+    GOAL_ADDED = "goal_added"
+    GOAL_ACHIEVED = "goal_achieved"
+    GOAL_DROPPED = "goal_dropped"
+    ACTION_ADDED = "action_added"
+    ACTION_RESCHEDULED = "action_rescheduled"
+    ACTION_DONE = "action_done"
+    ACTION_CANCELLED = "action_cancelled"
+
+
+class WellbeingOccasion(enum.StrEnum):
+    INTAKE = "intake"
+    FOLLOW_UP = "follow_up"
+    CLOSURE = "closure"
+
+
+class Gender(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+class AgeGroup(enum.StrEnum):
+    """A person's age when they give no year of birth (as in the line's reports)."""
+
+    UNDER_12 = "0_11"
+    FROM_12_TO_17 = "12_17"
+    FROM_18_TO_25 = "18_25"
+    FROM_26_TO_59 = "26_59"
+    FROM_60 = "60_plus"
+
+
+class LegalStatus(enum.StrEnum):
+    TEMPORARY_PROTECTION = "temporary_protection"
+    INTERNATIONAL_PROTECTION = "international_protection"
+    RESIDENCE_PERMIT = "residence_permit"
+    CITIZEN = "citizen"
+    NONE = "none"
+    UNKNOWN = "unknown"
+
+
+class Difficulty(enum.StrEnum):
+    """An answer to one Washington Group short-set question."""
+
+    NO_DIFFICULTY = "no_difficulty"
+    SOME_DIFFICULTY = "some_difficulty"
+    A_LOT_OF_DIFFICULTY = "a_lot_of_difficulty"
+    CANNOT_DO_AT_ALL = "cannot_do_at_all"
 
 
 def values(kind: type[enum.StrEnum]) -> list[str]:

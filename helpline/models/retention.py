@@ -16,8 +16,8 @@ class DestructionLog(Base):
     """One kind of data destroyed by one purge run (KVKK: kept three years).
 
     `cutoff` is the instant before which data of that kind was past its retention;
-    `count` how many items were destroyed (recordings, contact records, callers, audit
-    entries or older destruction-log rows); `details` names ranges, never content.
+    `count` how many items were destroyed (recordings, contact records, callers, cases,
+    persons, audit entries or older destruction-log rows); `details` names ranges, never content.
     """
 
     __tablename__ = "destruction_log"

@@ -23,6 +23,12 @@ What each kind means, and what destroying it does:
   `audit.purge_through` appends an `audit_purged` entry naming the last destroyed entry
   and its hash, moves the head's anchor there, and deletes the entries before it;
   `helpline audit verify` checks the chain from the anchor on.
+- `cases`: closed cases, by when they were closed. The case goes with everything kept
+  for it: status, risk and assignment histories, linked persons, its plan, notes and
+  wellbeing measures; its contact records stay (their own kinds apply) without it.
+- `persons`: person profiles with no case of their own and no link to any case, by
+  their last activity (`Person.updated_at`). The profile goes with its numbers' links,
+  consents and wellbeing measures; the callers stay (`caller_numbers` applies).
 - the destruction log itself is kept `destruction_log_days` (at least three years).
 """
 
@@ -44,17 +50,20 @@ from helpline.models import (
     AuditHead,
     CallbackRequest,
     Caller,
+    Case,
+    CasePerson,
     ContactRecord,
     ContactRecordVersion,
     DestructionLog,
+    Person,
     Recording,
     Referral,
 )
 from helpline.models.base import DbSession
-from helpline.models.enums import CallbackStatus
+from helpline.models.enums import CallbackStatus, CaseStatus
 
 FILE = "retention.yaml"
-KINDS = ("recordings", "notes", "caller_numbers", "audit")
+KINDS = ("recordings", "notes", "caller_numbers", "cases", "persons", "audit")
 LOG_KIND = "destruction_log"
 PROVIDER_KIND = "provider_recordings"  # audio deleted at the provider, after the purge
 MAX_PURGE_INTERVAL_DAYS = 183  # KVKK: periodic destruction at most every six months
@@ -64,6 +73,8 @@ LABELS = {
     "recordings": "Call recordings",
     "notes": "Contact record notes",
     "caller_numbers": "Caller phone numbers",
+    "cases": "Closed cases (plan, notes, wellbeing)",
+    "persons": "Person profiles without a case",
     "audit": "Audit log entries",
     LOG_KIND: "Destruction log rows",
     PROVIDER_KIND: "Recording audio at the provider",
@@ -175,6 +186,16 @@ def _caller_numbers(cutoff: dt.datetime) -> sa.Select[int]:
     )
 
 
+def _cases(cutoff: dt.datetime) -> sa.Select[int]:
+    return sa.select(Case.id).where(Case.status == CaseStatus.CLOSED.value, Case.closed_at < cutoff)
+
+
+def _persons(cutoff: dt.datetime) -> sa.Select[int]:
+    own = sa.exists().where(Case.person_id == Person.id)
+    linked = sa.exists().where(CasePerson.person_id == Person.id)
+    return sa.select(Person.id).where(Person.updated_at < cutoff, ~own, ~linked)
+
+
 def _audit_through(session: DbSession, cutoff: dt.datetime) -> tuple[int, int]:
     """(from, through): the audit entries past due, as a range of seq; empty if from > through.
 
@@ -233,6 +254,8 @@ def preview(session: DbSession, policy: Policy, now: dt.datetime) -> list[Due]:
             cut["caller_numbers"],
             _count(session, _caller_numbers(cut["caller_numbers"])),
         ),
+        Due("cases", cut["cases"], _count(session, _cases(cut["cases"]))),
+        Due("persons", cut["persons"], _count(session, _persons(cut["persons"]))),
         Due("audit", cut["audit"], max(0, through - start + 1)),
         Due(LOG_KIND, cut[LOG_KIND], _count(session, _log_rows(cut[LOG_KIND]))),
         Due(
@@ -288,6 +311,27 @@ def _destroy_numbers(session: DbSession, cutoff: dt.datetime, now: dt.datetime) 
     return len(ids)
 
 
+def _destroy_cases(session: DbSession, cutoff: dt.datetime, now: dt.datetime) -> int:
+    """Delete closed cases; their histories, plan, notes and measures go by ON DELETE
+    CASCADE, and their contact records lose the link (SET NULL)."""
+    ids = _ids(session, _cases(cutoff))
+    if ids:
+        session.execute(
+            sa.delete(Case).where(Case.id.in_(ids)).execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
+def _destroy_persons(session: DbSession, cutoff: dt.datetime, now: dt.datetime) -> int:
+    """Delete profiles without cases; links, consents and measures go by CASCADE."""
+    ids = _ids(session, _persons(cutoff))
+    if ids:
+        session.execute(
+            sa.delete(Person).where(Person.id.in_(ids)).execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
 def _destroy_log_rows(session: DbSession, cutoff: dt.datetime, now: dt.datetime) -> int:
     deleted = session.execute(sa.delete(DestructionLog).where(DestructionLog.performed_at < cutoff))
     return int(deleted.rowcount or 0)  # type: ignore[attr-defined]
@@ -297,6 +341,8 @@ _DESTROY = {
     "recordings": _destroy_recordings,
     "notes": _destroy_notes,
     "caller_numbers": _destroy_numbers,
+    "cases": _destroy_cases,
+    "persons": _destroy_persons,
     LOG_KIND: _destroy_log_rows,
 }
 
@@ -323,7 +369,8 @@ def purge(session: DbSession, policy: Policy, now: dt.datetime, actor: audit.Act
     details: dict[str, dict[str, Any]] = {kind: {} for kind in (*KINDS, LOG_KIND)}
     # The older destruction-log rows go first, so this run's own rows are never counted.
     destroyed.append(Due(LOG_KIND, cut[LOG_KIND], _destroy_log_rows(session, cut[LOG_KIND], now)))
-    for kind in ("recordings", "notes", "caller_numbers"):
+    # Cases before persons: a profile whose last case goes now can go in the same run.
+    for kind in ("recordings", "notes", "caller_numbers", "cases", "persons"):
         destroyed.append(Due(kind, cut[kind], _DESTROY[kind](session, cut[kind], now)))
     start, through = _audit_through(session, cut["audit"])
     audit_count = 0

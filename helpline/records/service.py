@@ -30,11 +30,11 @@ from sqlalchemy.orm import object_session
 
 from helpline.audit import chain as audit
 from helpline.auth import permissions
+from helpline.callbacks import service as callbacks
 from helpline.models import (
     Call,
     CallbackRequest,
     Caller,
-    CallerConsent,
     ContactRecord,
     ContactRecordVersion,
     Referral,
@@ -45,7 +45,6 @@ from helpline.models.base import DbSession
 from helpline.models.enums import (
     CallbackReason,
     CallbackStatus,
-    ConsentKind,
     ContactStatus,
     ContactType,
     ReferralKind,
@@ -54,7 +53,6 @@ from helpline.models.enums import (
 )
 from helpline.records.catalog import MAX_CENTRE, MAX_PROVINCE, Catalog
 
-FOLLOW_UP_VALID_FOR = dt.timedelta(days=3)  # a follow-up call expires this long after it is due
 FOLLOW_UP_HORIZON = dt.timedelta(days=30)  # how far ahead one can be scheduled
 SUMMARY_MAX = 20_000
 DESTINATION_MAX = 200
@@ -596,32 +594,16 @@ def schedule_follow_up(
         raise RecordInvalid(problems)
     call = session.get(Call, record.call_id) if record.call_id is not None else None
     due = follow_up_due(follow_up.local_at, timezone)
-    callback = CallbackRequest(
+    wanted = callbacks.FollowUp(
         caller_id=record.caller_id,
+        language=language,
+        due=due,
+        staff_id=by.id,
         call_id=record.call_id,
         contact_record_id=record.id,
-        reason=CallbackReason.FOLLOW_UP.value,
-        language=language,
         topic=call.topic if call else None,
-        due_from=due,
-        next_attempt_at=due,
-        expires_at=due + FOLLOW_UP_VALID_FOR,
-        preferred_staff_id=by.id,
-        status=CallbackStatus.PENDING.value,
-        created_at=now,
-        updated_at=now,
     )
-    session.add(callback)
-    session.add(
-        CallerConsent(
-            caller_id=record.caller_id,
-            call_id=record.call_id,
-            kind=ConsentKind.FOLLOW_UP.value,
-            is_granted=True,
-            source="console",
-            recorded_at=now,
-        )
-    )
+    callback = callbacks.request_follow_up(session, wanted, now)
     record.follow_up_at = due
     session.flush()
     audit.record(
