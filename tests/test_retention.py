@@ -31,7 +31,13 @@ from tests.cli_env import use_settings
 from tests.factories import Factory, login, post_form
 
 POLICY = retention.Policy(
-    periods={"recordings": 90, "notes": 365, "caller_numbers": 180, "audit": 400},
+    periods={
+        "recordings": 90,
+        "notes": 365,
+        "referral_notes": 365,
+        "caller_numbers": 180,
+        "audit": 400,
+    },
     purge_every_days=30,
     destruction_log_days=1095,
 )
@@ -56,7 +62,7 @@ def test_load_policy_reads_the_shipped_file() -> None:
 
 
 GOOD = """schema: 1
-periods: {recordings: 90, notes: 365, caller_numbers: 180, audit: 400}
+periods: {recordings: 90, notes: 365, referral_notes: 365, caller_numbers: 180, audit: 400}
 purge_every_days: 30
 destruction_log_days: 1095
 """
@@ -174,6 +180,7 @@ def test_preview_counts_without_destroying(
     assert counted == {
         "recordings": 1,
         "notes": 1,
+        "referral_notes": 0,
         "caller_numbers": 1,
         "audit": 2,
         retention.LOG_KIND: 0,
@@ -223,6 +230,7 @@ def test_purge_destroys_each_kind_and_logs_it(
     assert logged == {
         "recordings": 1,
         "notes": 1,
+        "referral_notes": 0,
         "caller_numbers": 1,
         "audit": 0,
         retention.LOG_KIND: 0,

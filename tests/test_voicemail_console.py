@@ -239,7 +239,13 @@ def test_voicemail_destroyed_by_retention_shows_so_and_never_plays(
     _people(factory)
     message = _message(factory, provider, age=200 * 24 * HOUR)
     policy = retention.Policy(
-        periods={"recordings": 90, "notes": 365, "caller_numbers": 180, "audit": 400},
+        periods={
+            "recordings": 90,
+            "notes": 365,
+            "referral_notes": 365,
+            "caller_numbers": 180,
+            "audit": 400,
+        },
         purge_every_days=30,
         destruction_log_days=1095,
     )

@@ -46,6 +46,13 @@ ACTIONS = {
     "calls.export_personal": "export callers' numbers in a CSV (a reason is required too)",
     "voicemail.play": "play a voicemail message a caller left",
     "voicemail.handle": "see a voicemail message in a list, mark it handled, call back",
+    "referral.read": "open a referral: its need, status and steps (every view is audited)",
+    "referral.manage": "record consent, send and close a referral (its case worker); answer "
+    "for a destination that is not one of the helpline's sites",
+    "referral.act": "accept, decline or record the service provided for a referral sent "
+    "to one's centre",
+    "referral.reveal_number": "see the person's whole number on a referral (audited)",
+    "referral.overdue": "see every overdue referral, not only one's own",
 }
 CONDITIONS = ("role", "owner", "scope", "within_hours", "draft", "consent", "language")
 

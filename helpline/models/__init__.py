@@ -6,7 +6,7 @@ from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
 from helpline.models.blocklist import BlockedNumber
 from helpline.models.callbacks import CallbackRequest
 from helpline.models.calls import Call, Caller, CallerConsent, CallEvent, Recording
-from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral
+from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral, ReferralStep
 from helpline.models.ivr import FlowVersion
 from helpline.models.journal import JournalReplay
 from helpline.models.retention import DestructionLog
@@ -42,6 +42,7 @@ __all__ = [
     "PresenceChange",
     "Recording",
     "Referral",
+    "ReferralStep",
     "Site",
     "Staff",
     "StaffLanguage",
