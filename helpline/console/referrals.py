@@ -87,8 +87,8 @@ def _get(referral_id: int, *, for_update: bool = False) -> Referral:
 def _names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = db.session.execute(sa.select(Staff.id, Staff.display_name).where(Staff.id.in_(ids)))
-    return dict(rows.tuples())
+    query = sa.select(Staff.id, Staff.display_name).where(Staff.id.in_(ids))
+    return {row.id: row.display_name for row in db.session.execute(query)}
 
 
 def _page(referral: Referral, *, revealed: str | None = None, status: int = 200) -> Page:

@@ -76,7 +76,7 @@ def _rows(
             contact_record_id=record.id,
             counsellor_id=record.counsellor_id,
         )
-        for referral, record in session.execute(query).tuples()
+        for referral, record in session.execute(query).all()
     ]
 
 
@@ -204,5 +204,5 @@ def timeline(session: DbSession, contact_record_ids: Iterable[int]) -> list[Time
             at=step.at,
             by_id=step.by_id,
         )
-        for step, referral in session.execute(query).tuples()
+        for step, referral in session.execute(query).all()
     ]
