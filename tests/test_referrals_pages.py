@@ -275,3 +275,28 @@ def test_focal_point_pages_in_turkish_and_arabic(
     client = app.test_client()
     login(client, "focal")
     assert words in client.get("/referrals/").get_data(as_text=True)
+
+
+def test_admin_creates_an_ssc_focal_point_for_one_site(app: Flask, factory: Factory) -> None:
+    """The staff form offers the role; a focal point without a site is refused, with one
+    it is created and lands on its centre's referrals."""
+    site = factory.site("GAZ-SHB", "Gaziantep")
+    factory.staff("adm", roles=("admin",))
+    admin = app.test_client()
+    login(admin, "adm")
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    assert 'value="ssc_focal_point"' in page
+    form = {
+        "username": "focal.new",
+        "display_name": "Selin Focal",
+        "roles": "ssc_focal_point",
+        "password": "a long enough password 1",
+    }
+    refused = post_form(admin, "/admin/staff", "/admin/staff", form)
+    assert refused.status_code == 400
+    assert "belongs to a site" in refused.get_data(as_text=True)
+    made = post_form(admin, "/admin/staff", "/admin/staff", {**form, "site": site.code})
+    assert made.status_code == 302
+    focal = app.test_client()
+    assert login(focal, "focal.new", "a long enough password 1").status_code == 302
+    assert focal.get("/").headers["Location"] == "/referrals/"
