@@ -190,6 +190,8 @@ def test_case_worker_records_consent_and_sends_from_the_record_page(
     url = f"/console/records/{scene.record.id}"
     page = client.get(url).get_data(as_text=True)
     assert "Referral follow-up" in page
+    viewed = factory.audit_entries("referral_viewed")
+    assert [(e.actor_id, e.target_id) for e in viewed] == [(scene.owner.id, str(scene.referral.id))]
     assert "The person agreed that their data be shared" in page
     assert f"/referrals/{scene.referral.id}/send" not in page
     answer = post_form(

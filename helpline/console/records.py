@@ -377,10 +377,21 @@ def show(record_id: int) -> Page:
     staff = current_staff()
     try:
         service.open_record(db.session, record, by=staff, request=request_info())
-    except service.RecordForbidden:
+        _open_referrals(record, staff)
+    except (service.RecordForbidden, referral_service.ReferralForbidden):
         abort(403)
     db.session.commit()
     return _record_page(_stored_form(record), record=record, call=None)
+
+
+def _open_referrals(record: ContactRecord, staff: Staff) -> None:
+    """The page shows a final record's referrals with their status: each view is audited."""
+    if record.status != ContactStatus.FINAL.value:
+        return
+    for referral in record.referrals:
+        referral_service.open_referral(
+            db.session, referral, by=staff, now=now(), request=request_info()
+        )
 
 
 @bp.post("/records/<int:record_id>")
@@ -422,6 +433,7 @@ def reveal(record_id: int) -> Page:
         abort(403)
     except service.RecordNotFound:
         abort(404)
+    _open_referrals(record, current_staff())
     db.session.commit()
     log.info("number revealed: caller %s, record %s", record.caller_id, record.id)
     return _record_page(_stored_form(record), record=record, call=None, revealed=number)
