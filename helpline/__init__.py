@@ -24,6 +24,7 @@ def create_app(
     from helpline.console.callbacks import bp as my_callbacks_bp
     from helpline.console.calls import bp as calls_bp
     from helpline.console.records import bp as records_bp
+    from helpline.console.referrals import bp as referrals_bp
     from helpline.console.views import bp as console_bp
     from helpline.console.voicemails import bp as voicemails_bp
     from helpline.extensions import csrf, db, init_redis, login_manager
@@ -99,6 +100,7 @@ def create_app(
     for blueprint in (auth_bp, console_bp, supervisor_bp, admin_bp, health_bp, voice_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(records_bp)
+    app.register_blueprint(referrals_bp)
     app.register_blueprint(calls_bp)
     app.register_blueprint(alerts_bp)
     app.register_blueprint(my_callbacks_bp)

@@ -106,6 +106,10 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "PresenceError": None,
     "CallbackError": None,
     "VoicemailError": None,
+    "ReferralError": None,
+    "ReferralForbidden": None,
+    "ReferralNotFound": None,
+    "StepRefused": None,
 }
 
 

@@ -23,13 +23,20 @@ from helpline.models import (
     ContactRecordVersion,
     Recording,
     Referral,
+    ReferralStep,
     Site,
     Staff,
     Voicemail,
     utcnow,
 )
 from helpline.models.base import DbSession
-from helpline.models.enums import CallbackReason, CallbackStatus, ContactStatus, RiskLevel
+from helpline.models.enums import (
+    CallbackReason,
+    CallbackStatus,
+    ContactStatus,
+    ReferralStatus,
+    RiskLevel,
+)
 from helpline.privacy import crypto as privacy
 from helpline.staff import accounts as staffing
 
@@ -159,6 +166,36 @@ class Factory:
             )
         self.session.commit()
         return record
+
+    def referral(
+        self,
+        record: ContactRecord,
+        kind: str = "social_service_centre",
+        province: str | None = "Gaziantep",
+        destination: str | None = "Şahinbey Sosyal Hizmet Merkezi",
+        at: dt.datetime | None = None,
+        act_within_days: int = 5,
+    ) -> Referral:
+        """A referral proposed on a record, as finalising the record proposes it (the record
+        is made final)."""
+        moment = at or utcnow()
+        record.status = ContactStatus.FINAL
+        record.finalised_at = record.finalised_at or moment
+        referral = Referral(
+            kind=kind,
+            province=province,
+            destination=destination,
+            status=ReferralStatus.PROPOSED,
+            created_at=moment,
+            status_at=moment,
+            due_at=moment + dt.timedelta(days=act_within_days),
+        )
+        referral.steps.append(
+            ReferralStep(status=ReferralStatus.PROPOSED, at=moment, by_id=record.counsellor_id)
+        )
+        record.referrals.append(referral)
+        self.session.commit()
+        return referral
 
     def callback(
         self,

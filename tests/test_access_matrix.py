@@ -22,13 +22,23 @@ from werkzeug.test import TestResponse
 
 from helpline import blocklist
 from helpline.extensions import db
-from helpline.models import utcnow
+from helpline.models import Referral, Staff, utcnow
+from helpline.referrals import service as referrals
 from tests.factories import TEST_ACTOR, Factory, csrf_token, login
 
 OK = "ok"
 LOGIN = "login"
 DENY = 403
-ROLES = ("anonymous", "counsellor", "other_counsellor", "interpreter", "supervisor", "admin")
+ROLES = (
+    "anonymous",
+    "counsellor",
+    "other_counsellor",
+    "interpreter",
+    "supervisor",
+    "admin",
+    "focal_point",  # the SSC focal point of the centre the referral was sent to
+    "other_focal_point",  # the focal point of another centre
+)
 
 
 def _all(outcome: object) -> dict[str, object]:
@@ -108,6 +118,19 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("records.autosave", "POST"): OWNER,
     ("records.reveal", "POST"): OWNER_OR_SUPERVISOR,
     ("records.caller", "GET"): OWNER_OR_SUPERVISOR,
+    # Referrals, closed loop (console/referrals.py). The referral was sent to
+    # "focal_point"'s centre and belongs to "counsellor" (its case worker); a step that
+    # cannot follow its status still gets past the access rule (a flash, a redirect).
+    ("referrals.mine", "GET"): _only("focal_point", "other_focal_point"),
+    ("referrals.overdue", "GET"): _only("counsellor", "other_counsellor", "supervisor"),
+    ("referrals.show", "GET"): _only("counsellor", "supervisor", "focal_point"),
+    ("referrals.reveal", "POST"): _only("focal_point"),
+    ("referrals.consent", "POST"): OWNER,
+    ("referrals.send", "POST"): OWNER,
+    ("referrals.close", "POST"): OWNER,
+    ("referrals.accept", "POST"): _only("focal_point"),
+    ("referrals.decline", "POST"): _only("focal_point"),
+    ("referrals.record_service", "POST"): _only("focal_point"),
     # The supervisor's console.
     ("supervisor.home", "GET"): SUPERVISOR,
     ("supervisor.calls", "GET"): SUPERVISOR,
@@ -243,6 +266,20 @@ def people(app: Flask, factory: Factory) -> People:
     callback.assigned_staff_id = counsellor.id
     voicemail = factory.voicemail(call, "tr", callback=callback)
     voicemail.recording.purged_at = utcnow()
+    referral = factory.referral(record)
+    centre = factory.site("GAZ-SHB", "Gaziantep")
+    factory.staff("focal", roles=("ssc_focal_point",), languages=(), site=centre)
+    factory.staff("focal2", roles=("ssc_focal_point",), languages=(), site=factory.site())
+    with app.app_context():
+        catalog = app.extensions["helpline.catalog"]
+        kept = db.session.get(Referral, referral.id)
+        owner = db.session.get(Staff, counsellor.id)
+        assert kept is not None
+        assert owner is not None
+        consent = referrals.Consent("any_time", "tr")
+        referrals.record_consent(db.session, kept, consent, by=owner, now=utcnow(), catalog=catalog)
+        referrals.send(db.session, kept, by=owner, now=utcnow(), catalog=catalog)
+        db.session.commit()
     factory.session.commit()
     with app.app_context():
         entry = blocklist.block(db.session, "+905329998877", 24, TEST_ACTOR, utcnow())
@@ -254,6 +291,8 @@ def people(app: Flask, factory: Factory) -> People:
         "interpreter": "interp",
         "supervisor": "sup",
         "admin": "adm",
+        "focal_point": "focal",
+        "other_focal_point": "focal2",
     }
     clients: dict[str, FlaskClient] = {}
     tokens: dict[str, str] = {}
@@ -279,6 +318,7 @@ def people(app: Flask, factory: Factory) -> People:
             "callback_id": callback.id,
             "event_id": alert.id,
             "voicemail_id": voicemail.id,
+            "referral_id": referral.id,
             "flow_id": "default",
             "mode": "listen",
             "language": "fa",

@@ -27,6 +27,7 @@ POLICY = retention.Policy(
     periods={
         "recordings": 90,
         "notes": 3650,
+        "referral_notes": 3650,
         "caller_numbers": 3650,
         "cases": 730,
         "persons": 730,

@@ -209,7 +209,7 @@ def test_demo_seed_creates_staff_who_can_log_in(
     use_settings(monkeypatch, settings)
     result = CliRunner().invoke(main, ["demo", "seed"])
     assert result.exit_code == 0
-    assert "created 7 demo staff" in result.output
+    assert "created 8 demo staff" in result.output
     again = CliRunner().invoke(main, ["demo", "seed"])
     assert "nothing created" in again.output
     from helpline import create_app

@@ -306,8 +306,8 @@ def test_record_keeps_unchanged_referrals(factory: Factory) -> None:
     latest = _versions(factory, scene.record)[-1]
     assert latest.referrals == [
         {"kind": SSC, "province": "Gaziantep", "destination": "Nizip Sosyal Hizmet Merkezi",
-         "status": "suggested"},
-        {"kind": "health", "province": None, "destination": "ASM", "status": "suggested"},
+         "status": "proposed"},
+        {"kind": "health", "province": None, "destination": "ASM", "status": "proposed"},
     ]  # fmt: skip
 
 

@@ -34,6 +34,7 @@ POLICY = retention.Policy(
     periods={
         "recordings": 90,
         "notes": 365,
+        "referral_notes": 365,
         "caller_numbers": 180,
         "cases": 730,
         "persons": 730,
@@ -63,7 +64,8 @@ def test_load_policy_reads_the_shipped_file() -> None:
 
 
 GOOD = """schema: 1
-periods: {recordings: 90, notes: 365, caller_numbers: 180, cases: 730, persons: 730, audit: 400}
+periods: {recordings: 90, notes: 365, referral_notes: 365, caller_numbers: 180,
+          cases: 730, persons: 730, audit: 400}
 purge_every_days: 30
 destruction_log_days: 1095
 """
@@ -72,9 +74,9 @@ destruction_log_days: 1095
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("purge_every_days: 30", "purge_every_days: 200"), r":3: `purge_every_days:` .* 183"),
-        (("destruction_log_days: 1095", "destruction_log_days: 365"), r":4: .* >= 1095"),
-        (("audit: 400}", "audit: 0}"), r":2: `audit:` must be whole days >= 1"),
+        (("purge_every_days: 30", "purge_every_days: 200"), r":4: `purge_every_days:` .* 183"),
+        (("destruction_log_days: 1095", "destruction_log_days: 365"), r":5: .* >= 1095"),
+        (("audit: 400}", "audit: 0}"), r":3: `audit:` must be whole days >= 1"),
         ((", audit: 400}", "}"), r"missing: audit"),
         (("audit: 400}", "audit: 400, emails: 3}"), r"unknown: emails"),
         (("schema: 1", "schema: 2"), r":1: expected `schema: 1`"),
@@ -121,12 +123,12 @@ def test_invalid_retention_file_stops_the_app_and_fails_check(
     shutil.copytree(DEFAULT_DATA_PATH, root)
     _write(root, GOOD.replace("purge_every_days: 30", "purge_every_days: 365"))
     settings = make_settings(database_url, redis_url, tmp_path / "i", HELPLINE_DATA_PATH=str(root))
-    with pytest.raises(ConfigError, match=r"retention\.yaml:3"):
+    with pytest.raises(ConfigError, match=r"retention\.yaml:4"):
         create_app(settings)
     use_settings(monkeypatch, settings, HELPLINE_DATA_PATH=str(root))
     result = CliRunner().invoke(main, ["check", "--no-connect"])
     assert result.exit_code == 1
-    assert "retention.yaml:3: `purge_every_days:`" in result.output
+    assert "retention.yaml:4: `purge_every_days:`" in result.output
 
 
 def _old_and_new(factory: Factory) -> dict[str, int]:
@@ -181,6 +183,7 @@ def test_preview_counts_without_destroying(
     assert counted == {
         "recordings": 1,
         "notes": 1,
+        "referral_notes": 0,
         "caller_numbers": 1,
         "cases": 0,
         "persons": 0,
@@ -232,6 +235,7 @@ def test_purge_destroys_each_kind_and_logs_it(
     assert logged == {
         "recordings": 1,
         "notes": 1,
+        "referral_notes": 0,
         "caller_numbers": 1,
         "cases": 0,
         "persons": 0,

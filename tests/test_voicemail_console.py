@@ -242,6 +242,7 @@ def test_voicemail_destroyed_by_retention_shows_so_and_never_plays(
         periods={
             "recordings": 90,
             "notes": 365,
+            "referral_notes": 365,
             "caller_numbers": 180,
             "cases": 730,
             "persons": 730,

@@ -20,6 +20,13 @@ from helpline.staff import accounts as staffing
 from helpline.web import actor, request_info
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+ROLE_LABELS = {
+    Role.COUNSELLOR: "Counsellor",
+    Role.INTERPRETER: "Interpreter",
+    Role.SUPERVISOR: "Supervisor",
+    Role.ADMIN: "Admin",
+    Role.SSC_FOCAL_POINT: "SSC focal point (needs a site, no other role)",
+}
 
 
 class StaffForm(FlaskForm):  # type: ignore[misc]
@@ -27,7 +34,7 @@ class StaffForm(FlaskForm):  # type: ignore[misc]
     display_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     roles = SelectMultipleField(
         "Roles",
-        choices=[SelectChoice(r.value, r.value.title()) for r in Role],
+        choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
         validators=[DataRequired()],
     )
     languages = StringField(

@@ -28,6 +28,7 @@ LANDING: Final[tuple[tuple[Role, str], ...]] = (
     (Role.SUPERVISOR, "supervisor.home"),
     (Role.COUNSELLOR, "console.home"),
     (Role.INTERPRETER, "console.interpreter"),
+    (Role.SSC_FOCAL_POINT, "referrals.mine"),
     (Role.ADMIN, "admin.staff_list"),
 )
 

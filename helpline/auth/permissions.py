@@ -55,6 +55,13 @@ ACTIONS = {
     "person.write": "change a person's profile, record their consent to it",
     "person.link": "link a number to a person, or unlink it",
     "wellbeing.record": "record a WHO-5 wellbeing measure with a person",
+    "referral.read": "open a referral: its need, status and steps (every view is audited)",
+    "referral.manage": "record consent, send and close a referral (its case worker); answer "
+    "for a destination that is not one of the helpline's sites",
+    "referral.act": "accept, decline or record the service provided for a referral sent "
+    "to one's centre",
+    "referral.reveal_number": "see the person's whole number on a referral (audited)",
+    "referral.overdue": "see every overdue referral, not only one's own",
 }
 CONDITIONS = ("role", "owner", "scope", "within_hours", "draft", "consent", "language")
 

@@ -55,7 +55,8 @@ def staff() -> None:
     "roles",
     multiple=True,
     required=True,
-    help="counsellor, interpreter, supervisor or admin; repeat for several.",
+    help="counsellor, interpreter, supervisor, admin or ssc_focal_point (with --site, alone); "
+    "repeat for several.",
 )
 @click.option(
     "--language",

@@ -29,13 +29,15 @@ from werkzeug.wrappers import Response
 
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
-from helpline.console import forms
+from helpline.console import forms, referral_forms
 from helpline.extensions import db
-from helpline.models import Call, Caller, ContactRecord, Staff
+from helpline.models import Call, Caller, ContactRecord, Referral, Staff
 from helpline.models.enums import ContactStatus, Role
 from helpline.privacy.crypto import mask_number
 from helpline.records import service
 from helpline.records.catalog import Catalog
+from helpline.referrals import service as referral_service
+from helpline.referrals import states as referral_states
 from helpline.web import now, request_info, settings
 
 bp = Blueprint("records", __name__, url_prefix="/console")
@@ -103,6 +105,15 @@ def _record_page(
         is_draft = record.status == ContactStatus.DRAFT.value
         autosave = url_for(".autosave", record_id=record.id) if is_draft else None
     follow_up = service.open_follow_up(db.session, record) if record is not None else None
+    moment = now()
+    loop = (
+        [
+            (r, referral_service.next_steps(r, staff, moment), is_overdue(r, moment))
+            for r in record.referrals
+        ]
+        if record is not None and record.status == ContactStatus.FINAL.value
+        else []
+    )
     page = render_template(
         "console/record.html",
         form=form if editable else None,
@@ -127,9 +138,28 @@ def _record_page(
         local=local_time,
         reveal_form=PostForm(),
         timezone=settings().timezone,
-        now=now(),
+        now=moment,
+        referral_loop=loop,
+        statuses=referral_forms.STATUSES,
+        post_form=PostForm(),
+        consent_form=referral_forms.ConsentForm(
+            formdata=None, language=_language(the_call, caller)
+        ),
+        decline_form=referral_forms.DeclineForm(formdata=None),
+        service_form=referral_forms.ServiceForm(formdata=None),
+        close_form=referral_forms.CloseForm(formdata=None),
+        today=moment.date().isoformat(),
     )
     return page, status
+
+
+def is_overdue(referral: Referral, moment: dt.datetime) -> bool:
+    return referral_states.is_overdue(referral.status, referral.due_at, moment)
+
+
+def _language(call: Call | None, caller: Caller | None) -> str | None:
+    """The person's language, to suggest when their consent to a referral is recorded."""
+    return (call.language if call else None) or (caller.preferred_language if caller else None)
 
 
 def _stored_form(record: ContactRecord) -> forms.RecordForm | None:
@@ -347,10 +377,21 @@ def show(record_id: int) -> Page:
     staff = current_staff()
     try:
         service.open_record(db.session, record, by=staff, request=request_info())
-    except service.RecordForbidden:
+        _open_referrals(record, staff)
+    except (service.RecordForbidden, referral_service.ReferralForbidden):
         abort(403)
     db.session.commit()
     return _record_page(_stored_form(record), record=record, call=None)
+
+
+def _open_referrals(record: ContactRecord, staff: Staff) -> None:
+    """The page shows a final record's referrals with their status: each view is audited."""
+    if record.status != ContactStatus.FINAL.value:
+        return
+    for referral in record.referrals:
+        referral_service.open_referral(
+            db.session, referral, by=staff, now=now(), request=request_info()
+        )
 
 
 @bp.post("/records/<int:record_id>")
@@ -392,6 +433,7 @@ def reveal(record_id: int) -> Page:
         abort(403)
     except service.RecordNotFound:
         abort(404)
+    _open_referrals(record, current_staff())
     db.session.commit()
     log.info("number revealed: caller %s, record %s", record.caller_id, record.id)
     return _record_page(_stored_form(record), record=record, call=None, revealed=number)

@@ -18,7 +18,7 @@ from helpline.models.cases import (
     CaseStatusChange,
     WellbeingMeasure,
 )
-from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral
+from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referral, ReferralStep
 from helpline.models.ivr import FlowVersion
 from helpline.models.journal import JournalReplay
 from helpline.models.persons import Person, PersonConsent, PersonNumber
@@ -67,6 +67,7 @@ __all__ = [
     "PresenceChange",
     "Recording",
     "Referral",
+    "ReferralStep",
     "Site",
     "Staff",
     "StaffLanguage",

@@ -81,9 +81,18 @@ class ContactRecordVersion(Base):
 
 
 class Referral(Base):
-    """A referral made during a contact: an SSC by province, or another service."""
+    """A referral made during a contact: an SSC by province, or another service.
+
+    It moves through the closed loop of `ReferralStatus`; each step is a `ReferralStep`.
+    `due_at` is when the next step is overdue (None once closed); `site_id` is the
+    helpline's site for an SSC that the directory links to one, whose focal point acts.
+    """
 
     __tablename__ = "referral"
+    __table_args__ = (
+        sa.Index("ix_referral_site_status", "site_id", "status"),
+        sa.Index("ix_referral_due", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_record_id: Mapped[int] = mapped_column(
@@ -93,7 +102,40 @@ class Referral(Base):
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
     province: Mapped[str | None] = mapped_column(sa.String(64))
     destination: Mapped[str | None] = mapped_column(sa.String(200))
-    status: Mapped[str] = mapped_column(sa.String(12), default=ReferralStatus.SUGGESTED.value)
+    status: Mapped[str] = mapped_column(sa.String(20), default=ReferralStatus.PROPOSED.value)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Recorded with the person's consent: when the centre may call, in which language.
+    contact_preference: Mapped[str | None] = mapped_column(sa.String(16))
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    service_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    service_what: Mapped[str | None] = mapped_column(sa.String(200))
+    service_note_encrypted: Mapped[str | None] = mapped_column(EncryptedText)
 
     contact_record: Mapped[ContactRecord] = relationship(back_populates="referrals")
+    steps: Mapped[list[ReferralStep]] = relationship(
+        back_populates="referral",
+        cascade="all, delete-orphan",
+        order_by="ReferralStep.id",
+        passive_deletes=True,
+    )
+
+
+class ReferralStep(Base):
+    """One step of a referral's loop: the status it reached, when, by whom, and why.
+
+    `note_encrypted` holds a decline's reason or a step's note; it is personal data."""
+
+    __tablename__ = "referral_step"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("referral.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(20))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
+    note_encrypted: Mapped[str | None] = mapped_column(EncryptedText)
+
+    referral: Mapped[Referral] = relationship(back_populates="steps")

@@ -14,6 +14,9 @@ class Role(enum.StrEnum):
     INTERPRETER = "interpreter"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    # Belongs to one Social Service Centre (staff.site_id): sees only the referrals sent
+    # to it, and takes the centre's steps on them (docs/referrals.md).
+    SSC_FOCAL_POINT = "ssc_focal_point"
 
 
 class PresenceState(enum.StrEnum):
@@ -160,9 +163,24 @@ class ReferralKind(enum.StrEnum):
 
 
 class ReferralStatus(enum.StrEnum):
-    SUGGESTED = "suggested"
-    MADE = "made"
-    CONFIRMED = "confirmed"
+    """The closed loop of a referral (helpline/referrals/states.py has the transitions)."""
+
+    PROPOSED = "proposed"
+    CONSENTED = "consented"  # the person agreed that their data be shared
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    SERVICE_PROVIDED = "service_provided"
+    CLOSED = "closed"
+
+
+class ContactPreference(enum.StrEnum):
+    """When the person agreed to be called by the centre a referral is sent to."""
+
+    ANY_TIME = "any_time"
+    MORNINGS = "mornings"
+    AFTERNOONS = "afternoons"
+    EVENINGS = "evenings"
 
 
 class CallbackReason(enum.StrEnum):

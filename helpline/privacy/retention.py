@@ -15,6 +15,10 @@ What each kind means, and what destroying it does:
 - `notes`: a contact record's free text (the summary, in every version, and referral
   destinations), by when the record was created. Codes stay: categories, risk level,
   referral kinds, so the statistics still add up.
+- `referral_notes`: a referral's free text (each step's note, such as a decline's
+  reason, and the note of the service provided), by when the referral was made. The
+  referral and its steps stay (kind, statuses, dates, who took each step, what service),
+  so the loop's figures still add up; the destination's name goes with `notes`.
 - `caller_numbers`: a caller's phone number (encrypted) and its blind index, by when the
   caller last called. The caller row stays without a number, so past calls and
   callbacks keep their history; a later call from that number starts a new caller.
@@ -58,12 +62,13 @@ from helpline.models import (
     Person,
     Recording,
     Referral,
+    ReferralStep,
 )
 from helpline.models.base import DbSession
 from helpline.models.enums import CallbackStatus, CaseStatus
 
 FILE = "retention.yaml"
-KINDS = ("recordings", "notes", "caller_numbers", "cases", "persons", "audit")
+KINDS = ("recordings", "notes", "referral_notes", "caller_numbers", "cases", "persons", "audit")
 LOG_KIND = "destruction_log"
 PROVIDER_KIND = "provider_recordings"  # audio deleted at the provider, after the purge
 MAX_PURGE_INTERVAL_DAYS = 183  # KVKK: periodic destruction at most every six months
@@ -72,6 +77,7 @@ PURGED_INDEX = "purged:"  # a destroyed number's blind index: "purged:<caller id
 LABELS = {
     "recordings": "Call recordings",
     "notes": "Contact record notes",
+    "referral_notes": "Referral notes",
     "caller_numbers": "Caller phone numbers",
     "cases": "Closed cases (plan, notes, wellbeing)",
     "persons": "Person profiles without a case",
@@ -174,6 +180,16 @@ def _notes(cutoff: dt.datetime) -> sa.Select[int]:
     return sa.select(ContactRecord.id).where(ContactRecord.created_at < cutoff, with_text)
 
 
+def _referral_notes(cutoff: dt.datetime) -> sa.Select[int]:
+    with_text = sa.or_(
+        Referral.service_note_encrypted.is_not(None),
+        sa.exists().where(
+            ReferralStep.referral_id == Referral.id, ReferralStep.note_encrypted.is_not(None)
+        ),
+    )
+    return sa.select(Referral.id).where(Referral.created_at < cutoff, with_text)
+
+
 def _caller_numbers(cutoff: dt.datetime) -> sa.Select[int]:
     pending = sa.exists().where(
         CallbackRequest.caller_id == Caller.id,
@@ -250,6 +266,11 @@ def preview(session: DbSession, policy: Policy, now: dt.datetime) -> list[Due]:
         Due("recordings", cut["recordings"], _count(session, _recordings(cut["recordings"]))),
         Due("notes", cut["notes"], _count(session, _notes(cut["notes"]))),
         Due(
+            "referral_notes",
+            cut["referral_notes"],
+            _count(session, _referral_notes(cut["referral_notes"])),
+        ),
+        Due(
             "caller_numbers",
             cut["caller_numbers"],
             _count(session, _caller_numbers(cut["caller_numbers"])),
@@ -300,6 +321,20 @@ def _destroy_notes(session: DbSession, cutoff: dt.datetime, now: dt.datetime) ->
     return len(ids)
 
 
+def _destroy_referral_notes(session: DbSession, cutoff: dt.datetime, now: dt.datetime) -> int:
+    ids = _ids(session, _referral_notes(cutoff))
+    if ids:
+        session.execute(
+            sa.update(Referral).where(Referral.id.in_(ids)).values(service_note_encrypted=None)
+        )
+        session.execute(
+            sa.update(ReferralStep)
+            .where(ReferralStep.referral_id.in_(ids))
+            .values(note_encrypted=None)
+        )
+    return len(ids)
+
+
 def _destroy_numbers(session: DbSession, cutoff: dt.datetime, now: dt.datetime) -> int:
     ids = _ids(session, _caller_numbers(cutoff))
     for caller_id in ids:
@@ -340,6 +375,7 @@ def _destroy_log_rows(session: DbSession, cutoff: dt.datetime, now: dt.datetime)
 _DESTROY = {
     "recordings": _destroy_recordings,
     "notes": _destroy_notes,
+    "referral_notes": _destroy_referral_notes,
     "caller_numbers": _destroy_numbers,
     "cases": _destroy_cases,
     "persons": _destroy_persons,
@@ -370,7 +406,7 @@ def purge(session: DbSession, policy: Policy, now: dt.datetime, actor: audit.Act
     # The older destruction-log rows go first, so this run's own rows are never counted.
     destroyed.append(Due(LOG_KIND, cut[LOG_KIND], _destroy_log_rows(session, cut[LOG_KIND], now)))
     # Cases before persons: a profile whose last case goes now can go in the same run.
-    for kind in ("recordings", "notes", "caller_numbers", "cases", "persons"):
+    for kind in ("recordings", "notes", "referral_notes", "caller_numbers", "cases", "persons"):
         destroyed.append(Due(kind, cut[kind], _DESTROY[kind](session, cut[kind], now)))
     start, through = _audit_through(session, cut["audit"])
     audit_count = 0

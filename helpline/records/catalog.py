@@ -27,6 +27,9 @@ MAX_LABEL = 200
 # Referral.province and Referral.destination hold what the directory names.
 MAX_PROVINCE = 64
 MAX_CENTRE = 200
+MAX_ACT_WITHIN_DAYS = 365
+DEFAULT_ACT_WITHIN_DAYS = 7  # for a kind the file no longer lists
+SITE_CODE = re.compile(r"^[A-Za-z0-9._-]{2,32}$")
 DIRECTORY_KIND = ReferralKind.SOCIAL_SERVICE_CENTRE
 
 
@@ -78,6 +81,8 @@ class Category:
 class ReferralKindInfo:
     kind: ReferralKind
     labels: Labels
+    # A referral not moved on to its next step within this many days is overdue.
+    act_within_days: int = DEFAULT_ACT_WITHIN_DAYS
 
     @property
     def uses_directory(self) -> bool:
@@ -90,6 +95,7 @@ class Centre:
     province: str
     name: str
     district: str
+    site_code: str | None = None  # the helpline's site for this centre, whose focal point acts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +120,11 @@ class Catalog:
 
     def centre(self, province: str, name: str) -> Centre | None:
         return next((c for c in self.provinces.get(province, ()) if c.name == name), None)
+
+    def act_within_days(self, kind: str) -> int | None:
+        """How long a referral of this kind may wait for its next step; None if unknown."""
+        info = self.referral_kinds.get(kind)
+        return info.act_within_days if info else None
 
 
 class _Reader:
@@ -230,10 +241,22 @@ def _referral_kinds(reader: _Reader) -> dict[str, ReferralKindInfo]:
         if not isinstance(spec, LineMap):
             reader.add(line, f"referral kind {key!r} must be a mapping with `label:`")
             continue
-        reader.mapping_checks(spec, {"label"}, f"referral kind {key!r}")
+        reader.mapping_checks(spec, {"label", "act_within_days"}, f"referral kind {key!r}")
         labels = reader.labels(spec, f"referral kind {key!r}")
+        days = spec.get("act_within_days")
+        if (
+            isinstance(days, bool)
+            or not isinstance(days, int)
+            or not 1 <= days <= MAX_ACT_WITHIN_DAYS
+        ):
+            reader.add(
+                spec.line_of("act_within_days") if "act_within_days" in spec else spec.line,
+                f"referral kind {key!r} needs `act_within_days:`, whole days from 1 to "
+                f"{MAX_ACT_WITHIN_DAYS}",
+            )
+            continue
         if labels is not None:
-            found[key] = ReferralKindInfo(ReferralKind(key), labels)
+            found[key] = ReferralKindInfo(ReferralKind(key), labels, days)
     missing = sorted(known - set(body))
     if missing:
         reader.add(body.line, f"no entry for referral kind(s): {', '.join(missing)}")
@@ -260,8 +283,12 @@ def _directory(reader: _Reader) -> dict[str, tuple[Centre, ...]]:
             if not isinstance(centre, LineMap):
                 reader.add(centre_line, f"a centre in {province!r} must be a mapping")
                 continue
-            reader.mapping_checks(centre, {"name", "district"}, f"a centre in {province!r}")
+            reader.mapping_checks(centre, {"name", "district", "site"}, f"a centre in {province!r}")
             name, district = centre.get("name"), centre.get("district")
+            site = centre.get("site")
+            if site is not None and (not isinstance(site, str) or not SITE_CODE.match(site)):
+                reader.add(centre.line_of("site"), "`site:` is a site code (helpline site add)")
+                continue
             if not isinstance(name, str) or not name.strip() or len(name) > MAX_CENTRE:
                 reader.add(centre.line_of("name"), f"a centre needs a name of 1 to {MAX_CENTRE}")
                 continue
@@ -271,7 +298,7 @@ def _directory(reader: _Reader) -> dict[str, tuple[Centre, ...]]:
             if any(c.name == name.strip() for c in kept):
                 reader.add(centre.line_of("name"), f"centre {name!r} is listed twice")
                 continue
-            kept.append(Centre(province, name.strip(), district.strip()))
+            kept.append(Centre(province, name.strip(), district.strip(), site))
         found[province] = tuple(kept)
     return found
 

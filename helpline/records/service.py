@@ -38,6 +38,7 @@ from helpline.models import (
     ContactRecord,
     ContactRecordVersion,
     Referral,
+    ReferralStep,
     Staff,
     utcnow,
 )
@@ -48,10 +49,17 @@ from helpline.models.enums import (
     ContactStatus,
     ContactType,
     ReferralKind,
+    ReferralStatus,
     RiskLevel,
     Role,
 )
-from helpline.records.catalog import MAX_CENTRE, MAX_PROVINCE, Catalog
+from helpline.records.catalog import (
+    DEFAULT_ACT_WITHIN_DAYS,
+    MAX_CENTRE,
+    MAX_PROVINCE,
+    Catalog,
+)
+from helpline.referrals import states as referral_states
 
 FOLLOW_UP_HORIZON = dt.timedelta(days=30)  # how far ahead one can be scheduled
 SUMMARY_MAX = 20_000
@@ -505,6 +513,7 @@ def finalise(
         raise RecordError("This record is final already.")
     _check(session, record, data, catalog, now, timezone)
     _apply(record, data, final=True)
+    _start_referrals(record, by, catalog, now)
     record.status = ContactStatus.FINAL.value
     record.finalised_at = now
     record.follow_up_at = None  # a draft's planned time; scheduled below if still wanted
@@ -538,6 +547,7 @@ def edit(
     _check(session, record, data, catalog, now, timezone)
     before = _state(record)
     _apply(record, data, final=True)
+    _start_referrals(record, by, catalog, now)
     _settle_follow_up(session, record, data, by, now, timezone, request)
     changed = [name for name, value in _state(record).items() if before[name] != value]
     if not changed:
@@ -650,16 +660,31 @@ def reveal_number(
     """The caller's whole number, for the record's owner or a supervisor; audited."""
     if not can_reveal(record, by):
         raise RecordForbidden("Only the counsellor who wrote this record can see the number.")
-    caller = session.get(Caller, record.caller_id)
-    if caller is None:
-        raise RecordNotFound("This record has no caller.")
+    return reveal_caller_number(
+        session, record.caller_id, by=by, details={"contact_record_id": record.id}, request=request
+    )
+
+
+def reveal_caller_number(
+    session: DbSession,
+    caller_id: int | None,
+    *,
+    by: Staff,
+    details: dict[str, Any],
+    request: audit.RequestInfo | None = None,
+) -> str:
+    """A caller's whole number, audited as `number_revealed` with `details` (what it was
+    revealed on). The caller checks that `by` may see it."""
+    caller = session.get(Caller, caller_id) if caller_id is not None else None
+    if caller is None or not caller.number_encrypted:
+        raise RecordNotFound("There is no number.")
     audit.record(
         session,
         "number_revealed",
         _actor(by),
         target_type="caller",
         target_id=caller.id,
-        details={"contact_record_id": record.id},
+        details=details,
         request=request,
     )
     return caller.number_encrypted
@@ -720,7 +745,7 @@ def _apply(record: ContactRecord, data: RecordInput, *, final: bool) -> None:
         record.summary_encrypted = None
         record.risk_level = RiskLevel.NONE.value
         record.is_safety_plan_made = False
-        record.referrals = []
+        _set_referrals(record, [])
         return
     record.categories = sorted(set(data.categories))
     record.summary_encrypted = data.summary.strip() or None
@@ -738,7 +763,10 @@ def _referral_key(referral: ReferralInput) -> tuple[str, str | None, str | None]
 
 
 def _set_referrals(record: ContactRecord, wanted: Sequence[ReferralInput]) -> None:
-    """Keep the rows that did not change (their status and time), replace the rest."""
+    """Keep the rows that did not change (their status and time), replace the rest.
+
+    A referral past `proposed` (consent recorded, sent, ...) is never dropped by an edit:
+    its loop goes on from the referral's own page (helpline/referrals)."""
     spare = list(record.referrals)
     rows = []
     for referral in wanted:
@@ -755,8 +783,30 @@ def _set_referrals(record: ContactRecord, wanted: Sequence[ReferralInput]) -> No
             spare.remove(same)
             rows.append(same)
         else:
-            rows.append(Referral(kind=kind, province=province, destination=destination))
+            rows.append(
+                Referral(
+                    kind=kind,
+                    province=province,
+                    destination=destination,
+                    status=ReferralStatus.PROPOSED.value,
+                )
+            )
+    rows += [r for r in spare if (r.status or ReferralStatus.PROPOSED) != ReferralStatus.PROPOSED]
     record.referrals = rows
+
+
+def _start_referrals(record: ContactRecord, by: Staff, catalog: Catalog, now: dt.datetime) -> None:
+    """A referral of a final record is proposed by its counsellor now: its first step, and
+    the time by which the person's consent is due (data/referrals.yaml)."""
+    for referral in record.referrals:
+        if referral.steps or referral.status != ReferralStatus.PROPOSED.value:
+            continue
+        days = catalog.act_within_days(referral.kind) or DEFAULT_ACT_WITHIN_DAYS
+        referral.status_at = now
+        referral.due_at = referral_states.due_after(ReferralStatus.PROPOSED, now, days)
+        referral.steps.append(
+            ReferralStep(status=ReferralStatus.PROPOSED.value, at=now, by_id=by.id)
+        )
 
 
 def _settle_follow_up(

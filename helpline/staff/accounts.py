@@ -112,6 +112,12 @@ def add_staff(
         site = find_site(session, spec.site_code.strip())
         if site is None:
             raise StaffError(f"no site with code {spec.site_code.strip()}")
+    if Role.SSC_FOCAL_POINT in roles:
+        # A focal point sees its centre's referrals and nothing else: one site, one role.
+        if site is None:
+            raise StaffError("an SSC focal point belongs to a site: choose it")
+        if len(roles) > 1:
+            raise StaffError("an SSC focal point has no other role")
 
     staff = Staff(username=username, display_name=spec.display_name.strip(), site=site)
     staff.ui_language = spec.ui_language

@@ -92,6 +92,19 @@ STAFF = (
         DEMO_PASSWORD,
         "en",
     ),
+    # The focal point of the Şahinbey centre (data/ssc_directory.yaml links it to GAZ-SHB):
+    # receives the referrals sent there.
+    staffing.StaffSpec(
+        "focal.ssc",
+        "Zeynep Arslan",
+        ("ssc_focal_point",),
+        ("tr", "ar"),
+        (),
+        "GAZ-SHB",
+        None,
+        DEMO_PASSWORD,
+        "en",
+    ),
 )
 
 
