@@ -40,7 +40,7 @@ from helpline.audit import chain as audit
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.console.live import Panel, build_panel
-from helpline.console.records import local_time
+from helpline.console.records import counsellors_call, local_time
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallEvent, Staff, StaffLanguage
 from helpline.models.enums import CallEventKind, EventSource, Role
@@ -113,12 +113,7 @@ def _own_call(call_id: int) -> Call:
     """The call, if the current counsellor took it (404 unknown, 403 someone else's)."""
     if not PostForm().validate_on_submit():
         abort(400, description=_("The form expired; reload the page and try again."))
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404)
-    if call.counsellor_id != current_staff().id:
-        abort(403)
-    return call
+    return counsellors_call(call_id)
 
 
 def _done(message: str) -> Response:
