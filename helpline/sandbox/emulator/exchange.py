@@ -48,7 +48,7 @@ from .network import ExchangeNetwork
 from .phones import DEFAULT, Behaviour, Phone
 from .queues import DEFAULT_MAX_SIZE, CallQueue, DialTaken, Member, RestTaken
 from .rooms import HUNG_UP, UPDATED_VIA_API, Participant, Room, RoomEvent
-from .switchboard import Line
+from .switchboard import DialTarget, Line
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -366,7 +366,7 @@ class Exchange:
     def start_dial(
         self,
         parent: Leg,
-        targets: list[tuple[str, Goto | None, Callback | None, str | None]],
+        targets: list[DialTarget],
         timeout: float,
         caller_id: str,
         override: Behaviour | None,

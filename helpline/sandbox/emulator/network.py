@@ -72,7 +72,7 @@ from .rooms import (
     Participant,
     Room,
 )
-from .switchboard import Switchboard
+from .switchboard import DialTarget, Switchboard
 
 ROOM_WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Redirect"})
 QUEUE_URL_VERBS = ROOM_WAIT_VERBS
@@ -236,7 +236,7 @@ class ExchangeNetwork:
         if isinstance(scripted, DialOutcome):
             run.inputs.take()
             override = Behaviour.from_outcome(scripted)
-        targets: list[tuple[str, Goto | None, Callback | None, str | None]] = []
+        targets: list[DialTarget] = []
         for target, noun in nouns:
             if target.kind not in PHONE_NOUNS:
                 run.transcript.add(Note(run.now, f"<{noun.tag}> is not emulated: it fails"))
