@@ -135,6 +135,13 @@ def step() -> Response:
     return _store(call, result, flow.id)
 
 
+def _commit_then_call_back(call_id: int, asked: object | None) -> None:
+    """Commit once; then, if a callback was asked for (`asked`), start it after the commit."""
+    db.session.commit()
+    if asked is not None:
+        enqueue_callbacks_of(call_id)
+
+
 @caller_webhook(bp, "/status")
 def status() -> Response:
     """Call progress: ordered by SequenceNumber, stored once, never un-ending a call."""
@@ -149,9 +156,7 @@ def status() -> Response:
         routing.after_status(call)
         wait = settings().callback_abandoned_seconds
         asked = callback_service.request_after_abandon(db.session, call, wait, utcnow())
-        db.session.commit()
-        if asked is not None:
-            enqueue_callbacks_of(call.id)
+        _commit_then_call_back(call.id, asked)
     return twiml(EMPTY)
 
 
@@ -179,9 +184,7 @@ def recording() -> Response:
             if is_voicemail:
                 urgent = voicemail.is_urgent(request.args.get("urgent", ""))
                 _, asked = voicemail.file(db.session, call, saved, urgent=urgent, now=utcnow())
-            db.session.commit()
-            if asked is not None:
-                enqueue_callbacks_of(call.id)
+            _commit_then_call_back(call.id, asked)
     return twiml(EMPTY)
 
 
