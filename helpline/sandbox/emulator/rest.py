@@ -29,7 +29,7 @@ from __future__ import annotations
 import hmac
 import io
 import wave
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -205,10 +205,10 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
     def not_found() -> ApiError:
         return ApiError(404, 20404, f"The requested resource {request.path} was not found")
 
-    def look_up(table: Mapping[str, T], sid: str) -> T:
-        """`table[sid]`, read under the exchange's lock; Twilio's 404 when it is not there."""
+    def look_up(find: Callable[[str], T | None], key: str) -> T:
+        """What `find(key)` finds, read under the exchange's lock; Twilio's 404 if nothing."""
         with exchange.lock:
-            found = table.get(sid)
+            found = find(key)
         if found is None:
             raise not_found()
         return found
@@ -273,7 +273,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
 
     @bp.get("/Calls/<call_sid>.json")
     def fetch_call(account_sid: str, call_sid: str) -> Response:
-        leg = look_up(exchange.legs, call_sid)
+        leg = look_up(exchange.legs.get, call_sid)
         with exchange.lock:
             return jsonify(resources.call(leg))
 
@@ -301,7 +301,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
     # Conferences
 
     def room_of(conference_sid: str) -> Room:
-        return look_up(exchange.rooms, conference_sid)
+        return look_up(exchange.rooms.get, conference_sid)
 
     @bp.get("/Conferences.json")
     def list_conferences(account_sid: str) -> Response:
@@ -406,11 +406,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
         return jsonify(participant_json(room_of(conference_sid), key))
 
     def joined(room: Room, key: str) -> Participant:
-        with exchange.lock:
-            found = room.find(key)
-        if found is None:
-            raise not_found()
-        return found
+        return look_up(room.find, key)
 
     @bp.post("/Conferences/<conference_sid>/Participants/<key>.json")
     def update_participant(account_sid: str, conference_sid: str, key: str) -> Response:
@@ -451,7 +447,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
     # Queues
 
     def queue_of(queue_sid: str) -> CallQueue:
-        return look_up(exchange.queues, queue_sid)
+        return look_up(exchange.queues.get, queue_sid)
 
     @bp.post("/Queues.json")
     def create_queue(account_sid: str) -> Response:
@@ -508,7 +504,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
 
     @bp.get("/Recordings/<recording_sid>.json")
     def fetch_recording(account_sid: str, recording_sid: str) -> Response:
-        found = look_up(exchange.recordings, recording_sid)
+        found = look_up(exchange.recordings.get, recording_sid)
         with exchange.lock:
             return jsonify(resources.recording(found))
 
