@@ -279,9 +279,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
 
     @bp.post("/Calls/<call_sid>.json")
     def update_call(account_sid: str, call_sid: str) -> Response:
-        with exchange.lock:
-            if call_sid not in exchange.legs:
-                raise not_found()
+        look_up(exchange.legs.get, call_sid)  # Twilio's 404 for a call it never had
         status = request.form.get("Status")
         if status:
             if status not in ("completed", "canceled"):
