@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
@@ -65,13 +67,32 @@ def _form() -> StaffForm:
     return form
 
 
+def _staff_page(form: StaffForm) -> str:
+    """The list of staff, with the form to add one (as submitted, after a refusal)."""
+    staff = db.session.scalars(sa.select(Staff).order_by(Staff.display_name)).all()
+    return render_template(
+        "admin/staff_list.html", staff=staff, form=form, toggle=PostForm(), mask=mask_number
+    )
+
+
+def _change(change: Callable[[], object], done: Callable[[], str]) -> bool:
+    """Make a change to staff and commit it, saying `done()`; or, when the rules refuse it,
+    roll back and show why (False)."""
+    try:
+        change()
+    except staffing.StaffError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return False
+    db.session.commit()
+    flash(done(), "info")
+    return True
+
+
 @bp.get("/staff")
 @allow(Role.ADMIN)
 def staff_list() -> str:
-    staff = db.session.scalars(sa.select(Staff).order_by(Staff.display_name)).all()
-    return render_template(
-        "admin/staff_list.html", staff=staff, form=_form(), toggle=PostForm(), mask=mask_number
-    )
+    return _staff_page(_form())
 
 
 @bp.post("/staff")
@@ -89,20 +110,13 @@ def staff_add() -> Response | tuple[str, int]:
             phone=form.phone.data or None,
             password=form.password.data,
         )
-        try:
-            staffing.add_staff(db.session, spec, actor(current_staff()), request_info())
-        except staffing.StaffError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(f"Added {spec.display_name}.", "info")
+        added = _change(
+            lambda: staffing.add_staff(db.session, spec, actor(current_staff()), request_info()),
+            lambda: f"Added {spec.display_name}.",
+        )
+        if added:
             return redirect(url_for("admin.staff_list"))
-    staff = db.session.scalars(sa.select(Staff).order_by(Staff.display_name)).all()
-    page = render_template(
-        "admin/staff_list.html", staff=staff, form=form, toggle=PostForm(), mask=mask_number
-    )
-    return page, 400
+    return _staff_page(form), 400
 
 
 @bp.post("/staff/<int:staff_id>/active")
@@ -113,14 +127,10 @@ def staff_toggle(staff_id: int) -> Response:
     staff = db.session.get(Staff, staff_id)
     if staff is None:
         abort(404)
-    try:
-        staffing.set_active(
+    _change(
+        lambda: staffing.set_active(
             db.session, staff, not staff.is_active, actor(current_staff()), request_info()
-        )
-    except staffing.StaffError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(f"{staff.display_name} is now {'active' if staff.is_active else 'inactive'}.", "info")
+        ),
+        lambda: f"{staff.display_name} is now {'active' if staff.is_active else 'inactive'}.",
+    )
     return redirect(url_for("admin.staff_list"))

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from helpline.installed import Installed
 from helpline.ivr.yamlsource import LineMap, load_schema_1
 from helpline.models.enums import Role
 
@@ -218,19 +219,16 @@ def load_rules(path: Path) -> Rules:
     return Rules(actions)
 
 
-_rules: Rules | None = None
+_rules: Installed[Rules] = Installed("permissions.configure()")
 
 
 def configure(rules: Rules) -> None:
     """Install the deployment's rules; `create_app` calls this once."""
-    global _rules
-    _rules = rules
+    _rules.install(rules)
 
 
 def rules() -> Rules:
-    if _rules is None:
-        raise RuntimeError("permissions.configure() has not been called (create the app first)")
-    return _rules
+    return _rules.get()
 
 
 def who(staff: Any) -> Who:

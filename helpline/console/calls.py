@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -40,7 +41,7 @@ from helpline.audit import chain as audit
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.console.live import Panel, build_panel
-from helpline.console.records import local_time
+from helpline.console.records import counsellors_call, local_time
 from helpline.extensions import db, get_redis
 from helpline.models import Call, CallEvent, Staff, StaffLanguage
 from helpline.models.enums import CallEventKind, EventSource, Role
@@ -113,12 +114,7 @@ def _own_call(call_id: int) -> Call:
     """The call, if the current counsellor took it (404 unknown, 403 someone else's)."""
     if not PostForm().validate_on_submit():
         abort(400, description=_("The form expired; reload the page and try again."))
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404)
-    if call.counsellor_id != current_staff().id:
-        abort(403)
-    return call
+    return counsellors_call(call_id)
 
 
 def _done(message: str) -> Response:
@@ -136,28 +132,34 @@ def _refused(error: OperationError | redis.RedisError) -> Response:
     return redirect(url_for("console.home"))
 
 
+def _attempt(operation: Callable[[], object], message: str) -> Response:
+    """Run a call action: refused (rolled back, and why) or done (`message`)."""
+    try:
+        operation()
+    except (OperationError, redis.RedisError) as error:
+        return _refused(error)
+    return _done(message)
+
+
 @bp.post("/calls/<int:call_id>/hold")
 @allow(Role.COUNSELLOR)
 def hold(call_id: int) -> Response:
     """Hold the caller (hold music), or resume them with `on=0`."""
     call = _own_call(call_id)
     on = request.form.get("on", "1") != "0"
-    try:
-        jobs.enqueue_hold_caller(call.id, current_staff().id, on=on)
-    except (OperationError, redis.RedisError) as error:
-        return _refused(error)
-    return _done(_("The caller is being put on hold.") if on else _("The caller is coming back."))
+    return _attempt(
+        lambda: jobs.enqueue_hold_caller(call.id, current_staff().id, on=on),
+        _("The caller is being put on hold.") if on else _("The caller is coming back."),
+    )
 
 
 @bp.post("/calls/<int:call_id>/end")
 @allow(Role.COUNSELLOR)
 def end(call_id: int) -> Response:
     call = _own_call(call_id)
-    try:
-        jobs.enqueue_end_call(call.id, current_staff().id)
-    except (OperationError, redis.RedisError) as error:
-        return _refused(error)
-    return _done(_("The call is ending."))
+    return _attempt(
+        lambda: jobs.enqueue_end_call(call.id, current_staff().id), _("The call is ending.")
+    )
 
 
 @bp.post("/calls/<int:call_id>/interpreter")
@@ -186,11 +188,10 @@ def transfer(call_id: int) -> Response:
     if not language.isalpha() or len(language) > 3:
         flash(_("Choose a language to transfer to."), "error")
         return redirect(url_for("console.home"))
-    try:
-        jobs.enqueue_transfer(call.id, current_staff().id, language=language)
-    except (OperationError, redis.RedisError) as error:
-        return _refused(error)
-    return _done(_("A colleague is being rung; stay on the line until they accept."))
+    return _attempt(
+        lambda: jobs.enqueue_transfer(call.id, current_staff().id, language=language),
+        _("A colleague is being rung; stay on the line until they accept."),
+    )
 
 
 @bp.post("/calls/<int:call_id>/escalate")

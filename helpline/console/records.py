@@ -60,7 +60,8 @@ def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return "" if value is None else value.astimezone(_zone()).strftime(fmt)
 
 
-def _get_call(call_id: int) -> Call:
+def counsellors_call(call_id: int) -> Call:
+    """The call, if the current counsellor took it (404 unknown, 403 someone else's)."""
     call = db.session.get(Call, call_id)
     if call is None:
         abort(404)
@@ -299,7 +300,7 @@ def _keep_draft(record: ContactRecord, data: service.RecordInput, common: dict[s
 @allow(Role.COUNSELLOR)
 def for_call(call_id: int) -> Response | Page:
     """The record form for a call this counsellor took (or the record, once it exists)."""
-    call = _get_call(call_id)
+    call = counsellors_call(call_id)
     record = service.find_record_for_call(db.session, call.id)
     if record is not None:
         return redirect(url_for(".show", record_id=record.id))
@@ -318,7 +319,7 @@ def _start(call: Call | None) -> ContactRecord:
 @bp.post("/calls/<int:call_id>/record")
 @allow(Role.COUNSELLOR)
 def save_for_call(call_id: int) -> Response | Page:
-    call = _get_call(call_id)
+    call = counsellors_call(call_id)
     form = forms.RecordForm()
     if not form.validate():
         return _record_page(form, record=None, call=call, status=400)
@@ -331,7 +332,7 @@ def save_for_call(call_id: int) -> Response | Page:
 @bp.post("/calls/<int:call_id>/record/autosave")
 @allow(Role.COUNSELLOR)
 def autosave_for_call(call_id: int) -> Any:
-    call = _get_call(call_id)
+    call = counsellors_call(call_id)
     record = _start(call)
     if record.status != ContactStatus.DRAFT.value:
         return _error_json(_("This record is final: save changes with the Save button."), 409)

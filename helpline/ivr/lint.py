@@ -331,23 +331,12 @@ def _check_prompts(flow: model.Flow, catalog: model.Catalog, audio_root: Path) -
             for params in variants:
                 file = prompt.audio_file(params)
                 if file is None and spoken.tts is None:
-                    found.append(
-                        Problem(
-                            _shown(spoken.path, catalog.root),
-                            spoken.lines.get(prompt_key, 1),
-                            "audio",
-                            f"prompt {prompt_key!r} in {code} has no audio, and {code} "
-                            "has no text-to-speech voice",
-                        )
-                    )
+                    missing = f"{code} has no audio, and {code} has no text-to-speech voice"
                 elif file is not None and not (audio_root / code / file).is_file():
-                    found.append(
-                        Problem(
-                            _shown(spoken.path, catalog.root),
-                            spoken.lines.get(prompt_key, 1),
-                            "audio",
-                            f"prompt {prompt_key!r} in {code}: audio file "
-                            f"audio/{code}/{file} is missing",
-                        )
-                    )
+                    missing = f"{code}: audio file audio/{code}/{file} is missing"
+                else:
+                    continue
+                where = _shown(spoken.path, catalog.root)
+                at = spoken.lines.get(prompt_key, 1)
+                found.append(Problem(where, at, "audio", f"prompt {prompt_key!r} in {missing}"))
     return found

@@ -285,13 +285,18 @@ class _FlowReader:
             return None
         return text
 
-    def assignments(self, value: Any, line: int) -> dict[str, str | int]:
-        spec = _mapping(value)
+    def optional_mapping(self, value: Any, line: int, problem: str) -> LineMap:
+        """`value` as a mapping: empty when absent, or when it is not one (the problem)."""
         if value is None:
-            return {}
+            return LineMap()
+        spec = _mapping(value)
         if spec is None:
-            self.problem(line, "`set:` must be a mapping of variables")
-            return {}
+            self.problem(line, problem)
+            return LineMap()
+        return spec
+
+    def assignments(self, value: Any, line: int) -> dict[str, str | int]:
+        spec = self.optional_mapping(value, line, "`set:` must be a mapping of variables")
         result: dict[str, str | int] = {}
         for name, val in spec.items():
             if name not in model.VARIABLES:
@@ -313,12 +318,9 @@ class _FlowReader:
         return result
 
     def consents(self, value: Any, line: int) -> dict[str, bool]:
-        spec = _mapping(value)
-        if value is None:
-            return {}
-        if spec is None:
-            self.problem(line, "`consent:` must map consent kinds to true or false")
-            return {}
+        spec = self.optional_mapping(
+            value, line, "`consent:` must map consent kinds to true or false"
+        )
         result: dict[str, bool] = {}
         for name, val in spec.items():
             if name not in model.CONSENT_KINDS or not isinstance(val, bool):

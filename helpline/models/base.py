@@ -29,6 +29,11 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def partial_index(name: str, *columns: str, where: str) -> sa.Index:
+    """An index of the rows that match `where` (SQL), on PostgreSQL and SQLite alike."""
+    return sa.Index(name, *columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

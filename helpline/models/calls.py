@@ -9,7 +9,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpline.models.base import Base, DbSession, EncryptedText, UTCDateTime, utcnow
+from helpline.models.base import Base, DbSession, EncryptedText, UTCDateTime, partial_index, utcnow
 from helpline.models.enums import CallDirection, CallOutcome
 
 BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
@@ -89,20 +89,8 @@ class Call(Base):
         sa.Index("ix_call_callback_request", "callback_request_id"),
         sa.Index("ix_call_wait_id", "wait_seconds", "id"),
         sa.Index("ix_call_duration_id", "duration_seconds", "id"),
-        sa.Index(
-            "ix_call_waiting",
-            "queued_at",
-            "id",
-            postgresql_where=sa.text(WAITING),
-            sqlite_where=sa.text(WAITING),
-        ),
-        sa.Index(
-            "ix_call_emergency_open",
-            "answered_at",
-            "id",
-            postgresql_where=sa.text(EMERGENCY_OPEN),
-            sqlite_where=sa.text(EMERGENCY_OPEN),
-        ),
+        partial_index("ix_call_waiting", "queued_at", "id", where=WAITING),
+        partial_index("ix_call_emergency_open", "answered_at", "id", where=EMERGENCY_OPEN),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

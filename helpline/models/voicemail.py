@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpline.models.base import Base, UTCDateTime, utcnow
+from helpline.models.base import Base, UTCDateTime, partial_index, utcnow
 from helpline.models.calls import BigId, Call, Recording
 
 # Unhandled messages, the inbox's and the supervisor's list.
@@ -26,13 +26,7 @@ class Voicemail(Base):
 
     __tablename__ = "voicemail"
     __table_args__ = (
-        sa.Index(
-            "ix_voicemail_unhandled",
-            "is_urgent",
-            "created_at",
-            postgresql_where=sa.text(UNHANDLED),
-            sqlite_where=sa.text(UNHANDLED),
-        ),
+        partial_index("ix_voicemail_unhandled", "is_urgent", "created_at", where=UNHANDLED),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from helpline.installed import Installed
+
 DEFAULT_REGION = "TR"
 
 
@@ -109,16 +111,13 @@ class Keyring:
         return digest.hexdigest()[:16]
 
 
-_keyring: Keyring | None = None
+_keyring: Installed[Keyring] = Installed("privacy.configure()")
 
 
 def configure(keyring: Keyring) -> None:
     """Install the process's keyring; `create_app` calls this once."""
-    global _keyring
-    _keyring = keyring
+    _keyring.install(keyring)
 
 
 def keyring() -> Keyring:
-    if _keyring is None:
-        raise RuntimeError("privacy.configure() has not been called (create the app first)")
-    return _keyring
+    return _keyring.get()

@@ -10,13 +10,15 @@ Rules (TWILIO.md §1, §2):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from xml.etree.ElementTree import Element
 
 from helpline.sandbox import sounds
 from helpline.sandbox.run import CallRun
-from helpline.sandbox.signals import Goto
+from helpline.sandbox.script import HangUp
+from helpline.sandbox.signals import End, Goto, LeaveQueue
 from helpline.sandbox.transcript import EndReason
 from helpline.telephony import twiml
 
@@ -78,3 +80,32 @@ def wait_round(
     with run.restricted(allowed, where):
         following = run.execute(verbs, document)
     return following if isinstance(following, Goto) else wait
+
+
+def scripted_hangup(run: CallRun) -> tuple[float | None, bool]:
+    """When a scripted caller hangs up while waiting: (moment, or None; after one round)."""
+    step, at = run.inputs.next(run.now, math.inf)
+    if not isinstance(step, HangUp):
+        return None, False
+    return (at, False) if at < math.inf else (None, True)
+
+
+def queue_round(run: CallRun, wait: Goto, current: Goto, params: Mapping[str, str]) -> Goto | str:
+    """One round of a caller's wait in a queue: the next document, or the QueueResult.
+
+    `<Leave>` or a forbidden verb leaves with its result, a failed document with `error`;
+    a caller scripted to hang up does so at its moment, or after this round when it has none.
+    """
+    hang_at, after_round = scripted_hangup(run)
+    run.hang_at = hang_at
+    try:
+        following = wait_round(run, wait, current, params)
+    except LeaveQueue as leave:
+        return leave.result
+    except End as end:
+        if end.reason is not EndReason.ERROR:
+            raise
+        return "error"
+    if after_round:  # a caller who did not wait first hangs up after one round
+        raise run.caller_hangs_up()
+    return following

@@ -11,17 +11,16 @@ Rules:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
 from helpline.sandbox import dial
-from helpline.sandbox.enqueue import HANGUPS, MAX_QUEUE_SIZE, EnqueueVerb, wait_round
+from helpline.sandbox.enqueue import HANGUPS, MAX_QUEUE_SIZE, EnqueueVerb, queue_round
 from helpline.sandbox.ids import new_sid
 from helpline.sandbox.run import CallRun
-from helpline.sandbox.script import DialOutcome, HangUp
-from helpline.sandbox.signals import End, Goto, LeaveQueue, Next
+from helpline.sandbox.script import DialOutcome
+from helpline.sandbox.signals import End, Goto, Next
 from helpline.sandbox.transcript import Dialed, EndReason, Enqueued, Note
 from helpline.telephony import twiml
 
@@ -100,19 +99,9 @@ class SimulatedNetwork:
         run.listen()
         goto = spec.wait
         for _ in range(run.limits.max_queue_rounds):
-            step, at = run.inputs.next(run.now, math.inf)
-            hangs_up = isinstance(step, HangUp)
-            run.hang_at = at if hangs_up and at < math.inf else None
-            after_round = hangs_up and run.hang_at is None
-            try:
-                goto = wait_round(run, spec.wait, goto, place.params(run.now))
-            except LeaveQueue as leave:
-                return leave.result
-            except End as end:
-                if end.reason is not EndReason.ERROR:
-                    raise
-                return "error"
-            if after_round:  # a caller who did not wait first hangs up after one round
-                raise run.caller_hangs_up()
+            following = queue_round(run, spec.wait, goto, place.params(run.now))
+            if isinstance(following, str):
+                return following
+            goto = following
         run.transcript.add(Note(run.now, "nobody answers the queue in this simulation"))
         raise End(EndReason.CALLER_HANGUP, "gave up waiting in the queue")

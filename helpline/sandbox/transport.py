@@ -12,6 +12,7 @@ import logging
 import urllib.error
 import urllib.parse
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
@@ -96,7 +97,28 @@ def follow_redirects(
     raise TransportError(f"more than {MAX_REDIRECTS} redirects, the last to {url}")
 
 
-class FlaskTransport:
+class _RedirectingTransport(ABC):
+    """A Transport whose subclass sends one hop; this base follows the redirects."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str],
+        headers: Mapping[str, str],
+        *,
+        resign: Resign | None = None,
+    ) -> TransportResponse:
+        return follow_redirects(self._send, method, url, params, headers, resign)
+
+    @abstractmethod
+    def _send(
+        self, method: str, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> TransportResponse:
+        """Send one request and return its answer, a redirect included."""
+
+
+class FlaskTransport(_RedirectingTransport):
     """Serve requests in-process with the app's test client.
 
     Absolute URLs under `base_url` (scheme, host and an optional mount path) map to paths of
@@ -110,17 +132,6 @@ class FlaskTransport:
             raise ValueError(f"base_url must be an http(s) URL without a query, not {base_url!r}")
         self._app = app
         self._base = base_url.rstrip("/")
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str],
-        headers: Mapping[str, str],
-        *,
-        resign: Resign | None = None,
-    ) -> TransportResponse:
-        return follow_redirects(self._send, method, url, params, headers, resign)
 
     def _send(
         self, method: str, url: str, params: Mapping[str, str], headers: Mapping[str, str]
@@ -173,7 +184,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class HttpTransport:
+class HttpTransport(_RedirectingTransport):
     """Send requests over real HTTP with urllib; POST bodies are form-encoded."""
 
     def __init__(self, timeout: float = 15.0) -> None:
@@ -181,17 +192,6 @@ class HttpTransport:
             raise ValueError("timeout must be positive")
         self._timeout = timeout
         self._opener = urllib.request.build_opener(_NoRedirect)
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str],
-        headers: Mapping[str, str],
-        *,
-        resign: Resign | None = None,
-    ) -> TransportResponse:
-        return follow_redirects(self._send, method, url, params, headers, resign)
 
     def _send(
         self, method: str, url: str, params: Mapping[str, str], headers: Mapping[str, str]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from helpline.models.enums import CallbackStatus, CallOutcome, RiskLevel, values
@@ -20,6 +20,8 @@ MAX_SECONDS = 10**7  # about 115 days: more than any call lasts
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 CALLBACK_ANY, CALLBACK_NONE = "any", "none"
+
+K = TypeVar("K", str, int)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,28 +174,37 @@ def parse_period(
     )
 
 
-def _choice(
-    args: Mapping[str, str], name: str, label: str, known: Mapping[str, str], problems: Problems
-) -> str | None:
+def _chosen(
+    args: Mapping[str, str],
+    name: str,
+    label: str,
+    known: Mapping[K, str],
+    problems: Problems,
+    key: Callable[[str], K | None],
+) -> K | None:
+    """The key of `known` that the field names (read by `key`), or a problem."""
     raw = _text(args, name)
     if raw is None:
         return None
-    if raw not in known:
+    found = key(raw)
+    if found is None or found not in known:
         problems.add(f"{label}: choose one from the list.")
         return None
-    return raw
+    return found
+
+
+def _choice(
+    args: Mapping[str, str], name: str, label: str, known: Mapping[str, str], problems: Problems
+) -> str | None:
+    return _chosen(args, name, label, known, problems, str)
 
 
 def _staff(
     args: Mapping[str, str], name: str, label: str, known: Mapping[int, str], problems: Problems
 ) -> int | None:
-    raw = _text(args, name)
-    if raw is None:
-        return None
-    if not _digits(raw) or int(raw) not in known:
-        problems.add(f"{label}: choose one from the list.")
-        return None
-    return int(raw)
+    return _chosen(
+        args, name, label, known, problems, lambda raw: int(raw) if _digits(raw) else None
+    )
 
 
 def whole_number(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -152,6 +153,23 @@ def _page_links(endpoint: str, values: dict[str, Any], page: keyset.Page) -> dic
     }
 
 
+def _keyset_page(
+    endpoint: str,
+    values: dict[str, Any],
+    column: str,
+    fetch: Callable[[keyset.Bound | None, keyset.Bound | None], keyset.Page],
+) -> tuple[keyset.Page, dict[str, Any]]:
+    """The page the query string's cursor names (the first page, with a notice, when the
+    cursor is damaged), and what a search template shows of it: no problems, the
+    notices, the page and its links."""
+    notices: list[str] = []
+    after = _cursor("after", column, notices)
+    before = None if after is not None else _cursor("before", column, notices)
+    page = fetch(after, before)
+    links = _page_links(endpoint, values, page)
+    return page, {"problems": [], "notices": notices, "page": page, "links": links}
+
+
 @bp.get("/calls")
 @allow(Role.SUPERVISOR)
 def calls() -> tuple[str, int]:
@@ -174,17 +192,17 @@ def calls() -> tuple[str, int]:
     }
     if problems:
         return render_template("supervisor/calls.html", problems=problems, **context), 400
-    column = filters.SORTS[found.sort].column
-    notices: list[str] = []
-    after = _cursor("after", column, notices)
-    before = None if after is not None else _cursor("before", column, notices)
-    page = calllog.page(db.session, found, size or filters.DEFAULT_PAGE_SIZE, after, before)
+    page, shown = _keyset_page(
+        "supervisor.calls",
+        values,
+        filters.SORTS[found.sort].column,
+        lambda after, before: calllog.page(
+            db.session, found, size or filters.DEFAULT_PAGE_SIZE, after, before
+        ),
+    )
     return render_template(
         "supervisor/calls.html",
-        problems=[],
-        notices=notices,
-        page=page,
-        links=_page_links("supervisor.calls", values, page),
+        **shown,
         callback_statuses=calllog.callback_statuses(db.session, (r.id for r in page.rows)),
         staff=calllog.staff_names(db.session),
         sites=calllog.site_names(db.session),
@@ -344,18 +362,15 @@ def audit_search() -> tuple[str, int]:
     }
     if problems:
         return render_template("supervisor/audit.html", problems=problems, **context), 400
-    notices: list[str] = []
-    after = _cursor("after", "seq", notices)
-    before = None if after is not None else _cursor("before", "seq", notices)
-    page = auditlog.page(db.session, found, size or filters.DEFAULT_PAGE_SIZE, after, before)
-    return render_template(
-        "supervisor/audit.html",
-        problems=[],
-        notices=notices,
-        page=page,
-        links=_page_links("supervisor.audit_search", values, page),
-        **context,
-    ), 200
+    _page, shown = _keyset_page(
+        "supervisor.audit_search",
+        values,
+        "seq",
+        lambda after, before: auditlog.page(
+            db.session, found, size or filters.DEFAULT_PAGE_SIZE, after, before
+        ),
+    )
+    return render_template("supervisor/audit.html", **shown, **context), 200
 
 
 def _charts(report: kpis.Report) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import re
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Call, Staff
 from helpline.routing import live, offers, operations, presence, waiting
@@ -41,12 +40,11 @@ from helpline.voice.common import (
     EMPTY,
     HANG_UP,
     ask_staff,
-    safe_for_staff,
     say_to_staff,
     twiml,
 )
 from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
-from helpline.voice.signature import twilio_signed
+from helpline.voice.webhook import staff_webhook
 from helpline.web import settings
 
 bp = Blueprint("voice_offers", __name__, url_prefix="/voice")
@@ -71,10 +69,7 @@ def _voice(leg: Leg) -> StaffVoice:
     return live.whispers().for_language(staff.ui_language if staff else None)
 
 
-@bp.post("/offer")
-@allow(PUBLIC)
-@twilio_signed
-@safe_for_staff
+@staff_webhook(bp, "/offer")
 def offer() -> Response:
     """Their phone was answered: the whisper, then one key."""
     leg = _leg()
@@ -130,10 +125,7 @@ def _next_candidate(leg: Leg) -> None:
         enqueue_dispatch()
 
 
-@bp.post("/offer/answer")
-@allow(PUBLIC)
-@twilio_signed
-@safe_for_staff
+@staff_webhook(bp, "/offer/answer")
 def answer() -> Response:
     """1 accepts; any other key declines; no key is a miss."""
     leg = _leg()
@@ -177,10 +169,7 @@ def answer() -> Response:
     return twiml(str(say_to_staff(voice, text)))
 
 
-@bp.post("/offer/status")
-@allow(PUBLIC)
-@twilio_signed
-@safe_for_staff
+@staff_webhook(bp, "/offer/status")
 def status() -> Response:
     """The staff leg ended: a miss if it was still only offered; else wrap-up after the call."""
     leg = _leg()

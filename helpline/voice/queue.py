@@ -27,7 +27,6 @@ import redis
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
 from helpline.ivr.model import Flow
@@ -37,9 +36,9 @@ from helpline.routing import announce, live, offers, waiting
 from helpline.routing.legs import room_name
 from helpline.tasks.dispatch import enqueue_dispatch, enqueue_widening
 from helpline.voice import calls, steps
-from helpline.voice.common import EMPTY, callback_token, registry, renderer, safe, twiml
+from helpline.voice.common import EMPTY, callback_token, registry, renderer, twiml
 from helpline.voice.params import VoiceParams
-from helpline.voice.signature import twilio_signed
+from helpline.voice.webhook import caller_webhook
 from helpline.web import now, settings
 
 bp = Blueprint("voice_queue", __name__, url_prefix="/voice")
@@ -101,10 +100,7 @@ def _leave(ivr: steps.IvrCall, flow: Flow, state: engine.State, reason: str) -> 
     return twiml(renderer().render(step))
 
 
-@bp.post("/wait")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/wait")
 def wait() -> Response:
     """One round of the wait: announcements when something changed, and hold music."""
     found = _waiting_call()
@@ -142,10 +138,7 @@ def wait() -> Response:
     return twiml(_hold_round(prompts))
 
 
-@bp.post("/hold")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/hold")
 def hold() -> Response:
     """A key while waiting: the engine decides; the caller leaves or keeps waiting."""
     found = _waiting_call()
@@ -181,10 +174,7 @@ def _moved_caller() -> tuple[Call, engine.State] | None:
     return call, engine.State.from_json(call.ivr_state)
 
 
-@bp.post("/connect")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/connect")
 def connect() -> Response:
     """The caller, out of the queue, joins the call's room where the counsellor waits."""
     moved = _moved_caller()
@@ -225,10 +215,7 @@ def into_room(call_id: int, greeting: engine.PromptRef, action: str | None = Non
     return str(response)
 
 
-@bp.post("/requeue")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/requeue")
 def requeue() -> Response:
     """The counsellor left before the caller arrived: back to waiting, in the same place."""
     moved = _moved_caller()
@@ -246,10 +233,7 @@ def requeue() -> Response:
     return twiml(renderer().render(step))
 
 
-@bp.post("/room")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/room")
 def room() -> Response:
     """The room's events (start, join, leave, end), on the call's timeline."""
     call = _call_from_args()
@@ -261,10 +245,7 @@ def room() -> Response:
     return twiml(EMPTY)
 
 
-@bp.post("/held")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/held")
 def held() -> Response:
     """The hold music, until the caller is taken off hold."""
     response = VoiceResponse()

@@ -13,15 +13,14 @@ import redis
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from helpline.auth.access import PUBLIC, allow
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Staff
 from helpline.routing import live, presence
 from helpline.routing.whisper import PHONE_STATES
 from helpline.tasks.dispatch import enqueue_dispatch
-from helpline.voice.common import ask_staff, renderer, safe_for_staff, say_to_staff, twiml
+from helpline.voice.common import ask_staff, renderer, say_to_staff, twiml
 from helpline.voice.params import VoiceParams
-from helpline.voice.signature import twilio_signed
+from helpline.voice.webhook import staff_webhook
 from helpline.web import settings
 
 bp = Blueprint("voice_staff", __name__, url_prefix="/voice")
@@ -45,10 +44,7 @@ def menu(staff: Staff) -> Response:
     return twiml(str(response))
 
 
-@bp.post("/staff/presence")
-@allow(PUBLIC)
-@twilio_signed
-@safe_for_staff
+@staff_webhook(bp, "/staff/presence")
 def set_presence() -> Response:
     """The key of the presence menu."""
     from helpline.staff import accounts as staffing

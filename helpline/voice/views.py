@@ -29,9 +29,9 @@ from helpline.staff import accounts as staffing
 from helpline.tasks.callbacks import enqueue_callbacks_of
 from helpline.tasks.dispatch import enqueue_reconcile_calls
 from helpline.voice import blocked, calls, routing, staffline, steps
-from helpline.voice.common import EMPTY, callback_token, registry, renderer, safe, twiml
+from helpline.voice.common import EMPTY, callback_token, registry, renderer, twiml
 from helpline.voice.params import VoiceParams
-from helpline.voice.signature import twilio_signed
+from helpline.voice.webhook import caller_webhook
 from helpline.voicemail import service as voicemail
 from helpline.web import now, settings
 
@@ -76,10 +76,7 @@ def _begin(call: steps.IvrCall) -> Response:
     return _store(call, step, flow.id)
 
 
-@bp.post("/incoming")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/incoming")
 def incoming() -> Response:
     """A new call: log it, find the caller by blind index, start the flow."""
     params = VoiceParams.parse(request.form)
@@ -99,10 +96,7 @@ def incoming() -> Response:
     return _begin(call)
 
 
-@bp.post("/step")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/step")
 def step() -> Response:
     """The caller pressed a key, stayed silent, recorded, or a transfer ended."""
     params = VoiceParams.parse(request.form)
@@ -141,10 +135,14 @@ def step() -> Response:
     return _store(call, result, flow.id)
 
 
-@bp.post("/status")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+def _commit_then_call_back(call_id: int, asked: object | None) -> None:
+    """Commit once; then, if a callback was asked for (`asked`), start it after the commit."""
+    db.session.commit()
+    if asked is not None:
+        enqueue_callbacks_of(call_id)
+
+
+@caller_webhook(bp, "/status")
 def status() -> Response:
     """Call progress: ordered by SequenceNumber, stored once, never un-ending a call."""
     params = VoiceParams.parse(request.form)
@@ -158,16 +156,11 @@ def status() -> Response:
         routing.after_status(call)
         wait = settings().callback_abandoned_seconds
         asked = callback_service.request_after_abandon(db.session, call, wait, utcnow())
-        db.session.commit()
-        if asked is not None:
-            enqueue_callbacks_of(call.id)
+        _commit_then_call_back(call.id, asked)
     return twiml(EMPTY)
 
 
-@bp.post("/recording")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/recording")
 def recording() -> Response:
     """A recording is ready: keep its reference (never the audio itself), once.
 
@@ -191,16 +184,11 @@ def recording() -> Response:
             if is_voicemail:
                 urgent = voicemail.is_urgent(request.args.get("urgent", ""))
                 _, asked = voicemail.file(db.session, call, saved, urgent=urgent, now=utcnow())
-            db.session.commit()
-            if asked is not None:
-                enqueue_callbacks_of(call.id)
+            _commit_then_call_back(call.id, asked)
     return twiml(EMPTY)
 
 
-@bp.post("/fallback")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/fallback")
 def fallback() -> Response:
     """Twilio could not use our answer: apologise, then the duty line."""
     params = VoiceParams.parse(request.form)

@@ -76,6 +76,7 @@ from .phones import Behaviour, BehaviourError
 NUMBER = re.compile(r"^(\+[0-9]{6,15}|client:[A-Za-z0-9_.-]{1,64})$")
 CALLER = re.compile(r"^(\+[0-9]{6,15}|anonymous|client:[A-Za-z0-9_.-]{1,64})$")
 MAX_SCRIPT = 2000
+NO_DIGITS = "digits is required: 0-9, * and #"
 
 
 class ControlError(Exception):
@@ -106,6 +107,16 @@ def _string(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = N
         return None
     if not isinstance(value, str) or (pattern is not None and not pattern.fullmatch(value)):
         raise ControlError(400, f"{name} is not valid")
+    return value
+
+
+def _required(
+    body: dict[str, Any], name: str, missing: str, pattern: re.Pattern[str] | None = None
+) -> str:
+    """`_string`, present and not empty; otherwise a 400 with the message `missing`."""
+    value = _string(body, name, pattern)
+    if not value:
+        raise ControlError(400, missing)
     return value
 
 
@@ -194,9 +205,9 @@ def control_blueprint(exchange: Exchange) -> Blueprint:
     @bp.post("/calls")
     def place_call() -> Response:
         body = _body()
-        caller = _string(body, "from", CALLER)
-        if caller is None:
-            raise ControlError(400, "from is required: the caller's number, or anonymous")
+        caller = _required(
+            body, "from", "from is required: the caller's number, or anonymous", CALLER
+        )
         to = _string(body, "to", NUMBER)
         raw_script = body.get("script")
         script = None
@@ -239,9 +250,7 @@ def control_blueprint(exchange: Exchange) -> Blueprint:
 
     @bp.post("/calls/<sid>/digits")
     def call_digits(sid: str) -> Response:
-        digits = _string(_body(), "digits")
-        if not digits:
-            raise ControlError(400, "digits is required: 0-9, * and #")
+        digits = _required(_body(), "digits", NO_DIGITS)
         exchange.press(sid, digits)
         return accepted({"sid": sid, "digits": digits})
 
@@ -261,9 +270,9 @@ def control_blueprint(exchange: Exchange) -> Blueprint:
     @bp.post("/phones")
     def register_phone() -> Response:
         body = _body()
-        number = _string(body, "number", NUMBER)
-        if number is None:
-            raise ControlError(400, "number is required, in E.164 form (+90…) or client:name")
+        number = _required(
+            body, "number", "number is required, in E.164 form (+90…) or client:name", NUMBER
+        )
         try:
             behaviour = Behaviour.parse(body.get("behaviour", "answer"))
         except BehaviourError as error:
@@ -282,9 +291,7 @@ def control_blueprint(exchange: Exchange) -> Blueprint:
             raise ControlError(404, f"no phone action {action!r}")
         digits = ""
         if action == "digits":
-            digits = _string(_body(), "digits") or ""
-            if not digits:
-                raise ControlError(400, "digits is required: 0-9, * and #")
+            digits = _required(_body(), "digits", NO_DIGITS)
         phone = exchange.phone_act(number, action, digits)
         with exchange.lock:
             return accepted(phone.to_json())

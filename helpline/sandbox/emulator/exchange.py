@@ -48,7 +48,7 @@ from .network import ExchangeNetwork
 from .phones import DEFAULT, Behaviour, Phone
 from .queues import DEFAULT_MAX_SIZE, CallQueue, DialTaken, Member, RestTaken
 from .rooms import HUNG_UP, UPDATED_VIA_API, Participant, Room, RoomEvent
-from .switchboard import Line
+from .switchboard import DialTarget, Line
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -138,12 +138,16 @@ class Exchange:
     def now(self) -> float:
         return self.timebase.now()
 
-    def get_leg(self, sid: str) -> Leg:
+    def _get(self, table: Mapping[str, T], key: str, missing: str) -> T:
+        """`table[key]`, read under the lock; NotFound(`missing`) when it holds no such key."""
         with self.lock:
-            leg = self.legs.get(sid)
-        if leg is None:
-            raise NotFound(f"no call {sid}")
-        return leg
+            found = table.get(key)
+        if found is None:
+            raise NotFound(missing)
+        return found
+
+    def get_leg(self, sid: str) -> Leg:
+        return self._get(self.legs, sid, f"no call {sid}")
 
     def list_legs(self, status: str | None = None) -> list[Leg]:
         with self.lock:
@@ -366,7 +370,7 @@ class Exchange:
     def start_dial(
         self,
         parent: Leg,
-        targets: list[tuple[str, Goto | None, Callback | None, str | None]],
+        targets: list[DialTarget],
         timeout: float,
         caller_id: str,
         override: Behaviour | None,
@@ -409,11 +413,7 @@ class Exchange:
             return phone
 
     def get_phone(self, number: str) -> Phone:
-        with self.lock:
-            phone = self.phones.get(number)
-        if phone is None:
-            raise NotFound("no phone registered with that number")
-        return phone
+        return self._get(self.phones, number, "no phone registered with that number")
 
     def ring_phone(
         self, leg: Leg, override: Behaviour | None
@@ -522,11 +522,7 @@ class Exchange:
         self._report([(room, event) for event in events])
 
     def get_room(self, sid: str) -> Room:
-        with self.lock:
-            room = self.rooms.get(sid)
-        if room is None:
-            raise NotFound(f"no conference {sid}")
-        return room
+        return self._get(self.rooms, sid, f"no conference {sid}")
 
     def update_participant(
         self, room: Room, participant: Participant, changes: Mapping[str, object]
@@ -628,11 +624,7 @@ class Exchange:
         return queue
 
     def get_queue(self, sid: str) -> CallQueue:
-        with self.lock:
-            queue = self.queues.get(sid)
-        if queue is None:
-            raise NotFound(f"no queue {sid}")
-        return queue
+        return self._get(self.queues, sid, f"no queue {sid}")
 
     def dequeue(self, queue: CallQueue, which: str, target: Next) -> Member:
         """REST: take the front member (`Front`) or a given call out, to `target`."""

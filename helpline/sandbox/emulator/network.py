@@ -35,7 +35,13 @@ from xml.etree.ElementTree import Element
 
 from helpline.sandbox import sounds
 from helpline.sandbox.dial import DialVerb, Target, nouns
-from helpline.sandbox.enqueue import HANGUPS, EnqueueVerb, wait_round
+from helpline.sandbox.enqueue import (
+    HANGUPS,
+    EnqueueVerb,
+    queue_round,
+    scripted_hangup,
+    wait_round,
+)
 from helpline.sandbox.progress import parse_events
 from helpline.sandbox.recording import parse_events as recording_events
 from helpline.sandbox.run import CallRun
@@ -66,7 +72,7 @@ from .rooms import (
     Participant,
     Room,
 )
-from .switchboard import Switchboard
+from .switchboard import DialTarget, Switchboard
 
 ROOM_WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Redirect"})
 QUEUE_URL_VERBS = ROOM_WAIT_VERBS
@@ -104,14 +110,6 @@ def hold_line(
                     return "until"
         except Stopped:
             return "stopped"
-
-
-def scripted_hangup(run: CallRun) -> tuple[float | None, bool]:
-    """When a scripted caller hangs up while waiting: (moment, or None; after one round)."""
-    step, at = run.inputs.next(run.now, math.inf)
-    if not isinstance(step, HangUp):
-        return None, False
-    return (at, False) if at < math.inf else (None, True)
 
 
 def dial_params(
@@ -238,7 +236,7 @@ class ExchangeNetwork:
         if isinstance(scripted, DialOutcome):
             run.inputs.take()
             override = Behaviour.from_outcome(scripted)
-        targets: list[tuple[str, Goto | None, Callback | None, str | None]] = []
+        targets: list[DialTarget] = []
         for target, noun in nouns:
             if target.kind not in PHONE_NOUNS:
                 run.transcript.add(Note(run.now, f"<{noun.tag}> is not emulated: it fails"))
@@ -601,20 +599,12 @@ class ExchangeNetwork:
         try:
             with run.timeline.guard(self._locked(lambda: member.taken is not None)):
                 while True:
-                    hang_at, after_round = scripted_hangup(run)
-                    run.hang_at = hang_at
-                    try:
-                        current = wait_round(
-                            run, spec.wait, current, self._queue_params(queue, member)
-                        )
-                    except LeaveQueue as leave:
-                        return leave.result
-                    except End as end:
-                        if end.reason is not EndReason.ERROR:
-                            raise
-                        return "error"
-                    if after_round:
-                        raise run.caller_hangs_up()
+                    following = queue_round(
+                        run, spec.wait, current, self._queue_params(queue, member)
+                    )
+                    if isinstance(following, str):
+                        return following
+                    current = following
         except Stopped:
             pass
         finally:

@@ -30,7 +30,7 @@ import hmac
 import io
 import wave
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
@@ -53,6 +53,7 @@ MAX_TWIML = 4000
 MAX_TEXT = 256
 SILENCE_SECONDS_LIMIT = 10
 ERROR_CODES = {400: 20001, 401: 20003, 404: 20404, 405: 20004, 409: 20409, 413: 20001, 429: 20429}
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -204,6 +205,14 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
     def not_found() -> ApiError:
         return ApiError(404, 20404, f"The requested resource {request.path} was not found")
 
+    def look_up(find: Callable[[str], T | None], key: str) -> T:
+        """What `find(key)` finds, read under the exchange's lock; Twilio's 404 if nothing."""
+        with exchange.lock:
+            found = find(key)
+        if found is None:
+            raise not_found()
+        return found
+
     # Calls
 
     @bp.post("/Calls.json")
@@ -264,17 +273,13 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
 
     @bp.get("/Calls/<call_sid>.json")
     def fetch_call(account_sid: str, call_sid: str) -> Response:
+        leg = look_up(exchange.legs.get, call_sid)
         with exchange.lock:
-            leg = exchange.legs.get(call_sid)
-            if leg is None:
-                raise not_found()
             return jsonify(resources.call(leg))
 
     @bp.post("/Calls/<call_sid>.json")
     def update_call(account_sid: str, call_sid: str) -> Response:
-        with exchange.lock:
-            if call_sid not in exchange.legs:
-                raise not_found()
+        look_up(exchange.legs.get, call_sid)  # Twilio's 404 for a call it never had
         status = request.form.get("Status")
         if status:
             if status not in ("completed", "canceled"):
@@ -294,11 +299,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
     # Conferences
 
     def room_of(conference_sid: str) -> Room:
-        with exchange.lock:
-            room = exchange.rooms.get(conference_sid)
-        if room is None:
-            raise not_found()
-        return room
+        return look_up(exchange.rooms.get, conference_sid)
 
     @bp.get("/Conferences.json")
     def list_conferences(account_sid: str) -> Response:
@@ -403,11 +404,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
         return jsonify(participant_json(room_of(conference_sid), key))
 
     def joined(room: Room, key: str) -> Participant:
-        with exchange.lock:
-            found = room.find(key)
-        if found is None:
-            raise not_found()
-        return found
+        return look_up(room.find, key)
 
     @bp.post("/Conferences/<conference_sid>/Participants/<key>.json")
     def update_participant(account_sid: str, conference_sid: str, key: str) -> Response:
@@ -448,11 +445,7 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
     # Queues
 
     def queue_of(queue_sid: str) -> CallQueue:
-        with exchange.lock:
-            found = exchange.queues.get(queue_sid)
-        if found is None:
-            raise not_found()
-        return found
+        return look_up(exchange.queues.get, queue_sid)
 
     @bp.post("/Queues.json")
     def create_queue(account_sid: str) -> Response:
@@ -509,10 +502,8 @@ def rest_blueprint(exchange: Exchange) -> Blueprint:
 
     @bp.get("/Recordings/<recording_sid>.json")
     def fetch_recording(account_sid: str, recording_sid: str) -> Response:
+        found = look_up(exchange.recordings.get, recording_sid)
         with exchange.lock:
-            found = exchange.recordings.get(recording_sid)
-            if found is None:
-                raise not_found()
             return jsonify(resources.recording(found))
 
     @bp.delete("/Recordings/<recording_sid>.json")

@@ -24,6 +24,9 @@ from .phones import Behaviour, Phone
 from .queues import CallQueue, Member
 from .rooms import Participant, Room
 
+# One number `<Dial>` rings: (number, whisper, status callback, answering-machine detection).
+DialTarget = tuple[str, Goto | None, Callback | None, str | None]
+
 
 @dataclass(frozen=True)
 class Line:
@@ -63,7 +66,7 @@ class Switchboard(Protocol):
     def start_dial(
         self,
         parent: Leg,
-        targets: list[tuple[str, Goto | None, Callback | None, str | None]],
+        targets: list[DialTarget],
         timeout: float,
         caller_id: str,
         override: Behaviour | None,
