@@ -40,6 +40,7 @@ from twilio.base.exceptions import TwilioException
 from helpline.callbacks import service
 from helpline.callbacks.limits import Limits
 from helpline.callbacks.ratelimit import RateLimit
+from helpline.calls.params import TERMINAL_STATUSES
 from helpline.extensions import db, get_queue, get_redis
 from helpline.ivr.registry import FlowRegistry
 from helpline.models import Call, CallbackRequest, Staff, utcnow
@@ -49,7 +50,6 @@ from helpline.routing.legs import COUNSELLOR, Leg
 from helpline.tasks.dispatch import _ring, enqueue_dispatch
 from helpline.tasks.periodic import enqueue_once
 from helpline.telephony.client import helpline_number, rest_client
-from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
 
 log = logging.getLogger(__name__)

@@ -21,14 +21,14 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from helpline.auth.access import PUBLIC, allow
 from helpline.callbacks import service
+from helpline.calls import log as calls
+from helpline.calls.params import TERMINAL_STATUSES, VoiceParams
 from helpline.extensions import csrf, db
 from helpline.ivr import engine
 from helpline.models import Call, utcnow
 from helpline.models.enums import CallbackOutcome, CallEventKind, EventSource
 from helpline.tasks.callbacks import enqueue_dial_callback, enqueue_end_callback_room, limits
-from helpline.voice import calls
 from helpline.voice.common import EMPTY, callback_token, renderer, safe, twiml
-from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 from helpline.voice.queue import into_room
 from helpline.voice.signature import twilio_signed
 from helpline.web import settings

@@ -22,10 +22,12 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from helpline.auth.access import PUBLIC, allow
+from helpline.calls.params import TERMINAL_STATUSES, VoiceParams
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Call, Staff
 from helpline.routing import live, offers, operations, presence, waiting
 from helpline.routing.legs import COUNSELLOR, INTERPRETER, ROLES, TRANSFER, Leg, room_name
+from helpline.routing.staff_twiml import ask_staff, say_to_staff
 from helpline.routing.whisper import StaffVoice
 from helpline.tasks.callbacks import enqueue_dial_caller
 from helpline.tasks.calls import enqueue_hand_over_call
@@ -37,15 +39,7 @@ from helpline.tasks.dispatch import (
     enqueue_requeue_caller,
     enqueue_ring_leg,
 )
-from helpline.voice.common import (
-    EMPTY,
-    HANG_UP,
-    ask_staff,
-    safe_for_staff,
-    say_to_staff,
-    twiml,
-)
-from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
+from helpline.voice.common import EMPTY, HANG_UP, safe_for_staff, twiml
 from helpline.voice.signature import twilio_signed
 from helpline.web import settings
 

@@ -28,6 +28,8 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from helpline.auth.access import PUBLIC, allow
+from helpline.calls import log as calls
+from helpline.calls.params import VoiceParams
 from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
 from helpline.ivr.model import Flow
@@ -36,9 +38,8 @@ from helpline.models.enums import CallEventKind
 from helpline.routing import announce, live, offers, waiting
 from helpline.routing.legs import room_name
 from helpline.tasks.dispatch import enqueue_dispatch, enqueue_widening
-from helpline.voice import calls, steps
+from helpline.voice import steps
 from helpline.voice.common import EMPTY, callback_token, registry, renderer, safe, twiml
-from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.web import now, settings
 

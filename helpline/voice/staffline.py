@@ -14,13 +14,14 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from helpline.auth.access import PUBLIC, allow
+from helpline.calls.params import VoiceParams
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Staff
 from helpline.routing import live, presence
+from helpline.routing.staff_twiml import ask_staff, say_to_staff
 from helpline.routing.whisper import PHONE_STATES
 from helpline.tasks.dispatch import enqueue_dispatch
-from helpline.voice.common import ask_staff, renderer, safe_for_staff, say_to_staff, twiml
-from helpline.voice.params import VoiceParams
+from helpline.voice.common import renderer, safe_for_staff, twiml
 from helpline.voice.signature import twilio_signed
 from helpline.web import settings
 

@@ -19,6 +19,8 @@ from werkzeug.security import safe_join
 from helpline import blocklist
 from helpline.auth.access import PUBLIC, allow
 from helpline.callbacks import service as callback_service
+from helpline.calls import log as calls
+from helpline.calls.params import VoiceParams
 from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
 from helpline.models import utcnow
@@ -28,9 +30,8 @@ from helpline.routing import live, waiting
 from helpline.staff import accounts as staffing
 from helpline.tasks.callbacks import enqueue_callbacks_of
 from helpline.tasks.dispatch import enqueue_reconcile_calls
-from helpline.voice import blocked, calls, routing, staffline, steps
+from helpline.voice import blocked, routing, staffline, steps
 from helpline.voice.common import EMPTY, callback_token, registry, renderer, safe, twiml
-from helpline.voice.params import VoiceParams
 from helpline.voice.signature import twilio_signed
 from helpline.voicemail import service as voicemail
 from helpline.web import now, settings
