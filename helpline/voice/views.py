@@ -16,8 +16,8 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import safe_join
 
-from helpline import blocklist
 from helpline.auth.access import PUBLIC, allow
+from helpline.blocklist import mirror
 from helpline.callbacks import service as callback_service
 from helpline.calls import log as calls
 from helpline.calls.params import VoiceParams
@@ -90,7 +90,7 @@ def incoming() -> Response:
         staff = staffline.routed_staff(staffing.find_by_phone(db.session, params.caller))
         if staff is not None:  # a counsellor or interpreter calling to set their presence
             return staffline.menu(staff)
-    if blocklist.check(db.session, get_redis(), params.caller, now()).is_blocked:
+    if mirror.check(db.session, get_redis(), params.caller, now()).is_blocked:
         return blocked.answer(params, params.call_sid)
     call = steps.IvrCall.of(calls.start_call(db.session, params, params.call_sid))
     flow, state = _flow_for(call)
