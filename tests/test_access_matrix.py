@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from helpline import blocklist
+from helpline.blocklist import entries
 from helpline.extensions import db
 from helpline.models import Referral, Staff, utcnow
 from helpline.referrals import service as referrals
@@ -282,7 +282,7 @@ def people(app: Flask, factory: Factory) -> People:
         db.session.commit()
     factory.session.commit()
     with app.app_context():
-        entry = blocklist.block(db.session, "+905329998877", 24, TEST_ACTOR, utcnow())
+        entry = entries.block(db.session, "+905329998877", 24, TEST_ACTOR, utcnow())
         db.session.commit()
         entry_id = entry.id
     usernames = {

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpline import blocklist, create_app
+from helpline import create_app
 from helpline.audit import chain as audit
+from helpline.blocklist import entries, mirror
 from helpline.config import Settings
 from helpline.extensions import db, get_redis
 from helpline.models import AuditEntry, BlockedNumber, Call, CallerConsent, CallEvent, utcnow
@@ -32,9 +33,9 @@ def _block(app: Flask, number: str = CALLER, hours: int = 24, at: dt.datetime | 
     """Block a number through the service, as the console does (commit, then mirror)."""
     moment = at or utcnow()
     with app.app_context():
-        entry = blocklist.block(db.session, number, hours, TEST_ACTOR, moment)
+        entry = entries.block(db.session, number, hours, TEST_ACTOR, moment)
         db.session.commit()
-        blocklist.mirror_entry(get_redis(), entry, utcnow())
+        mirror.mirror_entry(get_redis(), entry, utcnow())
         return entry.id
 
 
@@ -108,7 +109,7 @@ def test_blocklist_redis_mirror_has_the_ttl_and_is_rebuilt_after_a_flush(
     connection = redis.Redis.from_url(redis_url)
     with app.app_context():
         index = privacy.keyring().blind_index(CALLER)
-    key = blocklist.KEY_PREFIX + index
+    key = mirror.KEY_PREFIX + index
     assert 6 * 3600 - 60 < connection.ttl(key) <= 6 * 3600
     assert CALLER not in str(connection.keys("helpline:blocked:*"))
     connection.flushdb()
@@ -116,7 +117,7 @@ def test_blocklist_redis_mirror_has_the_ttl_and_is_rebuilt_after_a_flush(
     phone.dial_in()
     _is_blocked_message(phone, settings, "tr")
     assert connection.exists(key)
-    assert connection.exists(blocklist.LOADED_KEY)
+    assert connection.exists(mirror.LOADED_KEY)
 
 
 def test_blocklist_stale_redis_key_never_blocks_a_removed_entry(
@@ -126,7 +127,7 @@ def test_blocklist_stale_redis_key_never_blocks_a_removed_entry(
     the removal blocks nobody."""
     entry_id = _block(app)
     with app.app_context():
-        blocklist.unblock(db.session, entry_id, TEST_ACTOR, utcnow())
+        entries.unblock(db.session, entry_id, TEST_ACTOR, utcnow())
         db.session.commit()  # and Redis is never told
     phone = Phone(client, settings)
     phone.dial_in()
@@ -204,17 +205,17 @@ def test_blocklist_console_add_list_remove_each_audited(
     again = client.post(f"/supervisor/blocklist/{entry.id}/remove", data={"csrf_token": token})
     assert again.status_code == 404
 
-    entries = factory.session.scalars(
+    audited = factory.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.target_type == "blocked_number")
     ).all()
-    assert [(e.action, e.actor_label, e.target_id) for e in entries] == [
+    assert [(e.action, e.actor_label, e.target_id) for e in audited] == [
         ("number_blocked", "sup", str(entry.id)),
         ("number_unblocked", "sup", str(entry.id)),
     ]
-    assert entries[0].details["hours"] == 72
+    assert audited[0].details["hours"] == 72
     assert audit.verify(factory.session).is_intact
     for form in NUMBER_FORMS:
-        assert form not in str([e.details for e in entries])
+        assert form not in str([e.details for e in audited])
         assert form not in caplog.text
 
 
@@ -294,9 +295,9 @@ def test_blocklist_block_twice_extends_one_entry(app: Flask, factory: Factory) -
     """Blocking a number already blocked extends its entry rather than adding another."""
     now = utcnow()
     with app.app_context():
-        first = blocklist.block(db.session, CALLER, 1, TEST_ACTOR, now)
-        second = blocklist.block(db.session, CALLER, 24, TEST_ACTOR, now)
+        first = entries.block(db.session, CALLER, 1, TEST_ACTOR, now)
+        second = entries.block(db.session, CALLER, 24, TEST_ACTOR, now)
         db.session.commit()
         assert first.id == second.id
         assert second.expires_at == now + dt.timedelta(hours=24)
-        assert len(blocklist.list_active(db.session, now)) == 1
+        assert len(entries.list_active(db.session, now)) == 1

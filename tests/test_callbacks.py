@@ -15,8 +15,10 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
 from helpline.callbacks import service
+from helpline.callbacks.configured import limits
 from helpline.callbacks.limits import Limits, after_attempt
 from helpline.callbacks.ratelimit import RateLimit
+from helpline.callbacks.sweep import SweepClock
 from helpline.config import Settings
 from helpline.extensions import db, get_redis
 from helpline.ivr.model import Schedule
@@ -28,7 +30,7 @@ from helpline.models.enums import (
     CallDirection,
     CallOutcome,
 )
-from helpline.tasks.callbacks import SweepClock, enqueue_dial_callback, limits, sweep_callbacks
+from helpline.tasks.callbacks import enqueue_dial_callback, sweep_callbacks
 from helpline.worker import timing
 from tests.callbacks import callback_settings, request_callback
 from tests.factories import Factory, login

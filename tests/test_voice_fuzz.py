@@ -23,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
-from helpline import blocklist
+from helpline.blocklist import entries, mirror
 from helpline.config import Settings
 from helpline.extensions import db, get_redis
 from helpline.models import AuditEntry, Call, CallEvent, PresenceChange, utcnow
@@ -191,9 +191,9 @@ def test_fuzzed_webhooks_never_fail_and_need_signatures(
     caplog.set_level(logging.ERROR, logger="helpline")
     factory.staff(phone=STAFF_PHONE, password=None)
     with app.app_context():
-        entry = blocklist.block(db.session, BLOCKED, 24, TEST_ACTOR, utcnow())
+        entry = entries.block(db.session, BLOCKED, 24, TEST_ACTOR, utcnow())
         db.session.commit()
-        blocklist.mirror_entry(get_redis(), entry, utcnow())
+        mirror.mirror_entry(get_redis(), entry, utcnow())
     paths = webhook_paths(app)
     rng = random.Random(seed)
     validator = RequestValidator(settings.twilio_auth_token or "")

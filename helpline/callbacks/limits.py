@@ -3,6 +3,8 @@
 - Calling hours: a local window (`CALLBACK_HOURS`, in `CALLING_HOURS_TZ`), and the line's
   own opening hours (`CALLBACK_SCHEDULE`, a schedule of ivr_flows/schedules.yaml), so a
   callback is dialled only when someone may take it and it is a decent hour to ring.
+- Before an attempt: a callback not due yet waits; past `expires_at` it expires; outside
+  calling hours it moves to the next opening (or to its expiry when none comes first).
 - After an attempt: connected is done; not safe now is tried again later (it does not
   use up an attempt's right to a retry); no answer, busy, a machine or a lost attempt
   retry with growing delays until `max_attempts`; nothing is dialled after `expires_at`.
@@ -113,3 +115,34 @@ def after_attempt(
     if at is None or at >= expires_at:
         return Next(CallbackStatus.EXPIRED)
     return Next(CallbackStatus.PENDING, at)
+
+
+@dataclasses.dataclass(frozen=True)
+class Before:
+    """What a due callback's job does (`tasks.callbacks.dial_callback`)."""
+
+    action: str  # "gone", "later", "expire" or "claim"
+    at: dt.datetime | None = None  # later: when its job runs again
+    moved: bool = False  # later: the callback's next attempt moves to `at`
+
+
+def before_attempt(
+    limits: Limits,
+    status: str,
+    next_attempt_at: dt.datetime,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+) -> Before:
+    """Decide whether a callback is dialled now, waits, expires or is no longer pending."""
+    if status != CallbackStatus.PENDING:
+        return Before("gone")
+    if next_attempt_at > now:
+        return Before("later", next_attempt_at)
+    if expires_at <= now:
+        return Before("expire")
+    if limits.is_open(now):
+        return Before("claim")
+    opening = limits.next_open(now)
+    if opening is None or opening >= expires_at:
+        return Before("later", expires_at, moved=True)
+    return Before("later", opening, moved=True)

@@ -81,6 +81,23 @@ def event(
     offers.event(session, call_id, kind, staff_id, data, source)
 
 
+def list_expired(session: DbSession, now: dt.datetime) -> list[int]:
+    """Pending callbacks whose time is over (to be marked expired)."""
+    return list(
+        session.scalars(
+            sa.select(CallbackRequest.id).where(
+                CallbackRequest.status == CallbackStatus.PENDING,
+                CallbackRequest.expires_at <= now,
+            )
+        )
+    )
+
+
+def list_open(session: DbSession) -> list[CallbackRequest]:
+    """Callbacks with an attempt under way (claimed or dialling)."""
+    return list(session.scalars(sa.select(CallbackRequest).where(CallbackRequest.status.in_(OPEN))))
+
+
 def list_due(session: DbSession, now: dt.datetime, limit: int = 500) -> list[int]:
     """Pending callbacks whose next attempt is due, oldest first."""
     return list(

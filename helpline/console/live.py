@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from helpline.alerts import rules
 from helpline.audit import chain as audit
+from helpline.calls.timeline import ivr_path
 from helpline.models import Call, CallEvent, ContactRecord, Staff
 from helpline.models.base import DbSession
 from helpline.models.calls import TIMELINE_ORDER
@@ -33,7 +34,6 @@ from helpline.models.enums import CallEventKind, Role
 from helpline.privacy.crypto import mask_number
 from helpline.records import service
 from helpline.routing import presence
-from helpline.supervisor.timeline import ivr_path
 
 HISTORY_SHOWN = 5  # the latest contacts listed on the panel; the history page has them all
 URGENT_PRIORITY = 3

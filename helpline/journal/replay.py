@@ -30,6 +30,8 @@ from typing import cast
 import sqlalchemy as sa
 from flask import Flask
 
+from helpline.calls import log as calls
+from helpline.calls.params import VoiceParams
 from helpline.extensions import db
 from helpline.journal import journal_of
 from helpline.journal.store import Claimed, Entry, Journal
@@ -38,8 +40,6 @@ from helpline.models.base import DbSession
 from helpline.models.enums import CallEventKind, EventSource
 from helpline.models.journal import JournalReplay
 from helpline.staff import accounts as staffing
-from helpline.voice import calls
-from helpline.voice.params import VoiceParams
 
 log = logging.getLogger(__name__)
 

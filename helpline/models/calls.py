@@ -171,7 +171,7 @@ class CallEvent(Base):
 
     An entry written for a provider's callback keeps the provider's time (`occurred_at`,
     its Timestamp) and SequenceNumber, and `delivery`: which callback it was, the same on
-    every redelivery (`voice.calls.delivery_key`). Unique per call, `delivery` stores
+    every redelivery (`calls.log.delivery_key`). Unique per call, `delivery` stores
     each callback once, whatever arrives twice (`append_once`). A timeline is read in
     `TIMELINE_ORDER`. `data` never holds a phone number or note text.
     """

@@ -10,8 +10,9 @@ What each kind means, and what destroying it does:
 - `recordings`: a call's recordings, by when they were made. The reference (the URL at
   the provider) is blanked and `purged_at` set; the row stays, so the call detail can say
   a recording existed and was destroyed. The purge job then deletes the audio at the
-  provider (`tasks/retention.py`), and sets `provider_deleted_at` once it is gone; one
-  the provider could not delete is tried again at the next run.
+  provider (`tasks/retention.py`, with `privacy/provider_audio.py`), and sets
+  `provider_deleted_at` once it is gone; one the provider could not delete is tried
+  again at the next run.
 - `notes`: a contact record's free text (the summary, in every version, and referral
   destinations), by when the record was created. Codes stay: categories, risk level,
   referral kinds, so the statistics still add up.

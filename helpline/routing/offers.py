@@ -407,6 +407,28 @@ def refuse(
     return True
 
 
+def ring_failed(
+    session: DbSession,
+    connection: redis.Redis,
+    reservations: Reservations,
+    policy: Policy,
+    leg: Leg,
+    *,
+    has_phone: bool,
+) -> None:
+    """Their phone could not be rung (no number, or the REST call failed): the offer is
+    given back as a refusal, and the failure is on the call's timeline."""
+    refuse(session, connection, reservations, policy, leg, answered=True)
+    reason = "REST error" if has_phone else "no phone"
+    event(
+        session,
+        leg.call_id,
+        CallEventKind.OFFER_FAILED,
+        leg.staff_id,
+        {"role": leg.role, "reason": reason},
+    )
+
+
 def leg_ended(
     session: DbSession,
     connection: redis.Redis,

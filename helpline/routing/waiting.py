@@ -115,3 +115,9 @@ def waited(call: Queued, now: dt.datetime | None = None) -> int:
     if call.queued_at is None:
         return 0
     return max(0, int(((now or utcnow()) - call.queued_at).total_seconds()))
+
+
+def hung_up_waiting(call: Call) -> bool:
+    """The caller hung up while waiting: queued, ended and never answered. Any offer that
+    still rings for the call is released, and the staff phones it rang hung up."""
+    return call.ended_at is not None and call.answered_at is None and call.queued_at is not None

@@ -1,7 +1,8 @@
 """The supervisor's block list: add a number (typed, or from a call), list, remove.
 
-Routes live on the supervisor blueprint; the rules are in `helpline.blocklist`. Every
-change is audited in its own transaction, and Redis is told only after the commit.
+Routes live on the supervisor blueprint; the rules are in `helpline.blocklist` (`entries`,
+and `mirror` for Redis). Every change is audited in its own transaction, and Redis is told
+only after the commit.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs lag 3.3
 from wtforms.validators import Length
 
-from helpline import blocklist
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
+from helpline.blocklist import entries, mirror
 from helpline.extensions import db, get_redis
 from helpline.logs import redact
 from helpline.models import Call, Staff, utcnow
@@ -26,7 +27,7 @@ from helpline.web import actor, request_info
 
 _LABELS = [
     (hours, f"{hours} hours" if hours < 48 else f"{hours // 24} days")
-    for hours in blocklist.DURATIONS_HOURS
+    for hours in entries.DURATIONS_HOURS
 ]
 _CHOICES = [SelectChoice(hours, label) for hours, label in _LABELS]
 
@@ -35,11 +36,11 @@ class BlockForm(FlaskForm):  # type: ignore[misc]
     """Block a caller: the number (unless it comes from a call), how long, and why."""
 
     number = StringField("Phone number", validators=[Length(max=40)])
-    hours = SelectField("Block for", choices=_CHOICES, coerce=int, default=blocklist.DEFAULT_HOURS)
+    hours = SelectField("Block for", choices=_CHOICES, coerce=int, default=entries.DEFAULT_HOURS)
     reason = StringField(
         "Reason",
         description="Kept with the entry and in the audit log. Do not type numbers or names.",
-        validators=[Length(max=blocklist.REASON_MAX)],
+        validators=[Length(max=entries.REASON_MAX)],
     )
 
     def reason_problem(self) -> str | None:
@@ -52,16 +53,16 @@ class BlockForm(FlaskForm):  # type: ignore[misc]
 
 def _page(form: BlockForm, problems: list[str], code: int) -> tuple[str, int]:
     now = utcnow()
-    entries = blocklist.list_active(db.session, now)
-    ids = {e.created_by_id for e in entries} - {None}
+    active = entries.list_active(db.session, now)
+    ids = {e.created_by_id for e in active} - {None}
     names = {s.id: s.username for s in db.session.query(Staff).filter(Staff.id.in_(ids))}
     return render_template(
         "supervisor/blocklist.html",
         form=form,
         remove_form=PostForm(),
         problems=problems,
-        entries=entries,
-        masked={e.id: privacy.mask_number(e.number_encrypted) for e in entries},
+        entries=active,
+        masked={e.id: privacy.mask_number(e.number_encrypted) for e in active},
         names=names,
     ), code
 
@@ -84,7 +85,7 @@ def _save(form: BlockForm, e164: str, call_id: int | None = None) -> Response | 
     """Block, audit and commit; then tell Redis, and show the list."""
     now = utcnow()
     try:
-        entry = blocklist.block(
+        entry = entries.block(
             db.session,
             e164,
             form.hours.data,
@@ -94,11 +95,11 @@ def _save(form: BlockForm, e164: str, call_id: int | None = None) -> Response | 
             call_id=call_id,
             request=request_info(),
         )
-    except blocklist.BlockError as error:
+    except entries.BlockError as error:
         db.session.rollback()
         return _page(form, [str(error)], 400)
     db.session.commit()
-    blocklist.mirror_entry(get_redis(), entry, now)
+    mirror.mirror_entry(get_redis(), entry, now)
     return redirect(url_for("supervisor.blocklist_page"), code=303)
 
 
@@ -141,13 +142,13 @@ def blocklist_remove(entry_id: int) -> Response:
         abort(400)
     now = utcnow()
     try:
-        entry = blocklist.unblock(
+        entry = entries.unblock(
             db.session, entry_id, actor(current_staff()), now, request=request_info()
         )
     except LookupError:
         abort(404)
     db.session.commit()
-    blocklist.mirror_entry(get_redis(), entry, now)
+    mirror.mirror_entry(get_redis(), entry, now)
     return redirect(url_for("supervisor.blocklist_page"), code=303)
 
 

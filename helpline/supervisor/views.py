@@ -25,6 +25,7 @@ from helpline.audit import chain as audit
 from helpline.auth import permissions
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
+from helpline.calls import timeline
 from helpline.extensions import db
 from helpline.models import AuditEntry, Call, Staff, utcnow
 from helpline.models.enums import Role
@@ -41,7 +42,6 @@ from helpline.supervisor import (
     filters,
     keyset,
     reports,
-    timeline,
 )
 from helpline.supervisor.blueprint import bp
 from helpline.web import actor, request_info, settings

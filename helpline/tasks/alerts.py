@@ -21,9 +21,9 @@ from helpline.alerts import repository, rules
 from helpline.extensions import db
 from helpline.models import Staff, utcnow
 from helpline.routing import live
+from helpline.routing.staff_twiml import say_to_staff
 from helpline.tasks.periodic import enqueue_once
 from helpline.telephony.client import helpline_number, rest_client
-from helpline.voice.common import say_to_staff
 from helpline.web import settings
 
 log = logging.getLogger(__name__)

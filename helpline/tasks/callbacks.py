@@ -20,7 +20,6 @@ lost.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -30,35 +29,31 @@ import time
 from collections.abc import Callable
 
 import redis
-import sqlalchemy as sa
-from flask import current_app
 from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from twilio.base.exceptions import TwilioException
 
-from helpline.callbacks import service
-from helpline.callbacks.limits import Limits
+from helpline.callbacks import service, sweep
+from helpline.callbacks.configured import limits, sweep_clock
+from helpline.callbacks.leg import outcome_of_status
+from helpline.callbacks.limits import Limits, before_attempt
 from helpline.callbacks.ratelimit import RateLimit
+from helpline.callbacks.room import counsellor_waits
+from helpline.callbacks.sweep import Verdict
+from helpline.calls.params import TERMINAL_STATUSES
 from helpline.extensions import db, get_queue, get_redis
-from helpline.ivr.registry import FlowRegistry
 from helpline.models import Call, CallbackRequest, Staff, utcnow
-from helpline.models.enums import CallbackOutcome, CallbackStatus, CallEventKind, PresenceState
-from helpline.routing import conference, live, offers, presence
+from helpline.models.enums import CallbackOutcome, CallbackStatus, CallEventKind
+from helpline.routing import conference, live, offers
 from helpline.routing.legs import COUNSELLOR, Leg
 from helpline.tasks.dispatch import _ring, enqueue_dispatch
 from helpline.tasks.periodic import enqueue_once
 from helpline.telephony.client import helpline_number, rest_client
-from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
 
 log = logging.getLogger(__name__)
 LIVE = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED)
-
-
-def limits() -> Limits:
-    flows: FlowRegistry = current_app.extensions["helpline.flows"]
-    return Limits.from_settings(settings(), dict(flows.catalog.schedules))
 
 
 def job_id(callback_id: int, at: dt.datetime) -> str:
@@ -134,26 +129,22 @@ def dial_callback(callback_id: int) -> str:
     """Start an attempt of a due callback; returns what happened (for logs and tests)."""
     now = utcnow()
     callback = db.session.get(CallbackRequest, callback_id)
-    if callback is None or callback.status != CallbackStatus.PENDING:
+    if callback is None:
         return "gone"
-    if callback.next_attempt_at > now:
-        enqueue_dial_callback(callback_id, callback.next_attempt_at)
-        return "later"
-    if callback.expires_at <= now:
+    before = before_attempt(
+        limits(), callback.status, callback.next_attempt_at, callback.expires_at, now
+    )
+    if before.action == "gone":
+        return "gone"
+    if before.action == "expire":
         service.expire(db.session, callback_id, now)
         db.session.commit()
         return "expired"
-    bounds = limits()
-    if not bounds.is_open(now):
-        opening = bounds.next_open(now)
-        if opening is None or opening >= callback.expires_at:
-            callback.next_attempt_at = callback.expires_at
+    if before.at is not None:  # later
+        if before.moved:
+            callback.next_attempt_at = before.at
             db.session.commit()
-            enqueue_dial_callback(callback_id, callback.expires_at)
-            return "later"
-        callback.next_attempt_at = opening
-        db.session.commit()
-        enqueue_dial_callback(callback_id, opening)
+        enqueue_dial_callback(callback_id, before.at)
         return "later"
     claimed = service.claim(db.session, callback_id, _worker(), now)
     if claimed is None:
@@ -204,7 +195,7 @@ def dial_caller(call_id: int, slot: float | None = None) -> bool:
     callback = service.callback_of(db.session, call)
     if callback is None or callback.status != CallbackStatus.CLAIMED:
         return False  # dialled already (a duplicate job), or over
-    if not _counsellor_waits(call):
+    if not counsellor_waits(get_redis(), call):
         return False
     config = settings()
     rate = RateLimit(get_redis(), config.callback_rate_per_second)
@@ -286,53 +277,9 @@ def end_callback_room(call_id: int) -> bool:
     return True
 
 
-def _counsellor_waits(call: Call) -> bool:
-    """Is the counsellor who accepted this call still in it (not gone to wrap-up)?"""
-    if call.counsellor_id is None:
-        return False
-    state = presence.live_state(get_redis(), call.counsellor_id)
-    return state.get("state") == PresenceState.BUSY and state.get("call") == str(call.id)
-
-
 # The sweeper (on the maintenance queue): what the queue lost, the database still knows.
 
 SWEEP_KEY = "helpline:callbacks:sweep"  # set while a sweep is queued or recent
-RECONCILE_SECONDS = 900  # a dialled attempt still open this long: ask the provider
-
-
-@dataclasses.dataclass(frozen=True)
-class SweepClock:
-    """The sweeper's times, from CALLBACK_SWEEP_SECONDS (20 s by default)."""
-
-    every: int  # how often the workers queue a sweep
-
-    @property
-    def grace(self) -> int:
-        """A due callback's own job may still be about to run (10 s by default)."""
-        return self.every // 2
-
-    @property
-    def dial_stall(self) -> int:
-        """Accepted this long ago and not dialled: the dial job was lost (60 s)."""
-        return 3 * self.every
-
-    @property
-    def dial_lease(self) -> int:
-        """A dial that never told its CallSid by then was lost (60 s)."""
-        return 3 * self.every
-
-
-def sweep_clock() -> SweepClock:
-    return SweepClock(settings().callback_sweep_seconds)
-
-
-STATUS_OUTCOMES = {
-    "busy": CallbackOutcome.BUSY,
-    "no-answer": CallbackOutcome.NO_ANSWER,
-    "failed": CallbackOutcome.NO_ANSWER,
-    "canceled": CallbackOutcome.NO_ANSWER,
-    "completed": CallbackOutcome.NOT_SAFE_NOW,
-}
 
 
 def enqueue_sweep(connection: redis.Redis) -> bool:
@@ -354,12 +301,7 @@ def sweep_callbacks() -> dict[str, int]:
     clock = sweep_clock()
     counts = {"expired": 0, "enqueued": 0, "released": 0, "lost": 0, "reconciled": 0}
     session = db.session
-    expired = session.scalars(
-        sa.select(CallbackRequest.id).where(
-            CallbackRequest.status == CallbackStatus.PENDING, CallbackRequest.expires_at <= now
-        )
-    ).all()
-    for callback_id in expired:
+    for callback_id in service.list_expired(session, now):
         counts["expired"] += service.expire(session, callback_id, now)
         session.commit()
     connection = get_redis()
@@ -389,24 +331,25 @@ def sweep_callbacks() -> dict[str, int]:
         )
         counts["enqueued"] += 1
     waiting = False
-    open_ones = session.scalars(
-        sa.select(CallbackRequest).where(CallbackRequest.status.in_(service.OPEN))
-    ).all()
-    for callback in open_ones:
+    for callback in service.list_open(session):
         call = service.current_call(session, callback.id)
         if call is None:
             continue
-        if callback.status == CallbackStatus.CLAIMED:
-            if call.counsellor_id is not None:
-                if _counsellor_waits(call):
-                    accepted = call.answered_at or now
-                    if (now - accepted).total_seconds() > clock.dial_stall:
-                        enqueue_dial_caller(call.id)  # its dial job may have been lost
-                    continue
+        waits = (
+            callback.status == CallbackStatus.CLAIMED
+            and call.counsellor_id is not None
+            and counsellor_waits(connection, call)
+        )
+        verdict = sweep.verdict(
+            callback, call, counsellor_waits=waits, limits=bounds, clock=clock, now=now
+        )
+        if verdict == Verdict.REDIAL:
+            enqueue_dial_caller(call.id)  # its dial job may have been lost
+        elif verdict == Verdict.WAITING:
+            waiting = True
+        elif verdict in (Verdict.LEFT, Verdict.UNTAKEN):
+            if verdict == Verdict.LEFT:
                 live.reservations().forget(call.id)  # they left before the caller was dialled
-            elif bounds.is_open(now) and callback.expires_at > now:
-                waiting = True
-                continue
             elif live.reservations().withdraw(call.id) is None:
                 continue  # a counsellor accepted at this instant
             settled = service.settle(session, call, "waited", bounds, now)
@@ -414,17 +357,14 @@ def sweep_callbacks() -> dict[str, int]:
             session.commit()
             counts["released"] += 1
             _after(settled, call)
-        elif service.is_placeholder(call.call_sid):
-            age = (now - (callback.claimed_at or now)).total_seconds()
-            if age < clock.dial_lease:
-                continue
+        elif verdict == Verdict.LOST:
             settled = service.settle(session, call, "lost", bounds, now)
             service.end_attempt_call(call, now)
             session.commit()
             counts["lost"] += 1
             enqueue_end_callback_room(call.id)
             _after(settled, call)
-        elif (now - (callback.claimed_at or now)).total_seconds() > RECONCILE_SECONDS:
+        elif verdict == Verdict.RECONCILE:
             counts["reconciled"] += _reconcile(call, bounds, now)
     if waiting:
         enqueue_dispatch()
@@ -442,7 +382,7 @@ def _reconcile(call: Call, bounds: Limits, now: dt.datetime) -> int:
         client.http_client.session.close()
     if status not in TERMINAL_STATUSES:
         return 0
-    settled = service.settle(db.session, call, STATUS_OUTCOMES.get(status, "lost"), bounds, now)
+    settled = service.settle(db.session, call, outcome_of_status(status, "lost"), bounds, now)
     service.end_attempt_call(call, now)
     db.session.commit()
     _after(settled, call)

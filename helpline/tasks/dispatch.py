@@ -28,14 +28,14 @@ from rq import Retry
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
+from helpline.calls import log as calls
+from helpline.calls.params import TERMINAL_STATUSES
 from helpline.extensions import db, get_queue, get_redis
 from helpline.models import Call, Staff, utcnow
-from helpline.models.enums import CallEventKind, PresenceState
+from helpline.models.enums import PresenceState
 from helpline.routing import live, offers, presence, rebuild
 from helpline.routing.legs import Leg, end_leg, move_caller, ring_staff
 from helpline.telephony.client import rest_client
-from helpline.voice import calls
-from helpline.voice.params import TERMINAL_STATUSES
 from helpline.web import settings
 
 log = logging.getLogger(__name__)
@@ -158,15 +158,13 @@ def _ring(leg: Leg) -> int:
         finally:
             client.http_client.session.close()
     if sid is None:
-        offers.refuse(
-            db.session, get_redis(), live.reservations(), live.policy(), leg, answered=True
-        )
-        offers.event(
+        offers.ring_failed(
             db.session,
-            leg.call_id,
-            CallEventKind.OFFER_FAILED,
-            leg.staff_id,
-            {"role": leg.role, "reason": "no phone" if not number else "REST error"},
+            get_redis(),
+            live.reservations(),
+            live.policy(),
+            leg,
+            has_phone=bool(number),
         )
         db.session.commit()
         enqueue_dispatch()

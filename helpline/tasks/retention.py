@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 from http import HTTPStatus
 
-import sqlalchemy as sa
 from flask import current_app
 from rq import Retry
 from rq.exceptions import NoSuchJobError
@@ -23,8 +22,8 @@ from twilio.rest import Client
 
 from helpline.audit import chain as audit
 from helpline.extensions import db, get_queue
-from helpline.models import DestructionLog, Recording, utcnow
-from helpline.privacy import retention
+from helpline.models import utcnow
+from helpline.privacy import provider_audio, retention
 from helpline.telephony.client import rest_client
 from helpline.web import settings
 
@@ -81,47 +80,18 @@ def delete_at_provider(
     deleted = failed = 0
     last = 0
     try:
-        while True:
-            rows = db.session.execute(
-                retention.at_provider().where(Recording.id > last).limit(batch)
-            ).all()
-            if not rows:
-                break
-            for row in rows:
-                recording_id, recording_sid = int(row[0]), str(row[1])
+        while rows := provider_audio.list_waiting(db.session, last, batch):
+            for recording_id, recording_sid in rows:
                 last = recording_id
                 if not _delete_one(client, recording_sid):
                     failed += 1
                     continue
-                db.session.execute(
-                    sa.update(Recording)
-                    .where(Recording.id == recording_id, Recording.provider_deleted_at.is_(None))
-                    .values(provider_deleted_at=now)
-                )
+                provider_audio.mark_deleted(db.session, recording_id, now)
                 deleted += 1
             db.session.commit()
     finally:
         client.http_client.session.close()
-    cutoff = retention.cutoffs(policy(), now)["recordings"]
-    db.session.add(
-        DestructionLog(
-            run_id=run_id,
-            kind=retention.PROVIDER_KIND,
-            performed_at=now,
-            cutoff=cutoff,
-            count=deleted,
-            actor_label=actor.label[:120],
-            details={"failed": failed} if failed else {},
-        )
-    )
-    audit.record(
-        db.session,
-        "recordings_deleted_at_provider",
-        actor,
-        target_type="destruction_log",
-        target_id=run_id,
-        details={"deleted": deleted, "failed": failed},
-    )
+    provider_audio.log_run(db.session, policy(), run_id, now, actor, deleted=deleted, failed=failed)
     db.session.commit()
     if failed:
         log.warning("%d recording(s) not deleted at the provider; retried next run", failed)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from flask import Response
 from twilio.twiml.voice_response import VoiceResponse
 
+from helpline.calls import log as calls
+from helpline.calls.params import VoiceParams
 from helpline.extensions import db
 from helpline.ivr import engine
 from helpline.models.enums import CallEventKind, CallOutcome, EventSource
-from helpline.voice import calls, steps
+from helpline.voice import steps
 from helpline.voice.common import registry, renderer, twiml
-from helpline.voice.params import VoiceParams
 from helpline.web import now, settings
 
 PROMPT = "line_blocked"

@@ -1,5 +1,7 @@
 """Webhooks of the caller's leg when the helpline calls them back (tasks/callbacks.py).
 
+What the answers mean is `callbacks.leg`; this module parses, settles and renders.
+
 - `/voice/callback/answer`: the phone was answered. A machine (answering-machine
   detection: `AnsweredBy`) hears only a neutral message, never who calls or why, and the
   attempt is retried later. A person hears the discreet question: 1 if they can talk
@@ -20,32 +22,23 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from helpline.auth.access import PUBLIC, allow
-from helpline.callbacks import service
+from helpline.callbacks import leg, service
+from helpline.callbacks.configured import limits
+from helpline.calls import log as calls
+from helpline.calls.params import TERMINAL_STATUSES, VoiceParams
 from helpline.extensions import csrf, db
 from helpline.ivr import engine
 from helpline.models import Call, utcnow
 from helpline.models.enums import CallbackOutcome, CallEventKind, EventSource
-from helpline.tasks.callbacks import enqueue_dial_callback, enqueue_end_callback_room, limits
-from helpline.voice import calls
+from helpline.tasks.callbacks import enqueue_dial_callback, enqueue_end_callback_room
 from helpline.voice.common import EMPTY, callback_token, renderer, safe, twiml
-from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 from helpline.voice.queue import into_room
 from helpline.voice.signature import twilio_signed
 from helpline.web import settings
 
 bp = Blueprint("voice_callbacks", __name__, url_prefix="/voice/callback")
 csrf.exempt(bp)
-MACHINES = frozenset(
-    {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
-)
 SAFE_TIMEOUT = 8  # seconds to press 1 or 2 after the question
-STATUS_OUTCOMES = {
-    "busy": CallbackOutcome.BUSY,
-    "no-answer": CallbackOutcome.NO_ANSWER,
-    "failed": CallbackOutcome.NO_ANSWER,
-    "canceled": CallbackOutcome.NO_ANSWER,
-    "completed": CallbackOutcome.NOT_SAFE_NOW,  # answered, then hung up before pressing 1
-}
 
 
 def _call() -> Call | None:
@@ -95,7 +88,7 @@ def answer() -> Response:
         return _hang_up()
     service.adopt_sid(call, params.call_sid)
     language = call.language or "tr"
-    if request.form.get("AnsweredBy", "") in MACHINES:
+    if leg.is_machine(request.form.get("AnsweredBy", "")):
         _settle(call, CallbackOutcome.MACHINE)
         return _goodbye(language, "callback_machine")
     db.session.commit()
@@ -126,8 +119,8 @@ def safe_to_talk() -> Response:
     if call is None:
         return _hang_up()
     language = call.language or "tr"
-    talk = request.args.get("e") != "timeout" and params.digits == "1"
-    if not talk:
+    timed_out = request.args.get("e") == "timeout"
+    if not leg.wants_to_talk(params.digits, timed_out=timed_out):
         _settle(call, CallbackOutcome.NOT_SAFE_NOW)
         return _goodbye(language, "callback_later")
     settled = service.settle(db.session, call, CallbackOutcome.CONNECTED, limits(), utcnow())
@@ -158,5 +151,5 @@ def status() -> Response:
     if params.call_sid and params.call_sid == call.call_sid:
         calls.apply_status(db.session, call, params, callback_token())
     db.session.commit()
-    _settle(call, STATUS_OUTCOMES.get(params.call_status or "", CallbackOutcome.NO_ANSWER))
+    _settle(call, leg.outcome_of_status(params.call_status, CallbackOutcome.NO_ANSWER))
     return twiml(EMPTY)

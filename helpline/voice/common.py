@@ -9,18 +9,17 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Response, current_app, request
-from twilio.twiml.voice_response import Gather, VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from helpline import journal
+from helpline.calls.params import IDEMPOTENCY_HEADER, idempotency_token
 from helpline.extensions import db
 from helpline.ivr.registry import FlowRegistry
 from helpline.ivr.twiml import Renderer, Urls
 from helpline.journal import replay
 from helpline.models import Staff
 from helpline.routing import live
-from helpline.routing.whisper import StaffVoice
-from helpline.voice.params import IDEMPOTENCY_HEADER, idempotency_token
+from helpline.routing.staff_twiml import say_to_staff
 from helpline.web import settings
 
 log = logging.getLogger(__name__)
@@ -159,23 +158,3 @@ def safe_for_staff(view: F) -> F:
     sorry to the member of staff and hangs up. The callers' fallback would put a staff
     phone through to the duty line, and keep it from every other call meanwhile."""
     return _guarded(view, _staff_fallback)
-
-
-def say_to_staff(voice: StaffVoice, text: str, *, hang_up: bool = True) -> VoiceResponse:
-    """Words to a member of staff in their console language (then, by default, goodbye)."""
-    response = VoiceResponse()
-    response.say(text, voice=voice.voice, language=voice.language)
-    if hang_up:
-        response.hangup()
-    return response
-
-
-def ask_staff(voice: StaffVoice, text: str, action: str, timeout: int) -> VoiceResponse:
-    """A one-key question to a member of staff; the key goes to `action`."""
-    response = VoiceResponse()
-    gather = Gather(
-        input="dtmf", num_digits=1, timeout=timeout, finish_on_key="", action=action, method="POST"
-    )
-    gather.say(text, voice=voice.voice, language=voice.language)
-    response.append(gather)
-    return response

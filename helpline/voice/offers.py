@@ -5,7 +5,8 @@
   "answer"), 2 to decline.
 - `/voice/offer/answer`: the key, or none. Accepted: into the call's room, and the caller
   is brought in (and the interpreter rung) by the dispatch jobs; a counsellor taking
-  over in a warm transfer (role `transfer`) is handed the call. Declined or silent: the
+  over in a warm transfer (role `transfer`) is handed the call (what follows an answer is
+  `routing/followups.py`). Declined or silent: the
   reservation is given back and the caller, who kept their place, goes to the next one.
 - `/voice/offer/status`: the leg's status callback. An offer that rang out is a miss; a
   member of staff whose call ended goes to wrap-up.
@@ -21,10 +22,13 @@ import re
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from helpline.calls.params import TERMINAL_STATUSES, VoiceParams
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Call, Staff
 from helpline.routing import live, offers, operations, presence, waiting
-from helpline.routing.legs import COUNSELLOR, INTERPRETER, ROLES, TRANSFER, Leg, room_name
+from helpline.routing.followups import FollowUp, after_accept, after_refusal
+from helpline.routing.legs import COUNSELLOR, ROLES, TRANSFER, Leg, room_name
+from helpline.routing.staff_twiml import ask_staff, say_to_staff
 from helpline.routing.whisper import StaffVoice
 from helpline.tasks.callbacks import enqueue_dial_caller
 from helpline.tasks.calls import enqueue_hand_over_call
@@ -39,11 +43,8 @@ from helpline.tasks.dispatch import (
 from helpline.voice.common import (
     EMPTY,
     HANG_UP,
-    ask_staff,
-    say_to_staff,
     twiml,
 )
-from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 from helpline.voice.webhook import staff_webhook
 from helpline.web import settings
 
@@ -112,17 +113,27 @@ def _join(voice: StaffVoice, leg: Leg) -> VoiceResponse:
     return response
 
 
-def _next_candidate(leg: Leg) -> None:
-    """After a refusal: the next counsellor for the waiting caller, or another interpreter.
-
-    A transfer nobody took leaves the call with its counsellor, who may ask again.
-    """
-    if leg.role == TRANSFER:
-        return
-    if leg.role == INTERPRETER:
+def _start(follow_up: FollowUp, leg: Leg, interpreter: Leg | None = None) -> None:
+    """Queue one follow-up of an answer (after its commit)."""
+    if follow_up == FollowUp.DIAL_CALLBACK:
+        enqueue_dial_caller(leg.call_id)
+    elif follow_up == FollowUp.CONNECT_CALLER:
+        enqueue_connect_caller(leg.call_id)
+    elif follow_up == FollowUp.HAND_OVER:
+        enqueue_hand_over_call(leg.call_id, leg.staff_id)
+    elif follow_up == FollowUp.RING_INTERPRETER and interpreter is not None:
+        enqueue_ring_leg(interpreter)
+    elif follow_up == FollowUp.ADD_INTERPRETER:
         enqueue_add_interpreter(leg.call_id)
-    else:
+    elif follow_up == FollowUp.DISPATCH:
         enqueue_dispatch()
+
+
+def _next_candidate(leg: Leg) -> None:
+    """After a refusal: whatever routing does next (`followups.after_refusal`)."""
+    follow_up = after_refusal(leg.role)
+    if follow_up is not None:
+        _start(follow_up, leg)
 
 
 @staff_webhook(bp, "/offer/answer")
@@ -141,17 +152,14 @@ def answer() -> Response:
             return twiml(str(say_to_staff(voice, voice.texts["gone"])))
         if accepted.repeated:
             return twiml(str(_join(voice, leg)))
-        if leg.role == COUNSELLOR and accepted.call.callback_request_id is not None:
-            enqueue_dial_caller(leg.call_id)  # a callback: now dial the person called back
-        elif leg.role == COUNSELLOR:
-            enqueue_connect_caller(leg.call_id)
-        elif leg.role == TRANSFER:
-            enqueue_hand_over_call(leg.call_id, leg.staff_id)
-        if accepted.interpreter is not None:
-            enqueue_ring_leg(accepted.interpreter)
-        elif leg.role == COUNSELLOR and accepted.call.is_emergency:
-            enqueue_dispatch()  # an interpreter, if their counsellor needs one
-
+        follow_ups = after_accept(
+            leg.role,
+            is_callback=accepted.call.callback_request_id is not None,
+            interpreter_reserved=accepted.interpreter is not None,
+            is_emergency=accepted.call.is_emergency,
+        )
+        for follow_up in follow_ups:
+            _start(follow_up, leg, accepted.interpreter)
         return twiml(str(_join(voice, leg)))
     refused = offers.refuse(
         db.session,

@@ -27,6 +27,8 @@ import redis
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from helpline.calls import log as calls
+from helpline.calls.params import VoiceParams
 from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
 from helpline.ivr.model import Flow
@@ -35,9 +37,8 @@ from helpline.models.enums import CallEventKind
 from helpline.routing import announce, live, offers, waiting
 from helpline.routing.legs import room_name
 from helpline.tasks.dispatch import enqueue_dispatch, enqueue_widening
-from helpline.voice import calls, steps
+from helpline.voice import steps
 from helpline.voice.common import EMPTY, callback_token, registry, renderer, twiml
-from helpline.voice.params import VoiceParams
 from helpline.voice.webhook import caller_webhook
 from helpline.web import now, settings
 

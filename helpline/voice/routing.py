@@ -14,7 +14,7 @@ import redis
 from helpline.extensions import db, get_redis
 from helpline.ivr import engine
 from helpline.models import Call
-from helpline.routing import live, offers
+from helpline.routing import live, offers, waiting
 from helpline.tasks.callbacks import enqueue_callbacks_of
 from helpline.tasks.dispatch import enqueue_dispatch, enqueue_end_legs
 
@@ -34,7 +34,7 @@ def after_step(call_id: int, step: engine.Step) -> None:
 
 def after_status(call: Call) -> None:
     """Call before the status callback's commit (it may add an event)."""
-    if call.ended_at is not None and call.answered_at is None and call.queued_at is not None:
+    if waiting.hung_up_waiting(call):
         release_call(call.id)
 
 

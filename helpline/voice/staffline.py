@@ -13,13 +13,14 @@ import redis
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from helpline.calls.params import VoiceParams
 from helpline.extensions import csrf, db, get_redis
 from helpline.models import Staff
 from helpline.routing import live, presence
+from helpline.routing.staff_twiml import ask_staff, say_to_staff
 from helpline.routing.whisper import PHONE_STATES
 from helpline.tasks.dispatch import enqueue_dispatch
-from helpline.voice.common import ask_staff, renderer, say_to_staff, twiml
-from helpline.voice.params import VoiceParams
+from helpline.voice.common import renderer, twiml
 from helpline.voice.webhook import staff_webhook
 from helpline.web import settings
 

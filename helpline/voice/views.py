@@ -16,9 +16,11 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import safe_join
 
-from helpline import blocklist
 from helpline.auth.access import PUBLIC, allow
+from helpline.blocklist import mirror
 from helpline.callbacks import service as callback_service
+from helpline.calls import log as calls
+from helpline.calls.params import VoiceParams
 from helpline.extensions import csrf, db, get_redis
 from helpline.ivr import engine
 from helpline.models import utcnow
@@ -28,9 +30,8 @@ from helpline.routing import live, waiting
 from helpline.staff import accounts as staffing
 from helpline.tasks.callbacks import enqueue_callbacks_of
 from helpline.tasks.dispatch import enqueue_reconcile_calls
-from helpline.voice import blocked, calls, routing, staffline, steps
+from helpline.voice import blocked, routing, staffline, steps
 from helpline.voice.common import EMPTY, callback_token, registry, renderer, twiml
-from helpline.voice.params import VoiceParams
 from helpline.voice.webhook import caller_webhook
 from helpline.voicemail import service as voicemail
 from helpline.web import now, settings
@@ -86,7 +87,7 @@ def incoming() -> Response:
         staff = staffline.routed_staff(staffing.find_by_phone(db.session, params.caller))
         if staff is not None:  # a counsellor or interpreter calling to set their presence
             return staffline.menu(staff)
-    if blocklist.check(db.session, get_redis(), params.caller, now()).is_blocked:
+    if mirror.check(db.session, get_redis(), params.caller, now()).is_blocked:
         return blocked.answer(params, params.call_sid)
     call = steps.IvrCall.of(calls.start_call(db.session, params, params.call_sid))
     flow, state = _flow_for(call)

@@ -1,6 +1,6 @@
-"""The call log: calls, callers and their timelines, as the voice webhooks see them.
+"""The call log: calls, callers and their timelines, written by webhooks, jobs and replay.
 
-Everything here takes a session and leaves the commit to the view, so one webhook is one
+Everything here takes a session and leaves the commit to the caller, so one webhook is one
 transaction.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from helpline.calls.params import TERMINAL_STATUSES, VoiceParams
 from helpline.models import (
     Call,
     Caller,
@@ -28,7 +29,6 @@ from helpline.models.enums import (
     EventSource,
 )
 from helpline.privacy import crypto as privacy
-from helpline.voice.params import TERMINAL_STATUSES, VoiceParams
 
 
 def find_call(session: DbSession, call_sid: str) -> Call | None:
