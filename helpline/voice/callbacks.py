@@ -21,7 +21,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from helpline.auth.access import PUBLIC, allow
 from helpline.callbacks import leg, service
 from helpline.callbacks.configured import limits
 from helpline.calls import log as calls
@@ -31,9 +30,9 @@ from helpline.ivr import engine
 from helpline.models import Call, utcnow
 from helpline.models.enums import CallbackOutcome, CallEventKind, EventSource
 from helpline.tasks.callbacks import enqueue_dial_callback, enqueue_end_callback_room
-from helpline.voice.common import EMPTY, callback_token, renderer, safe, twiml
+from helpline.voice.common import EMPTY, callback_token, renderer, twiml
 from helpline.voice.queue import into_room
-from helpline.voice.signature import twilio_signed
+from helpline.voice.webhook import caller_webhook
 from helpline.web import settings
 
 bp = Blueprint("voice_callbacks", __name__, url_prefix="/voice/callback")
@@ -76,10 +75,7 @@ def _settle(call: Call, outcome: str) -> None:
         enqueue_dial_callback(settled.callback.id, settled.retry_at)
 
 
-@bp.post("/answer")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/answer")
 def answer() -> Response:
     """Answered: a machine gets a neutral message; a person, the discreet question."""
     call = _call()
@@ -108,10 +104,7 @@ def answer() -> Response:
     return twiml(str(response))
 
 
-@bp.post("/safe")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/safe")
 def safe_to_talk() -> Response:
     """1: into the room with the counsellor. Anything else: called again later."""
     call = _call()
@@ -134,10 +127,7 @@ def safe_to_talk() -> Response:
     return twiml(into_room(call.id, engine.PromptRef("connected", language)))
 
 
-@bp.post("/status")
-@allow(PUBLIC)
-@twilio_signed
-@safe
+@caller_webhook(bp, "/status")
 def status() -> Response:
     """The caller's leg: named when it starts; at its end, the attempt's outcome."""
     call = _call()
