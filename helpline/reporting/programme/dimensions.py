@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from helpline.models import Person, PersonNumber
 from helpline.models.enums import AgeGroup, Difficulty
@@ -35,20 +36,6 @@ AGE_BOUNDS = (
     (26, AgeGroup.FROM_18_TO_25),
     (60, AgeGroup.FROM_26_TO_59),
 )
-
-
-def caller_person() -> sa.Subquery:
-    """Per caller with a link in force: one of its persons, and how many there are."""
-    return (
-        sa.select(
-            PersonNumber.caller_id.label("caller_id"),
-            sa.func.min(PersonNumber.person_id).label("person_id"),
-            sa.func.count(sa.distinct(PersonNumber.person_id)).label("persons"),
-        )
-        .where(PersonNumber.unlinked_at.is_(None))
-        .group_by(PersonNumber.caller_id)
-        .subquery("caller_person")
-    )
 
 
 def _declined(person: Any, *fields: str) -> Expr:
@@ -89,12 +76,20 @@ def _disability(person: Any) -> Expr:
     )
 
 
-def person_columns(link: sa.Subquery, person: Any, year: int) -> list[sa.Label[Any]]:
-    """The six person dimensions, labelled, for rows joined (outer) to `link` and `person`.
+def caller_dimensions(year: int) -> sa.Subquery:
+    """Per caller linked to exactly one person now: that person's six dimensions.
 
-    `year` places a year of birth in an age group (the period's last year).
+    Computed once per caller, not per call. `year` places a year of birth in an age
+    group (the period's last year).
     """
-    identified = sa.and_(link.c.persons == 1, person.id.is_not(None))
+    links = (
+        sa.select(PersonNumber.caller_id, sa.func.min(PersonNumber.person_id).label("person_id"))
+        .where(PersonNumber.unlinked_at.is_(None))
+        .group_by(PersonNumber.caller_id)
+        .having(sa.func.count(sa.distinct(PersonNumber.person_id)) == 1)
+        .subquery("single_link")
+    )
+    person = aliased(Person, name="reached")
     values = {
         "age_group": _age_group(person, year),
         "gender": _field(person, "gender"),
@@ -103,11 +98,16 @@ def person_columns(link: sa.Subquery, person: Any, year: int) -> list[sa.Label[A
         "disability": _disability(person),
         "province": _field(person, "province"),
     }
+    return (
+        sa.select(links.c.caller_id, *[value.label(name) for name, value in values.items()])
+        .join(person, person.id == links.c.person_id)
+        .subquery("caller_dimensions")
+    )
+
+
+def person_columns(found: sa.Subquery) -> list[sa.Label[Any]]:
+    """The six dimensions of rows joined (outer) to `caller_dimensions` on their caller:
+    not identified where no single person is linked."""
     return [
-        sa.case((identified, value), else_=NOT_IDENTIFIED).label(name)
-        for name, value in values.items()
+        sa.func.coalesce(found.c[name], NOT_IDENTIFIED).label(name) for name in PERSON_DIMENSIONS
     ]
-
-
-def person_alias() -> Any:
-    return sa.orm.aliased(Person, name="reached")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from helpline.models import Call, CallEvent, ContactRecord, Person, Site, Staff
+from helpline.models import Call, CallEvent, ContactRecord, Site, Staff
 from helpline.models.base import DbSession
 from helpline.models.enums import (
     CallDirection,
@@ -30,6 +30,7 @@ from helpline.reporting.programme.sql import (
     grouped,
     in_period,
     seconds_between,
+    total_of,
 )
 from helpline.reporting.programme.suppression import RawMeasure, RawTable, RawValue
 
@@ -39,6 +40,14 @@ CALL_TYPES = tuple(t.value for t in ContactType)
 # started just before the period ends is still found.
 CHECK_GRACE_HOURS = 1
 
+SUMMED = (
+    "offered",
+    "answered",
+    "abandoned",
+    "out_of_hours",
+    "interpreted",
+    "interpreter_seconds",
+)
 CALL_COLUMNS = (
     Column("offered", "Calls offered"),
     Column("answered", "Calls answered"),
@@ -55,9 +64,9 @@ CONTACT_COLUMNS = (
 )
 
 
-def _calls(session: DbSession, period: Period, scope: Scope, year: int) -> sa.Subquery:
-    link = dims.caller_person()
-    person = aliased(Person, name="reached")
+def _call_facts(session: DbSession, period: Period, scope: Scope) -> sa.Subquery:
+    """The period's calls summed per (site, language, caller): a million calls become a
+    few hundred thousand narrow rows before the person dimensions join them."""
     closed = sa.select(CallEvent.call_id).where(
         CallEvent.kind == CallEventKind.HOURS_CHECKED,
         CallEvent.occurred_at >= period.since,
@@ -66,50 +75,74 @@ def _calls(session: DbSession, period: Period, scope: Scope, year: int) -> sa.Su
     )
     inbound = Call.direction == CallDirection.INBOUND
     answered = Call.answered_at.is_not(None)
+    interpreted = sa.and_(answered, Call.interpreter_id.is_not(None))
     statement = (
         sa.select(
-            sa.func.coalesce(Site.code, dims.NONE).label("site"),
-            *dims.person_columns(link, person, year),
-            sa.func.coalesce(Call.language, dims.NONE).label("language"),
-            sa.and_(inbound, Call.queued_at.is_not(None)).label("is_offered"),
-            sa.and_(inbound, answered).label("is_answered"),
-            sa.and_(
-                inbound,
-                Call.queued_at.is_not(None),
-                Call.answered_at.is_(None),
-                Call.ended_at.is_not(None),
-                Call.outcome.not_in(sorted(LEFT_FOR_ANOTHER_SERVICE)),
-            ).label("is_abandoned"),
-            sa.and_(inbound, Call.id.in_(closed)).label("is_out_of_hours"),
-            sa.case((answered, Call.caller_id)).label("reached_caller"),
-            sa.and_(answered, Call.interpreter_id.is_not(None)).label("is_interpreted"),
-            sa.case(
-                (
-                    sa.and_(answered, Call.interpreter_id.is_not(None), Call.ended_at.is_not(None)),
-                    seconds_between(session, Call.answered_at, Call.ended_at),
+            Call.site_id,
+            Call.language,
+            Call.caller_id,
+            count_if(sa.and_(inbound, Call.queued_at.is_not(None))).label("offered"),
+            count_if(sa.and_(inbound, answered)).label("answered"),
+            count_if(
+                sa.and_(
+                    inbound,
+                    Call.queued_at.is_not(None),
+                    Call.answered_at.is_(None),
+                    Call.ended_at.is_not(None),
+                    Call.outcome.not_in(sorted(LEFT_FOR_ANOTHER_SERVICE)),
+                )
+            ).label("abandoned"),
+            count_if(sa.and_(inbound, Call.id.in_(closed))).label("out_of_hours"),
+            count_if(answered).label("reached"),
+            count_if(interpreted).label("interpreted"),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case(
+                        (
+                            sa.and_(interpreted, Call.ended_at.is_not(None)),
+                            seconds_between(session, Call.answered_at, Call.ended_at),
+                        ),
+                        else_=0,
+                    )
                 ),
-                else_=0,
+                0,
             ).label("interpreter_seconds"),
         )
-        .select_from(Call)
-        .outerjoin(Site, Site.id == Call.site_id)
-        .outerjoin(link, link.c.caller_id == Call.caller_id)
-        .outerjoin(person, person.id == link.c.person_id)
         .where(*in_period(Call.started_at, period))
+        .group_by(Call.site_id, Call.language, Call.caller_id)
     )
     if scope.site_ids is not None:
         statement = statement.where(Call.site_id.in_(scope.site_ids))
-    return statement.subquery("reach_calls")
+    return statement.subquery("call_facts")
+
+
+def _calls(session: DbSession, period: Period, scope: Scope, year: int) -> sa.Subquery:
+    """Per (site, language, caller): the sums, the dimensions, and the caller when one of
+    its calls was answered (withheld numbers have none)."""
+    facts = _call_facts(session, period, scope)
+    found = dims.caller_dimensions(year)
+    return (
+        sa.select(
+            sa.func.coalesce(Site.code, dims.NONE).label("site"),
+            *dims.person_columns(found),
+            sa.func.coalesce(facts.c.language, dims.NONE).label("language"),
+            *[facts.c[name] for name in SUMMED],
+            sa.case((facts.c.reached > 0, facts.c.caller_id)).label("reached_caller"),
+        )
+        .select_from(facts)
+        .outerjoin(Site, Site.id == facts.c.site_id)
+        .outerjoin(found, found.c.caller_id == facts.c.caller_id)
+        .subquery("reach_calls")
+    )
 
 
 def _contacts(period: Period, scope: Scope, year: int) -> sa.Subquery:
-    link = dims.caller_person()
-    person = aliased(Person, name="reached")
+    found = dims.caller_dimensions(year)
     counsellor = aliased(Staff, name="counsellor")
     statement = (
         sa.select(
             sa.func.coalesce(Site.code, dims.NONE).label("site"),
-            *dims.person_columns(link, person, year),
+            *dims.person_columns(found),
             sa.func.coalesce(Call.language, dims.NONE).label("language"),
             ContactRecord.call_type.label("call_type"),
         )
@@ -117,8 +150,7 @@ def _contacts(period: Period, scope: Scope, year: int) -> sa.Subquery:
         .join(counsellor, counsellor.id == ContactRecord.counsellor_id)
         .outerjoin(Site, Site.id == counsellor.site_id)
         .outerjoin(Call, Call.id == ContactRecord.call_id)
-        .outerjoin(link, link.c.caller_id == ContactRecord.caller_id)
-        .outerjoin(person, person.id == link.c.person_id)
+        .outerjoin(found, found.c.caller_id == ContactRecord.caller_id)
         .where(
             ContactRecord.status == ContactStatus.FINAL,
             *in_period(ContactRecord.created_at, period),
@@ -136,15 +168,8 @@ def _call_groups(session: DbSession, period: Period, scope: Scope, year: int) ->
         base,
         DIMENSIONS,
         {
-            "offered": lambda b: count_if(b.c.is_offered),
-            "answered": lambda b: count_if(b.c.is_answered),
-            "abandoned": lambda b: count_if(b.c.is_abandoned),
-            "out_of_hours": lambda b: count_if(b.c.is_out_of_hours),
+            **{name: total_of(name) for name in SUMMED},
             "people": lambda b: sa.func.count(sa.distinct(b.c.reached_caller)),
-            "interpreted": lambda b: count_if(b.c.is_interpreted),
-            "interpreter_seconds": lambda b: sa.func.coalesce(
-                sa.func.sum(b.c.interpreter_seconds), 0
-            ),
         },
     )
 
