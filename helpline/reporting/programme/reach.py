@@ -143,13 +143,16 @@ def _contacts(period: Period, scope: Scope, year: int) -> sa.Subquery:
         sa.select(
             sa.func.coalesce(Site.code, dims.NONE).label("site"),
             *dims.person_columns(found),
-            sa.func.coalesce(Call.language, dims.NONE).label("language"),
+            # One lookup by the call's key per record (a join would read every call).
+            sa.func.coalesce(
+                sa.select(Call.language).where(Call.id == ContactRecord.call_id).scalar_subquery(),
+                dims.NONE,
+            ).label("language"),
             ContactRecord.call_type.label("call_type"),
         )
         .select_from(ContactRecord)
         .join(counsellor, counsellor.id == ContactRecord.counsellor_id)
         .outerjoin(Site, Site.id == counsellor.site_id)
-        .outerjoin(Call, Call.id == ContactRecord.call_id)
         .outerjoin(found, found.c.caller_id == ContactRecord.caller_id)
         .where(
             ContactRecord.status == ContactStatus.FINAL,

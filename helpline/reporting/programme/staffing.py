@@ -2,8 +2,8 @@
 
 Hours available: the time a member of staff's presence was `available`, `busy` or
 `wrap_up` inside the period (the presence history, `presence_change`, clipped to the
-period and to now). Active: such time in the period, or a call answered as its
-counsellor or interpreter. Someone with both roles counts in both. The site is the
+period and to now). Active: such time in the period, or a call of the period
+answered as its counsellor or interpreter. Someone with both roles counts in both. The site is the
 member of staff's own. The line's staff are not the people it serves: these counts are
 not suppressed (docs/programme-report.md).
 """
@@ -73,23 +73,29 @@ def _working_seconds(session: DbSession, period: Period, now: dt.datetime) -> sa
     )
 
 
+def _answered(period: Period) -> sa.ColumnElement[bool]:
+    """Whether the member of staff took a call of the period, as counsellor or interpreter:
+    one pass over the period's calls (by the call log's index), kept as a CTE."""
+    took = (
+        sa.select(Call.counsellor_id, Call.interpreter_id)
+        .where(*in_period(Call.started_at, period), Call.answered_at.is_not(None))
+        .group_by(Call.counsellor_id, Call.interpreter_id)
+        .cte("took")
+    )
+    return sa.or_(
+        Staff.id.in_(sa.select(took.c.counsellor_id)),
+        Staff.id.in_(sa.select(took.c.interpreter_id)),
+    )
+
+
 def _has(role: Role) -> sa.ColumnElement[bool]:
     return Staff.id.in_(sa.select(StaffRole.staff_id).where(StaffRole.role == role))
 
 
 def staffing_table(session: DbSession, period: Period, scope: Scope, now: dt.datetime) -> RawTable:
     working = _working_seconds(session, period, now)
-    answered = (
-        sa.select(Call.counsellor_id.label("staff_id"))
-        .where(*in_period(Call.answered_at, period), Call.counsellor_id.is_not(None))
-        .union(
-            sa.select(Call.interpreter_id).where(
-                *in_period(Call.answered_at, period), Call.interpreter_id.is_not(None)
-            )
-        )
-    )
     seconds = sa.func.coalesce(working.c.seconds, 0)
-    active = sa.or_(seconds > 0, Staff.id.in_(sa.select(answered.subquery().c.staff_id)))
+    active = sa.or_(seconds > 0, _answered(period))
     counsellor, interpreter = _has(Role.COUNSELLOR), _has(Role.INTERPRETER)
     statement = (
         sa.select(
