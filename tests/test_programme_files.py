@@ -224,3 +224,28 @@ def test_cli_refuses_bad_input_with_exit_code_2(
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert factory.audit_entries("programme_report_produced") == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ([], "2026-11-01 to 2026-11-30"),  # today is in December: last month
+        (["--from", "2026-10-15"], "2026-10-15 to 2026-10-31"),  # to the end of its month
+    ],
+)
+def test_cli_default_period(
+    settings: Settings,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    expected: str,
+) -> None:
+    """Without --from, the last whole month; --from alone runs to its month's end."""
+    import helpline.models as models
+
+    monkeypatch.setattr(models, "utcnow", lambda: programme_line.NOW)
+    use_settings(monkeypatch, settings)
+    result = CliRunner().invoke(main, ["report", "programme", *arguments])
+    assert result.exit_code == 0, result.output
+    cover = {r["row"]: r["value"] for r in csv_rows(result.stdout) if r["section"] == "report"}
+    assert cover["Period"] == expected

@@ -3,6 +3,8 @@ against a hand count, the scopes, and small-cell suppression in the built report
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from flask import Flask
 
@@ -300,3 +302,40 @@ def test_report_suppresses_a_small_cell_and_its_giveaway(
     assert grid(table_of(report, "staffing", "staffing_by_site"))["GAZ-1"]["counsellors"] == 1
     cell = table_of(report, "reach", "reach_by_gender").cell("declined", "offered")
     assert isinstance(cell, Suppressed)
+
+
+def test_report_of_an_empty_line_has_zeros_and_a_total_row_everywhere(app: Flask) -> None:
+    """With nothing in the period every table still has its total row, of zeros and
+    empty measures, and nothing is suppressed."""
+    report = make_report(app, threshold=5)
+    for section in report.sections:
+        for table in section.tables:
+            totals = [row for row in table.rows if row.is_total]
+            assert len(totals) == 1, table.key
+            assert all(isinstance(c, Count | Empty) for c in totals[0].cells), table.key
+            assert all(c.value == 0 for c in totals[0].cells if isinstance(c, Count)), table.key
+    assert not report.is_suppressed
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (dt.date(2026, 11, 15), (dt.date(2026, 11, 1), dt.date(2026, 11, 30))),
+        (dt.date(2026, 12, 31), (dt.date(2026, 12, 1), dt.date(2026, 12, 31))),
+        (dt.date(2028, 2, 1), (dt.date(2028, 2, 1), dt.date(2028, 2, 29))),
+    ],
+)
+def test_month_of_gives_the_first_and_last_day(
+    day: dt.date, expected: tuple[dt.date, dt.date]
+) -> None:
+    """The default period is a calendar month."""
+    assert build.month_of(day) == expected
+
+
+def test_period_is_whole_local_days_in_utc() -> None:
+    """November in Istanbul (UTC+3) starts at 21:00 UTC on 31 October; a year is the most."""
+    period = build.period_of(programme_line.FIRST, programme_line.LAST, "Europe/Istanbul")
+    assert period.since == dt.datetime(2026, 10, 31, 21, tzinfo=dt.UTC)
+    assert period.until == dt.datetime(2026, 11, 30, 21, tzinfo=dt.UTC)
+    with pytest.raises(build.ReportInvalid, match="at most"):
+        build.period_of(dt.date(2025, 1, 1), dt.date(2026, 1, 2), "Europe/Istanbul")
