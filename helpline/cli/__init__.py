@@ -1,7 +1,7 @@
 """The `helpline` command: the one place every command group is registered.
 
 One module per command group (`run`, `worker`, `check`, `db`, `staff`, `audit`, `keys`,
-`flows`, `sandbox`, `demo`, `retention`, `journal`, `fallback`); what they share is in
+`flows`, `sandbox`, `demo`, `retention`, `journal`, `fallback`, `report`); what they share is in
 `common`, which imports none of them. No command module imports this registry.
 """
 
@@ -18,6 +18,7 @@ from helpline.cli import (
     flows,
     journal,
     keys,
+    report,
     retention,
     run,
     sandbox,
@@ -42,6 +43,7 @@ COMMANDS: tuple[click.Command, ...] = (
     retention.retention,
     journal.journal,
     fallback.fallback_twiml,
+    report.report,
 )
 
 

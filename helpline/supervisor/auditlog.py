@@ -73,6 +73,8 @@ KNOWN_ACTIONS = (
     "person_profile_updated",
     "person_timeline_viewed",
     "person_viewed",
+    "programme_report_downloaded",
+    "programme_report_produced",
     "recording_played",
     "recordings_deleted_at_provider",
     "referral_step",
