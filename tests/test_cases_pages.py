@@ -21,6 +21,7 @@ from helpline.models import (
     ContactRecord,
     Person,
     PersonNumber,
+    Staff,
     WellbeingMeasure,
     utcnow,
 )
@@ -486,3 +487,27 @@ def test_case_pages_access_matrix(app: Flask, factory: Factory, office: Desk) ->
                 assert office.case.reference not in body or path.startswith("/console/records")
     assert wrong == []
     assert persons.has_profile_consent(factory.session, office.person.id)
+
+
+def test_case_pages_speak_the_staff_language(app: Flask, factory: Factory, office: Desk) -> None:
+    """In Arabic the case page is right to left and translated, and so is a field message
+    of the domain; the supervisor's search speaks Turkish."""
+    worker = factory.session.get(Staff, office.worker.id)
+    supervisor = factory.session.get(Staff, office.supervisor.id)
+    assert worker is not None
+    assert supervisor is not None
+    worker.ui_language, supervisor.ui_language = "ar", "tr"
+    factory.session.commit()
+    client, token = _client(app, "worker")
+    page = _page(client, f"/console/cases/{office.case.reference}")
+    assert 'dir="rtl"' in page
+    assert "الخط الزمني" in page  # Timeline
+    assert "ترجمة مسودة، قيد المراجعة" in page  # the draft mark
+    refused = client.post(
+        f"/console/cases/{office.case.reference}/status",
+        data={"csrf_token": token, "status": "closed"},
+    )
+    assert refused.status_code == 400
+    assert "إغلاق الحالة يحتاج إلى سبب." in refused.get_data(as_text=True)
+    turkish, _token = _client(app, "supervisor")
+    assert "Vakalar" in _page(turkish, "/supervisor/cases/")
