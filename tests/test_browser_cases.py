@@ -18,12 +18,17 @@ from sqlalchemy.orm import Session
 
 from helpline.extensions import db
 from helpline.models import CallbackRequest, Case, Person, Referral, WellbeingMeasure, utcnow
+from helpline.records import service as records
 from tests.browser import browser_app, chromium_page, log_in_by_keyboard, require_chromium
+from tests.case_pages import open_case
 from tests.factories import PASSWORD, Factory
+from tests.test_browser_console_keyboard import NAME as ACCESSIBLE_NAME
 
 SUMMARY = "Her landlord keeps her residence card; she and her son may lose the flat"
 NAME = "Amina Haddad"
 CENTRE = "Şahinbey Sosyal Hizmet Merkezi"
+# Where the focused control starts on the page (its top, in page coordinates).
+TOP = "() => document.activeElement.getBoundingClientRect().top + window.scrollY"
 
 
 def _log_in(page: Page, base: str, username: str, lands: str) -> None:
@@ -180,3 +185,70 @@ def test_case_loop_from_an_arabic_call_to_closing(
             )  # fmt: skip
             measure = db.session.scalars(sa.select(WellbeingMeasure)).one()
             assert (measure.language, measure.raw_score) == ("ar", 15)
+
+
+@pytest.mark.browser
+def test_case_page_in_arabic_by_keyboard(database_url: str, redis_url: str, tmp_path: Path) -> None:
+    """The case page in Arabic, right to left: the first Tab reaches the skip link, which
+    jumps to the content; Tab then reaches every control in reading order, each with a
+    name and a focus ring; nothing scrolls sideways at 1280x720; and a WHO-5 is recorded
+    by keyboard alone (Space ticks an answer, Enter submits)."""
+    require_chromium()
+    with browser_app(database_url, redis_url, tmp_path / "i") as (app, port):
+        with app.app_context():
+            session = Session(db.engine)
+            factory = Factory(session)
+            centre = factory.site("GAZ-SHB", "Gaziantep")
+            worker = factory.staff(
+                "ayse", roles=("counsellor",), languages=("ar",), site=centre, ui_language="ar"
+            )
+            caller = factory.caller("0532 111 22 33", language="ar")
+            call = factory.call(caller, counsellor_id=worker.id, language="ar",
+                                answered_at=utcnow() - dt.timedelta(minutes=5))  # fmt: skip
+            record = records.create_draft(session, by=worker, now=utcnow(), call=call)
+            opened = open_case(session, record.id, worker)
+            session.commit()
+            session.close()
+        with chromium_page(app, port) as (page, base):
+            _log_in(page, base, "ayse", "/console/")
+            page.goto(f"{base}/console/cases/{opened.reference}")
+            expect(page.locator("html")).to_have_attribute("dir", "rtl")
+            page.keyboard.press("Tab")
+            expect(page.locator("a.skip")).to_be_focused()
+            page.keyboard.press("Enter")
+            assert page.url.endswith("#main")
+            names: list[str] = []
+            tops: list[float] = []
+            for _ in range(200):  # from the content's start to its end, once
+                page.keyboard.press("Tab")
+                if not page.evaluate("() => !!document.activeElement.closest('main')"):
+                    break
+                name = page.evaluate(ACCESSIBLE_NAME)
+                assert name, "a control without a name"
+                outline = page.evaluate(
+                    "() => getComputedStyle(document.activeElement).outlineStyle"
+                )
+                assert outline != "none", f"no focus ring on {name}"
+                names.append(name)
+                tops.append(page.evaluate(TOP))
+            for control in ("أضف الملاحظة", "سجّل WHO-5", "غيّر الحالة", "أضف الإجراء"):
+                assert any(control in name for name in names), (control, names)
+            # Reading order: never back up the page (controls on one line may differ by
+            # a few pixels).
+            previous = [0.0, *tops]
+            back = [name for name, top, before in zip(names, tops, previous[:-1], strict=True)
+                    if top < before - 20]  # fmt: skip
+            assert back == [], "Tab jumps back up the page"
+            wide = page.evaluate("() => document.documentElement.scrollWidth")
+            assert wide <= 1280
+            expect(page.locator("#who5-draft")).to_have_text("ترجمة مسودة، قيد المراجعة")
+
+            for item in range(1, 6):
+                page.locator(f"#item{item}-4").focus()
+                page.keyboard.press("Space")
+            page.get_by_role("button", name="سجّل WHO-5").focus()
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("سُجّل WHO-5.")).to_be_visible()
+        with app.app_context():
+            measure = db.session.scalars(sa.select(WellbeingMeasure)).one()
+            assert (measure.raw_score, measure.percentage, measure.language) == (20, 80, "ar")
