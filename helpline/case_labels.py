@@ -9,9 +9,13 @@ from flask_babel.speaklater import LazyString
 from helpline.models.enums import (
     ActionStatus,
     AgeGroup,
+    CallbackStatus,
+    CallDirection,
+    CallOutcome,
     CaseNeed,
     CaseStatus,
     ClosureReason,
+    ContactStatus,
     Difficulty,
     Gender,
     GoalStatus,
@@ -135,4 +139,36 @@ FIELD_LABELS: Labels = {
     **WG_LABELS,
     "languages": lazy_gettext("Languages"),
     "household_size": lazy_gettext("Household size"),
+}
+# What the timeline says of calls, records and callbacks.
+DIRECTIONS: Labels = {
+    CallDirection.INBOUND.value: lazy_gettext("Incoming call"),
+    CallDirection.OUTBOUND.value: lazy_gettext("Outgoing call"),
+}
+CALL_OUTCOMES: Labels = {
+    CallOutcome.IN_PROGRESS.value: lazy_gettext("in progress"),
+    CallOutcome.ANSWERED.value: lazy_gettext("answered"),
+    CallOutcome.ABANDONED_IVR.value: lazy_gettext("hung up in the menu"),
+    CallOutcome.ABANDONED_QUEUE.value: lazy_gettext("hung up while waiting"),
+    CallOutcome.CALLBACK_REQUESTED.value: lazy_gettext("asked for a callback"),
+    CallOutcome.VOICEMAIL.value: lazy_gettext("left a voicemail"),
+    CallOutcome.EMERGENCY_TRANSFER.value: lazy_gettext("transferred to emergency services"),
+    CallOutcome.OUT_OF_HOURS.value: lazy_gettext("out of hours"),
+    CallOutcome.NO_ANSWER.value: lazy_gettext("no answer"),
+    CallOutcome.BUSY.value: lazy_gettext("busy"),
+    CallOutcome.FAILED.value: lazy_gettext("failed"),
+    CallOutcome.BLOCKED.value: lazy_gettext("blocked"),
+}
+CALLBACK_STATUSES: Labels = {
+    CallbackStatus.PENDING.value: lazy_gettext("waiting"),
+    CallbackStatus.CLAIMED.value: lazy_gettext("being made"),
+    CallbackStatus.DIALLING.value: lazy_gettext("being made"),
+    CallbackStatus.COMPLETED.value: lazy_gettext("made"),
+    CallbackStatus.FAILED.value: lazy_gettext("failed"),
+    CallbackStatus.EXPIRED.value: lazy_gettext("expired"),
+    CallbackStatus.CANCELLED.value: lazy_gettext("cancelled"),
+}
+RECORD_STATUSES: Labels = {
+    ContactStatus.DRAFT.value: lazy_gettext("draft"),
+    ContactStatus.FINAL.value: lazy_gettext("final"),
 }

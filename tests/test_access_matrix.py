@@ -145,6 +145,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("cases.goal_status", "POST"): OWNER,
     ("cases.add_action", "POST"): OWNER,
     ("cases.finish_action", "POST"): OWNER,
+    ("cases.reschedule_action", "POST"): OWNER,
     ("cases.add_note", "POST"): OWNER,
     ("cases.record_wellbeing", "POST"): OWNER,
     ("cases.assign", "POST"): OWNER_OR_SUPERVISOR,

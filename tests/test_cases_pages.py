@@ -6,6 +6,7 @@ references (404); and who may use each route (403), with nothing of the case lea
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -230,6 +231,8 @@ def test_case_pages_each_change_happy_path(app: Flask, factory: Factory, office:
     assert "She found a lawyer" in page
     assert "Follow-up call" in page
     assert "<svg" in page
+    assert "Incoming call: " in page  # the timeline says what happened in words
+    assert "Callback (follow-up): waiting" in page
 
 
 def test_case_pages_bad_input_gets_field_messages_never_a_500(
@@ -270,6 +273,34 @@ def test_case_pages_bad_input_gets_field_messages_never_a_500(
     case = _case(factory, office.case.id)
     assert case.status == "open"
     assert factory.session.scalars(sa.select(CallbackRequest)).all() == []
+
+
+def test_case_pages_reschedule_an_action(app: Flask, factory: Factory, office: Desk) -> None:
+    """A new due date and time, read in the line's time zone; one beyond a year, or an
+    unreadable one, is a field message (400); another case's action is 404."""
+    client, token = _client(app, "worker")
+    path = f"/console/cases/{office.case.reference}/actions/{office.action.id}/reschedule"
+    later = (utcnow() + dt.timedelta(days=5)).date()
+    moved = client.post(path, data={"csrf_token": token, "due_date": later.isoformat(),
+                                    "due_time": "14:30"})  # fmt: skip
+    assert moved.status_code == 302
+    factory.session.expire_all()
+    action = factory.session.get(CaseAction, office.action.id)
+    assert action is not None
+    zone = ZoneInfo(app.extensions["helpline.settings"].timezone)
+    assert action.due_at.astimezone(zone).replace(tzinfo=None) == dt.datetime.combine(
+        later, dt.time(14, 30)
+    )
+    for data, message in (
+        ({"due_date": (later + dt.timedelta(days=400)).isoformat()}, "within a year"),
+        ({"due_date": "tomorrow"}, "A date, as YYYY-MM-DD."),
+        ({"due_date": later.isoformat(), "due_time": "25:99"}, "A time, as HH:MM."),
+    ):
+        refused = client.post(path, data={"csrf_token": token, **data})
+        assert refused.status_code == 400, data
+        assert message in refused.get_data(as_text=True), data
+    other = f"/console/cases/{office.case.reference}/actions/99999999/reschedule"
+    assert client.post(other, data={"csrf_token": token}).status_code == 404
 
 
 def test_case_pages_close_with_a_reason_then_read_only(
@@ -449,6 +480,7 @@ def _routes(office: Desk) -> list[tuple[str, str, frozenset[str]]]:
         ("POST", f"{case}/goals/{office.goal.id}", worker),
         ("POST", f"{case}/actions", worker),
         ("POST", f"{case}/actions/{office.action.id}", worker),
+        ("POST", f"{case}/actions/{office.action.id}/reschedule", worker),
         ("POST", f"{case}/notes", worker),
         ("POST", f"{case}/wellbeing", worker),
         ("POST", f"{case}/assign", readers),

@@ -387,6 +387,7 @@ ENDPOINTS = [
     ("POST", "/console/cases/{case}/persons/{person}/unlink", {"counsellor"}),
     ("POST", "/console/cases/{case}/goals/{goal}", {"counsellor"}),
     ("POST", "/console/cases/{case}/actions/{action}", {"counsellor"}),
+    ("POST", "/console/cases/{case}/actions/{action}/reschedule", {"counsellor"}),
     ("GET", "/console/persons/{person}", {"counsellor", "supervisor"}),
     ("POST", "/console/persons/{person}", {"counsellor"}),
     ("POST", "/console/persons/{person}/consent", {"counsellor"}),

@@ -38,7 +38,7 @@ from helpline.console.records import local_time
 from helpline.console.referral_forms import STATUSES as REFERRAL_STATUSES
 from helpline.extensions import db
 from helpline.i18n import LANGUAGE_NAMES
-from helpline.models import Call, Case, ContactRecord, PersonNumber, Site, Staff
+from helpline.models import Call, Case, CaseAction, ContactRecord, PersonNumber, Site, Staff
 from helpline.models.enums import CaseStatus, Role
 from helpline.web import now, request_info, settings
 
@@ -174,6 +174,7 @@ def case_page(case: Case, *, problems: dict[str, str] | None = None, status: int
         post_form=PostForm(),
         labels=labels,
         referral_statuses=REFERRAL_STATUSES,
+        catalog=current_app.extensions["helpline.catalog"],
         risk_levels=dict(record_forms.RISK_LEVELS),
         languages=LANGUAGE_NAMES,
         local=local_time,
@@ -330,16 +331,35 @@ def add_action(reference: str) -> Response | Page:
     return change(reference, "case.write", do, _("The action is added to the plan."), ACTION_FIELDS)
 
 
+def _action_of(case: Case, action_id: int) -> CaseAction:
+    action = plan.get_action(db.session, action_id)
+    if action.case_id != case.id:
+        raise CaseNotFound("There is no such action.")
+    return action
+
+
 @bp.post("/<reference>/actions/<int:action_id>")
 @allow(Role.COUNSELLOR)
 def finish_action(reference: str, action_id: int) -> Response | Page:
     def do(case: Case) -> None:
-        action = plan.get_action(db.session, action_id)
-        if action.case_id != case.id:
-            raise CaseNotFound("There is no such action.")
+        action = _action_of(case, action_id)
         plan.finish_action(db.session, action, forms.action_status(request.form), **_common())
 
     return change(reference, "case.write", do, _("The action is updated."))
+
+
+@bp.post("/<reference>/actions/<int:action_id>/reschedule")
+@allow(Role.COUNSELLOR)
+def reschedule_action(reference: str, action_id: int) -> Response | Page:
+    """A new due time for an open action (its pending callback moves with it)."""
+
+    def do(case: Case) -> None:
+        action = _action_of(case, action_id)
+        due_at = forms.due_time(request.form, _zone())
+        plan.reschedule_action(db.session, action, due_at, **_common())
+
+    renamed = {"due_at": "due_date", "status": "due_date"}
+    return change(reference, "case.write", do, _("The action is rescheduled."), renamed)
 
 
 @bp.post("/<reference>/notes")
