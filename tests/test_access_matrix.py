@@ -140,6 +140,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("cases.needs", "POST"): OWNER,
     ("cases.risk", "POST"): OWNER,
     ("cases.link_person", "POST"): OWNER,
+    ("cases.add_relative", "POST"): OWNER,
     ("cases.unlink_person", "POST"): OWNER,
     ("cases.add_goal", "POST"): OWNER,
     ("cases.goal_status", "POST"): OWNER,

@@ -275,6 +275,28 @@ def test_case_pages_bad_input_gets_field_messages_never_a_500(
     assert factory.session.scalars(sa.select(CallbackRequest)).all() == []
 
 
+def test_case_pages_add_a_family_member(app: Flask, factory: Factory, office: Desk) -> None:
+    """A child without a profile: made and linked from the case page, with the answer to
+    keeping it; without an answer, or a relationship, a field message."""
+    client, token = _client(app, "worker")
+    path = f"/console/cases/{office.case.reference}/relatives"
+    missing = client.post(path, data={"csrf_token": token, "new_relationship": "child"})
+    assert missing.status_code == 400
+    assert "Choose one of the listed options." in missing.get_data(as_text=True)
+    no_kind = client.post(path, data={"csrf_token": token, "relative_consent": "yes"})
+    assert no_kind.status_code == 400
+    done = client.post(
+        path, data={"csrf_token": token, "new_relationship": "spouse", "relative_consent": "no"}
+    )
+    assert done.status_code == 302
+    factory.session.expire_all()
+    newest = factory.session.scalars(sa.select(Person).order_by(Person.id.desc())).first()
+    assert newest is not None
+    page = _page(client, f"/console/cases/{office.case.reference}")
+    assert f"Profile {newest.id}</a>: Spouse" in page
+    assert not persons.has_profile_consent(factory.session, newest.id)
+
+
 def test_case_pages_reschedule_an_action(app: Flask, factory: Factory, office: Desk) -> None:
     """A new due date and time, read in the line's time zone; one beyond a year, or an
     unreadable one, is a field message (400); another case's action is 404."""
@@ -475,6 +497,7 @@ def _routes(office: Desk) -> list[tuple[str, str, frozenset[str]]]:
         ("POST", f"{case}/needs", worker),
         ("POST", f"{case}/risk", worker),
         ("POST", f"{case}/persons", worker),
+        ("POST", f"{case}/relatives", worker),
         ("POST", f"{case}/persons/{office.relative.id}/unlink", worker),
         ("POST", f"{case}/goals", worker),
         ("POST", f"{case}/goals/{office.goal.id}", worker),

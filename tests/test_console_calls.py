@@ -381,7 +381,16 @@ ENDPOINTS = [
     ("POST", "/console/cases/{case}/assign", {"counsellor", "supervisor"}),
     *[
         ("POST", f"/console/cases/{{case}}/{change}", {"counsellor"})
-        for change in ("status", "needs", "risk", "persons", "goals", "actions", "notes")
+        for change in (
+            "status",
+            "needs",
+            "risk",
+            "persons",
+            "relatives",
+            "goals",
+            "actions",
+            "notes",
+        )
     ],
     ("POST", "/console/cases/{case}/wellbeing", {"counsellor"}),
     ("POST", "/console/cases/{case}/persons/{person}/unlink", {"counsellor"}),

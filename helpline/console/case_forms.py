@@ -71,9 +71,14 @@ def text(form: Form, field: str, limit: int) -> str:
     return value
 
 
-def consent(form: Form) -> bool:
+def consent(form: Form, field: str = "consent") -> bool:
     """The person's answer to keeping a profile: yes or no, asked for explicitly."""
-    return _choice(form, "consent", {"yes": 1, "no": 0}, required=True) == "yes"
+    return _choice(form, field, {"yes": 1, "no": 0}, required=True) == "yes"
+
+
+def choice(form: Form, field: str, allowed: Mapping[str, object]) -> str:
+    """One of the listed values (required)."""
+    return _choice(form, field, allowed, required=True)
 
 
 def needs(form: Form) -> tuple[str, ...]:

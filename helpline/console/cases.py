@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from helpline import case_labels as labels
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
-from helpline.cases import cases, plan, timeline, wellbeing
+from helpline.cases import cases, plan, relatives, timeline, wellbeing
 from helpline.cases.access import (
     CaseForbidden,
     CaseInvalid,
@@ -272,6 +272,20 @@ def link_person(reference: str) -> Response | Page:
         cases.link_person(db.session, case, person_id, relationship, **_common())
 
     return change(reference, "case.write", do, _("The person is linked to the case."))
+
+
+@bp.post("/<reference>/relatives")
+@allow(Role.COUNSELLOR)
+def add_relative(reference: str) -> Response | Page:
+    """A new profile for a family member, linked to the case (with their answer)."""
+
+    def do(case: Case) -> None:
+        relationship = forms.choice(request.form, "new_relationship", labels.RELATIONSHIPS)
+        consent = forms.consent(request.form, "relative_consent")
+        relatives.add_relative(db.session, case, relationship, consent=consent, **_common())
+
+    renamed = {"relationship": "new_relationship"}
+    return change(reference, "case.write", do, _("The new profile is linked to the case."), renamed)
 
 
 @bp.post("/<reference>/persons/<int:person_id>/unlink")
