@@ -3,11 +3,16 @@ its record with a referral to an SSC, opens a case from it, records the profile 
 person's consent, adds a plan action (a follow-up call) and a WHO-5 (the Arabic wording,
 marked as a draft translation), and sends the referral; the SSC's focal point accepts it
 and records the service; the case worker sees both on the case timeline and closes the
-case with a reason."""
+case with a reason.
+
+With HELPLINE_SCREENSHOTS=docs/screenshots they also save case.png, case-person.png and
+case-arabic.png there (docs/cases.md shows them).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
@@ -27,8 +32,14 @@ from tests.test_browser_console_keyboard import NAME as ACCESSIBLE_NAME
 SUMMARY = "Her landlord keeps her residence card; she and her son may lose the flat"
 NAME = "Amina Haddad"
 CENTRE = "Şahinbey Sosyal Hizmet Merkezi"
+SHOTS = os.environ.get("HELPLINE_SCREENSHOTS")
 # Where the focused control starts on the page (its top, in page coordinates).
 TOP = "() => document.activeElement.getBoundingClientRect().top + window.scrollY"
+
+
+def _shot(page: Page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / name), full_page=True)
 
 
 def _log_in(page: Page, base: str, username: str, lands: str) -> None:
@@ -77,6 +88,7 @@ def _record_the_profile(page: Page) -> None:
     page.get_by_label("Prefers not to say (Gender)").check()
     page.get_by_role("button", name="Save the profile").click()
     expect(page.get_by_text("The profile is saved.")).to_be_visible()
+    _shot(page, "case-person.png")
 
 
 def _plan_and_wellbeing(page: Page, reference: str) -> None:
@@ -159,6 +171,7 @@ def test_case_loop_from_an_arabic_call_to_closing(
             expect(timeline).to_contain_text(f"Referral {referral_id}: Service provided")
             expect(timeline).to_contain_text(f"Referral {referral_id}: Accepted")
             expect(timeline).to_contain_text("WHO-5 (Intake): 15/25, 60%")
+            _shot(page, "case.png")
             page.get_by_label("Change the status to").select_option("closed")
             page.get_by_role("button", name="Change the status").click()
             expect(page.get_by_text("Closing a case needs a reason.").first).to_be_visible()
@@ -249,6 +262,7 @@ def test_case_page_in_arabic_by_keyboard(database_url: str, redis_url: str, tmp_
             page.get_by_role("button", name="سجّل WHO-5").focus()
             page.keyboard.press("Enter")
             expect(page.get_by_text("سُجّل WHO-5.")).to_be_visible()
+            _shot(page, "case-arabic.png")
         with app.app_context():
             measure = db.session.scalars(sa.select(WellbeingMeasure)).one()
             assert (measure.raw_score, measure.percentage, measure.language) == (20, 80, "ar")
