@@ -6,6 +6,8 @@ references (404); and who may use each route (403), with nothing of the case lea
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -179,6 +181,27 @@ def test_case_pages_show_the_case_audited(app: Flask, factory: Factory, office: 
     assert _audited(factory, "case_timeline_viewed") == 1
     english = _page(client, f"/console/cases/{office.case.reference}?who5=en")
     assert "Draft translation, under review" not in english
+
+
+def test_case_pages_timeline_in_keyset_pages(app: Flask, factory: Factory, office: Desk) -> None:
+    """The timeline shows 50 entries, newest first, and links the older ones by the last
+    entry's key; following it shows the rest, each entry once."""
+    start = utcnow()
+    for n in range(60):
+        cases.add_note(
+            factory.session, office.case, f"note number {n:02d}", by=office.worker,
+            now=start + dt.timedelta(minutes=n + 1),
+        )  # fmt: skip
+    factory.session.commit()
+    client, _token = _client(app, "worker")
+    first = _page(client, f"/console/cases/{office.case.reference}")
+    shown = re.findall(r"note number (\d\d)", first)
+    assert shown == [f"{n:02d}" for n in range(59, 9, -1)]
+    older = re.search(r'href="([^"]*after=[^"#]*)[^"]*" rel="next"', first)
+    assert older is not None
+    second = _page(client, html.unescape(older.group(1)))
+    rest = re.findall(r"note number (\d\d)", second)
+    assert rest == [f"{n:02d}" for n in range(9, -1, -1)]
 
 
 def test_case_pages_unknown_reference_is_404(app: Flask, office: Desk) -> None:
