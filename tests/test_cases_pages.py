@@ -497,6 +497,33 @@ def test_case_pages_supervisor_search_and_caseload(
     assert far.get(f"/supervisor/cases/caseload?site={office.site.id}").status_code == 403
 
 
+def test_case_pages_supervisor_search_in_keyset_pages(
+    app: Flask, factory: Factory, office: Desk
+) -> None:
+    """50 cases a page, newest first; "Next page" carries the filters and the last
+    case's key, and the next page shows the rest, each case once."""
+    start = utcnow() - dt.timedelta(days=60)
+    for n in range(52):
+        factory.session.add(
+            Case(
+                reference=f"CS-PAGE-{n:04d}", person_id=office.person.id,
+                worker_id=office.worker.id, site_id=office.site.id, status="active",
+                needs=[], opened_at=start + dt.timedelta(hours=n), updated_at=start,
+            )
+        )  # fmt: skip
+    factory.session.commit()
+    client, _token = _client(app, "supervisor")
+    first = _page(client, "/supervisor/cases/?status=active")
+    shown = re.findall(r"CS-PAGE-(\d{4})</a>", first)
+    assert shown == [f"{n:04d}" for n in range(51, 1, -1)]
+    following = re.search(r'href="([^"]*)" rel="next"', first)
+    assert following is not None
+    link = html.unescape(following.group(1))
+    assert "status=active" in link
+    rest = re.findall(r"CS-PAGE-(\d{4})</a>", _page(client, link))
+    assert rest == ["0001", "0000"]
+
+
 # --- who may use each route ----------------------------------------------------------------
 
 ROLES = ("worker", "far_worker", "interpreter", "supervisor", "far_supervisor", "admin", "focal")
