@@ -23,6 +23,9 @@ def create_app(
     from helpline.console.alerts import bp as alerts_bp
     from helpline.console.callbacks import bp as my_callbacks_bp
     from helpline.console.calls import bp as calls_bp
+    from helpline.console.case_start import bp as case_start_bp
+    from helpline.console.cases import bp as cases_bp
+    from helpline.console.person_pages import bp as persons_bp
     from helpline.console.records import bp as records_bp
     from helpline.console.referrals import bp as referrals_bp
     from helpline.console.views import bp as console_bp
@@ -38,6 +41,7 @@ def create_app(
     from helpline.routing.policy import PolicyError
     from helpline.routing.whisper import WhisperError
     from helpline.supervisor.callbacks import bp as supervisor_callbacks_bp
+    from helpline.supervisor.cases import bp as supervisor_cases_bp
     from helpline.supervisor.pages import bp as supervisor_bp
     from helpline.voice.callbacks import bp as voice_callbacks_bp
     from helpline.voice.offers import bp as voice_offers_bp
@@ -110,5 +114,7 @@ def create_app(
     app.register_blueprint(voice_callbacks_bp)
     app.register_blueprint(supervisor_callbacks_bp)
     app.register_blueprint(voice_staff_bp)
+    for blueprint in (cases_bp, case_start_bp, persons_bp, supervisor_cases_bp):
+        app.register_blueprint(blueprint)
     security.install(app, settings)
     return app

@@ -110,6 +110,9 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "ReferralForbidden": None,
     "ReferralNotFound": None,
     "StepRefused": None,
+    "CaseError": None,
+    "CaseForbidden": None,
+    "CaseNotFound": None,
 }
 
 

@@ -24,6 +24,7 @@ from helpline.blocklist import entries
 from helpline.extensions import db
 from helpline.models import Referral, Staff, utcnow
 from helpline.referrals import service as referrals
+from tests.case_pages import open_case
 from tests.factories import TEST_ACTOR, Factory, csrf_token, login
 
 OK = "ok"
@@ -131,6 +132,34 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("referrals.accept", "POST"): _only("focal_point"),
     ("referrals.decline", "POST"): _only("focal_point"),
     ("referrals.record_service", "POST"): _only("focal_point"),
+    # Cases (console/cases.py, case_start.py, person_pages.py): "counsellor" works the
+    # case (at the supervisor's centre) and owns the person's profile; a focal point sees
+    # no case page at all. Empty forms are 400 (OK) for those who may use them.
+    ("cases.show", "GET"): OWNER_OR_SUPERVISOR,
+    ("cases.status", "POST"): OWNER,
+    ("cases.needs", "POST"): OWNER,
+    ("cases.risk", "POST"): OWNER,
+    ("cases.link_person", "POST"): OWNER,
+    ("cases.add_relative", "POST"): OWNER,
+    ("cases.unlink_person", "POST"): OWNER,
+    ("cases.add_goal", "POST"): OWNER,
+    ("cases.goal_status", "POST"): OWNER,
+    ("cases.add_action", "POST"): OWNER,
+    ("cases.finish_action", "POST"): OWNER,
+    ("cases.reschedule_action", "POST"): OWNER,
+    ("cases.add_note", "POST"): OWNER,
+    ("cases.record_wellbeing", "POST"): OWNER,
+    ("cases.assign", "POST"): OWNER_OR_SUPERVISOR,
+    ("case_start.start", "GET"): OWNER,
+    ("case_start.open_case", "POST"): OWNER,
+    ("case_start.add_to_case", "POST"): OWNER,
+    ("persons.show", "GET"): OWNER_OR_SUPERVISOR,
+    ("persons.save", "POST"): OWNER,
+    ("persons.consent", "POST"): OWNER,
+    ("persons.link_number", "POST"): OWNER,
+    ("persons.unlink_number", "POST"): OWNER,
+    ("supervisor_cases.search", "GET"): SUPERVISOR,
+    ("supervisor_cases.caseload", "GET"): SUPERVISOR,
     # The supervisor's console.
     ("supervisor.home", "GET"): SUPERVISOR,
     ("supervisor.calls", "GET"): SUPERVISOR,
@@ -180,8 +209,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("voice_callbacks.safe_to_talk", "POST"): SIGNED,
     ("voice_callbacks.status", "POST"): SIGNED,
 }
-# Requests that end the session or change who may log in go last.
-LAST = ("admin.staff_toggle", "auth.logout")
+# Requests that end the session or change who may log in go last; so does unlinking the
+# relative from the case, after which their profile is no longer the supervisor's to read.
+LAST = ("cases.unlink_person", "admin.staff_toggle", "auth.logout")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,10 +281,11 @@ class People:
 
 @pytest.fixture
 def people(app: Flask, factory: Factory) -> People:
-    counsellor = factory.staff("couns", roles=("counsellor",))
+    home = factory.site("ANK-1", "Ankara")  # the case's centre
+    counsellor = factory.staff("couns", roles=("counsellor",), site=home)
     factory.staff("other", roles=("counsellor",), languages=("ar",))
     factory.staff("interp", roles=("interpreter",), languages=("ps",))
-    factory.staff("sup", roles=("supervisor",))
+    factory.staff("sup", roles=("supervisor",), site=home)
     factory.staff("adm", roles=("admin",))
     bystander = factory.staff("bystander", password=None)
     caller = factory.caller("+905321112233")
@@ -279,6 +310,8 @@ def people(app: Flask, factory: Factory) -> People:
         consent = referrals.Consent("any_time", "tr")
         referrals.record_consent(db.session, kept, consent, by=owner, now=utcnow(), catalog=catalog)
         referrals.send(db.session, kept, by=owner, now=utcnow(), catalog=catalog)
+        db.session.commit()
+        case = open_case(db.session, record.id, owner)
         db.session.commit()
     factory.session.commit()
     with app.app_context():
@@ -319,6 +352,12 @@ def people(app: Flask, factory: Factory) -> People:
             "event_id": alert.id,
             "voicemail_id": voicemail.id,
             "referral_id": referral.id,
+            "reference": case.reference,
+            # the relative: a profile of "counsellor"'s, linked to the case (and unlinked
+            # from it, and from the caller's number, by the counsellor's requests)
+            "person_id": case.relative_id,
+            "goal_id": case.goal_id,
+            "action_id": case.action_id,
             "flow_id": "default",
             "mode": "listen",
             "language": "fa",

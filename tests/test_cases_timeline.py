@@ -10,7 +10,7 @@ import pytest
 from helpline.cases import cases, plan, timeline, wellbeing
 from helpline.cases.access import CaseForbidden, CaseInvalid
 from helpline.cases.timeline import Cursor, Entry
-from helpline.models import Referral
+from helpline.models import Referral, ReferralStep
 from tests.cases import DAY, HOUR, NUMBER, T0, actions, contact, line, person_with_case
 from tests.factories import Factory
 
@@ -30,12 +30,15 @@ def _all(page_of: object, size: int) -> list[Entry]:
 
 
 def test_case_timeline_has_every_kind_newest_first(factory: Factory) -> None:
-    """Calls, contact records, callbacks, referrals, plan changes, notes, status, risk,
-    assignment and wellbeing entries of the case, newest first; a note shows its text."""
+    """Calls, contact records, callbacks, referrals and their steps, plan changes, notes,
+    status, risk, assignment and wellbeing entries of the case, newest first; a note
+    shows its text."""
     staff = line(factory)
     session = factory.session
     _, case, record = person_with_case(factory, staff.worker)
-    record.referrals.append(Referral(kind="health", province="Ankara", created_at=T0 + HOUR))
+    step = ReferralStep(status="proposed", at=T0 + HOUR, by_id=staff.worker.id)
+    referral = Referral(kind="health", province="Ankara", created_at=T0 + HOUR, steps=[step])
+    record.referrals.append(referral)
     session.commit()
     plan.add_action(
         session, case, "Call back", owner_id=staff.worker.id, due_at=T0 + 3 * DAY,

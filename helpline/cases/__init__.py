@@ -8,6 +8,7 @@ codes and changed fields, never a name, a number or a note's text.
 - `access`: who may do what to a case or a profile (the rules' subjects), the errors;
 - `persons`: profiles from a contact's caller, consent, numbers linked and unlinked;
 - `cases`: open, add contacts, assign, status, needs, risk, linked persons, notes;
+- `relatives`: a family member without a profile, made from the case and linked to it;
 - `plan`: goals and actions; an action that is a call becomes a follow-up callback;
 - `timeline`: every call, record, callback, referral, change and note, newest first;
 - `queries`: "My cases", the supervisor's search and caseload;

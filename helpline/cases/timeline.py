@@ -1,6 +1,6 @@
-"""One timeline of a case, or of a person: calls, contact records, callbacks, referrals,
-plan changes, notes, status, risk and assignment changes and wellbeing measures, newest
-first, a page at a time.
+"""One timeline of a case, or of a person: calls, contact records, callbacks, referrals
+and each of their steps, plan changes, notes, status, risk and assignment changes and
+wellbeing measures, newest first, a page at a time.
 
 Each kind of entry comes from its own table by an index on (case or caller, time); a
 page takes at most `limit` rows from each, merges them and keeps the newest `limit`.
@@ -44,6 +44,7 @@ from helpline.models import (
     CaseStatusChange,
     ContactRecord,
     Referral,
+    ReferralStep,
     Staff,
     WellbeingMeasure,
 )
@@ -220,6 +221,27 @@ def _referral_entry(row: Any) -> Entry:
     return Entry(row.created_at, "referral", row.id, row.case_id, row.counsellor_id, data)
 
 
+_STEP_COLUMNS: tuple[Any, ...] = (
+    ReferralStep.id, ReferralStep.at, ReferralStep.status, ReferralStep.by_id,
+    Referral.id.label("referral_id"), Referral.kind, ContactRecord.case_id,
+)  # fmt: skip
+
+
+def _referral_steps(scope: Scope) -> sa.Select[Any]:
+    """Each step of the scope's referrals (consented, sent, accepted, the service...)."""
+    return (
+        sa.select(*_STEP_COLUMNS)
+        .join(Referral, Referral.id == ReferralStep.referral_id)
+        .join(ContactRecord, ContactRecord.id == Referral.contact_record_id)
+        .where(scope.records)
+    )
+
+
+def _referral_step_entry(row: Any) -> Entry:
+    data = {"referral_id": row.referral_id, "kind": row.kind, "status": row.status}
+    return Entry(row.at, "referral_step", row.id, row.case_id, row.by_id, data)
+
+
 def _plan(scope: Scope) -> sa.Select[Any]:
     return sa.select(CasePlanChange).where(CasePlanChange.case_id.in_(scope.case_ids))
 
@@ -306,6 +328,8 @@ SOURCES: tuple[Source, ...] = (
     Source("note", CaseNote.written_at, CaseNote.id, _notes, _note_entry),
     Source("plan_change", CasePlanChange.changed_at, CasePlanChange.id, _plan, _plan_entry),
     Source("referral", Referral.created_at, Referral.id, _referrals, _referral_entry),
+    Source("referral_step", ReferralStep.at, ReferralStep.id, _referral_steps,
+           _referral_step_entry),
     Source("risk", CaseRisk.assessed_at, CaseRisk.id, _risks, _risk_entry),
     Source("status", CaseStatusChange.changed_at, CaseStatusChange.id, _statuses, _status_entry),
     Source("wellbeing", WellbeingMeasure.taken_at, WellbeingMeasure.id, _wellbeing,

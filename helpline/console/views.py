@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
-from helpline import i18n
+from helpline import case_labels, i18n
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.callbacks import service as callback_service
+from helpline.cases import queries as case_queries
 from helpline.console import calls, forms
 from helpline.extensions import db, get_redis
 from helpline.models import Call, Staff
@@ -24,7 +25,7 @@ from helpline.records import service as records
 from helpline.routing import presence
 from helpline.tasks.dispatch import enqueue_dispatch
 from helpline.voicemail import service as voicemails
-from helpline.web import now
+from helpline.web import now, request_info
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def home() -> str:
     staff = current_staff()
     # The same callbacks as the "My callbacks" page, which has their actions.
     callbacks = callback_service.list_mine(db.session, staff, now(), limit=50)
+    mine = case_queries.my_cases(db.session, by=staff, now=now(), limit=50, request=request_info())
     return render_template(
         "console/home.html",
         staff=staff,
@@ -67,6 +69,8 @@ def home() -> str:
         voicemail_rows=voicemails.inbox_rows(db.session, staff),
         voicemail_back="console.home",
         voicemail_now=now(),
+        my_cases=mine,
+        case_labels=case_labels,
         **_live(),
     )
 
