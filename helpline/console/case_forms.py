@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
-from helpline.case_labels import (
+from helpline.cases.access import CaseInvalid, Problem
+from helpline.cases.labels import (
     ACTION_STATUSES,
     GOAL_STATUSES,
     NEEDS,
@@ -22,7 +23,6 @@ from helpline.case_labels import (
     RELATIONSHIPS,
     STATUSES,
 )
-from helpline.cases.access import CaseInvalid, Problem
 from helpline.cases.persons import WG_FIELDS, ProfileInput
 from helpline.cases.plan import CallInput
 from helpline.cases.who5 import ITEMS

@@ -13,10 +13,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from helpline import case_labels as labels
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
-from helpline.cases import cases, persons
+from helpline.cases import cases, labels, persons
 from helpline.cases.access import (
     CaseForbidden,
     CaseInvalid,

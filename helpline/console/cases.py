@@ -19,10 +19,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from helpline import case_labels as labels
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
-from helpline.cases import cases, plan, relatives, timeline, wellbeing
+from helpline.cases import cases, labels, plan, relatives, timeline, wellbeing
 from helpline.cases.access import (
     CaseForbidden,
     CaseInvalid,

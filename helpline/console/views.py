@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
-from helpline import case_labels, i18n
+from helpline import i18n
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
 from helpline.callbacks import service as callback_service
+from helpline.cases import labels as case_labels
 from helpline.cases import queries as case_queries
 from helpline.console import calls, forms
 from helpline.extensions import db, get_redis

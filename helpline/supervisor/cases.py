@@ -14,9 +14,8 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 
-from helpline import case_labels as labels
 from helpline.auth.access import allow, current_staff
-from helpline.cases import queries
+from helpline.cases import labels, queries
 from helpline.cases.access import CaseForbidden, CaseInvalid, Problem
 from helpline.cases.cases import WORKED
 from helpline.extensions import db
