@@ -230,6 +230,32 @@ def test_needs_risk_linked_persons_and_notes(factory: Factory) -> None:
     assert "eviction" not in text
 
 
+def test_linking_a_person_never_opens_a_stranger_profile(factory: Factory) -> None:
+    """Linking makes the case worker an owner of the linked profile, so a case worker may
+    link only a profile they may read already or one on a phone the case's person uses
+    (a family's): never any profile by its id."""
+    staff = line(factory)
+    session = factory.session
+    _, case, _ = person_with_case(factory, staff.worker)
+    strangers = contact(factory, staff.colleague, OTHER_NUMBER, T0 + HOUR)
+    stranger = persons.create_from_record(
+        session, strangers.id, consent=True, by=staff.colleague, now=T0 + HOUR
+    )
+    family = contact(factory, staff.colleague, NUMBER, T0 + HOUR)
+    relative = persons.create_from_record(
+        session, family.id, consent=True, by=staff.colleague, now=T0 + HOUR
+    )
+    session.commit()
+    with pytest.raises(CaseForbidden):
+        cases.link_person(session, case, stranger.id, "spouse", by=staff.worker, now=T0 + DAY)
+    session.rollback()
+    with pytest.raises(CaseForbidden):
+        persons.view_profile(session, stranger.id, by=staff.worker, now=T0 + DAY)
+    cases.link_person(session, case, relative.id, "parent", by=staff.worker, now=T0 + DAY)
+    session.commit()
+    assert persons.view_profile(session, relative.id, by=staff.worker, now=T0 + DAY)
+
+
 def test_case_access_by_role_and_centre(factory: Factory) -> None:
     """The case worker and the supervisor of the case's centre read it (each reading
     audited); a colleague, another centre's supervisor and an interpreter do not; only

@@ -32,6 +32,7 @@ from helpline.cases.access import (
     Problem,
     allows,
     log,
+    person_subject,
     readable_record,
     require_case,
     require_writable,
@@ -492,6 +493,10 @@ def link_person(
     person = get_person(session, person_id)
     if person.id == case.person_id:
         raise CaseInvalid([Problem("person", "This is the case's own person.")])
+    if not _may_link(session, case, person, by, now):
+        # Linking makes the case worker an owner of the profile: only a profile they may
+        # read already, or one on a phone the case's person uses (a family's), is offered.
+        raise CaseForbidden("This profile is not yours to link.")
     if _current_link(session, case.id, person.id) is not None:
         raise CaseInvalid([Problem("person", "This person is linked to the case already.")])
     link = CasePerson(
@@ -513,6 +518,15 @@ def link_person(
         request,
     )
     return link
+
+
+def _may_link(
+    session: DbSession, case: Case, person: Person, by: Staff, now: dt.datetime
+) -> bool:
+    if allows("person.read", by, person_subject(session, person, by), now):
+        return True
+    shared = set(linked_caller_ids(session, case.person_id))
+    return not shared.isdisjoint(linked_caller_ids(session, person.id))
 
 
 def _current_link(session: DbSession, case_id: int, person_id: int) -> CasePerson | None:
