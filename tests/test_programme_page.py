@@ -164,8 +164,9 @@ def test_monthly_job_keeps_one_report_per_month(
     page = client.get("/supervisor/programme", query_string=NOVEMBER).get_data(as_text=True)
     assert f"/supervisor/programme/kept/{first}.xlsx" in page
     book = client.get(f"/supervisor/programme/kept/{first}.xlsx")
-    assert 'filename="programme-report-2026-11-01-2026-11-30-line.xlsx"' in (
-        book.headers["Content-Disposition"]
+    assert (
+        'filename="programme-report-2026-11-01-2026-11-30-line.xlsx"'
+        in (book.headers["Content-Disposition"])
     )
     assert openpyxl.load_workbook(io.BytesIO(book.data)).sheetnames == SHEETS
     assert client.get(f"/supervisor/programme/kept/{first + 1}.csv").status_code == 404
