@@ -110,6 +110,12 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "ReferralForbidden": None,
     "ReferralNotFound": None,
     "StepRefused": None,
+    # The programme report's labels (helpline/reporting/programme): English message ids
+    # the page translates.
+    "N_": None,
+    "Column": (2,),
+    "table": (2,),
+    "RawTable": (2,),
 }
 
 

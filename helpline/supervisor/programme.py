@@ -26,7 +26,13 @@ from helpline.reporting.programme.csv_file import write_csv
 from helpline.reporting.programme.model import Cell, Empty, Measure, Report, Suppressed, Unit, Why
 from helpline.reporting.programme.suppression import DEFAULT_THRESHOLD
 from helpline.reporting.programme.workbook import write_xlsx
-from helpline.supervisor import access, common, programme_charts, programme_form
+from helpline.supervisor import (
+    access,
+    common,
+    programme_charts,
+    programme_form,
+    programme_texts,
+)
 from helpline.supervisor.blueprint import bp
 from helpline.web import actor, request_info, settings
 
@@ -194,7 +200,7 @@ def programme_kept(kept_id: int, file_format: str) -> Response:
 @bp.app_template_filter("report_text")
 def report_text(text: str) -> str:
     """A label of the report (English, its message id) in the reader's language."""
-    return gettext(text) if text else text
+    return programme_texts.translate(text)
 
 
 @bp.app_template_filter("report_cell")
@@ -202,7 +208,11 @@ def report_cell(cell: Cell) -> Markup:
     """A cell as the page shows it: numbers left to right, a suppressed cell as the mark
     the legend explains, a measure with nothing to measure as a dash."""
     if isinstance(cell, Suppressed):
-        why = gettext("suppressed (secondary)" if cell.why == Why.SECONDARY else "suppressed")
+        why = (
+            gettext("suppressed (secondary)")
+            if cell.why == Why.SECONDARY
+            else gettext("suppressed")
+        )
         return Markup('<abbr class="suppressed" title="{}">{}</abbr>').format(why, SUPPRESSED_MARK)
     if isinstance(cell, Empty):
         return Markup("-")
