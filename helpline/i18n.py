@@ -2,7 +2,7 @@
 
 Each member of staff reads the console in their own `Staff.ui_language` (English before
 login: the login page and the supervisor's and administrator's pages are not translated
-yet). Catalogs live in `helpline/translations/<lang>/`; the
+yet, except the programme report's page). Catalogs live in `helpline/translations/<lang>/`; the
 compiled `.mo` files are committed next to their `.po` sources (a test checks that they
 match), so a fresh checkout needs no build step. `python -m helpline.i18n` recompiles
 them after the `.po` files change, and `python -m helpline.i18n update` gathers new strings
