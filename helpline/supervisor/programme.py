@@ -105,6 +105,7 @@ def _charts(report: Report) -> dict[str, Any]:
             "female",
             "male",
             (gettext("Women"), gettext("Men")),
+            pyramid.DRAWN,
         ),
         "funnel": programme_charts.funnel(
             gettext("Referral funnel"),

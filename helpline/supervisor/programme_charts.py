@@ -85,10 +85,18 @@ def trend(title: str, table: Table, columns: Sequence[str], series: Sequence[str
     return Markup("".join(parts))  # noqa: S704  every text part above is escaped
 
 
-def pyramid(title: str, table: Table, left: str, right: str, names: Sequence[str]) -> Markup:
-    """Two-sided bars per age group: the `left` column (women) leftwards, `right` (men)
-    rightwards from a middle axis; the oldest group on top."""
-    body = [r for r in table.rows if not r.is_total][::-1]
+def pyramid(
+    title: str,
+    table: Table,
+    left: str,
+    right: str,
+    names: Sequence[str],
+    order: Sequence[str],
+) -> Markup:
+    """Two-sided bars per row (age group): the `left` column (women) leftwards, `right`
+    (men) rightwards from a middle axis; rows top down in `order` (by row key)."""
+    rows = {r.key: r for r in table.rows if not r.is_total}
+    body = [rows[key] for key in order if key in rows]
     sides = (table.column(left), table.column(right))
     top = _top([r.cells[i] for r in body for i in sides])
     width, legend, middle_gap = 560, 20, 90

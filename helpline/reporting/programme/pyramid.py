@@ -20,6 +20,8 @@ from helpline.reporting.programme.suppression import RawRow, RawTable, suppress
 
 AGE_GROUPS = ("0_11", "12_17", "18_25", "26_59", "60_plus", dims.UNKNOWN, dims.DECLINED)
 GENDERS = ("female", "male", "other", dims.UNKNOWN, dims.DECLINED)
+# The chart's rows, top down: the oldest on top, the non-answers under the youngest.
+DRAWN = (*AGE_GROUPS[4::-1], dims.UNKNOWN, dims.DECLINED)
 
 
 def people_by_age_and_gender(
