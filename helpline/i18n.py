@@ -2,7 +2,7 @@
 
 Each member of staff reads the console in their own `Staff.ui_language` (English before
 login: the login page and the supervisor's and administrator's pages are not translated
-yet). Catalogs live in `helpline/translations/<lang>/`; the
+yet, except the programme report's page). Catalogs live in `helpline/translations/<lang>/`; the
 compiled `.mo` files are committed next to their `.po` sources (a test checks that they
 match), so a fresh checkout needs no build step. `python -m helpline.i18n` recompiles
 them after the `.po` files change, and `python -m helpline.i18n update` gathers new strings
@@ -113,6 +113,12 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "CaseError": None,
     "CaseForbidden": None,
     "CaseNotFound": None,
+    # The programme report's labels (helpline/reporting/programme): English message ids
+    # the page translates.
+    "N_": None,
+    "Column": (2,),
+    "table": (2,),
+    "RawTable": (2,),
 }
 
 

@@ -59,7 +59,8 @@ def _banner(settings: Settings, url: str, demo_created: bool) -> str:
     if demo_created or not settings.is_production:
         lines += [
             f"  Demo logins (password {DEMO_PASSWORD}): supervisor, admin, counsellor.tr,",
-            "  counsellor.ar, counsellor.fa, interpreter.ps, interpreter.ku, focal.ssc",
+            "  counsellor.ar, counsellor.fa, interpreter.ps, interpreter.ku, focal.ssc,",
+            "  programme.officer",
         ]
     lines += ["  Stop with Ctrl-C.", ""]
     return "\n".join(lines)

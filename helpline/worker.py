@@ -122,12 +122,14 @@ class HelplineWorker(Worker):
         from helpline.tasks.alerts import enqueue_alert_sweep
         from helpline.tasks.callbacks import enqueue_sweep
         from helpline.tasks.maintenance import enqueue_journal_replay, enqueue_staff_reconcile
+        from helpline.tasks.reports import enqueue_monthly_report
 
         try:
             enqueue_sweep(self.connection)
             enqueue_staff_reconcile(self.connection)
             enqueue_alert_sweep(self.connection)
             enqueue_journal_replay(self.connection, journal_of(current_app))
+            enqueue_monthly_report(self.connection)
         except redis.RedisError:
             self.log.warning("maintenance sweeps not queued: Redis unreachable")
 

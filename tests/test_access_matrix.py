@@ -24,6 +24,7 @@ from helpline.blocklist import entries
 from helpline.extensions import db
 from helpline.models import Referral, Staff, utcnow
 from helpline.referrals import service as referrals
+from helpline.tasks.reports import keep_last_month_report
 from tests.case_pages import open_case
 from tests.factories import TEST_ACTOR, Factory, csrf_token, login
 
@@ -39,6 +40,7 @@ ROLES = (
     "admin",
     "focal_point",  # the SSC focal point of the centre the referral was sent to
     "other_focal_point",  # the focal point of another centre
+    "programme_officer",  # reads the programme report: nothing personal anywhere
 )
 
 
@@ -62,6 +64,7 @@ COUNSELLORS = _only("counsellor", "other_counsellor")
 OWNER = {**_only("counsellor"), "other_counsellor": DENY}
 OWNER_OR_SUPERVISOR = {**_only("counsellor", "supervisor"), "other_counsellor": DENY}
 SUPERVISOR = _only("supervisor")
+PROGRAMME_REPORT = _only("supervisor", "programme_officer")
 ADMIN = _only("admin")
 STAFF_ON_PHONES = _only("counsellor", "other_counsellor", "interpreter")
 
@@ -169,6 +172,10 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("supervisor.audit_search", "GET"): SUPERVISOR,
     ("supervisor.verify_audit", "POST"): SUPERVISOR,
     ("supervisor.kpi_report", "GET"): SUPERVISOR,
+    # The programme report: aggregates only, small cells suppressed (its kept copy too).
+    ("supervisor.programme_report", "GET"): PROGRAMME_REPORT,
+    ("supervisor.programme_download", "GET"): PROGRAMME_REPORT,
+    ("supervisor.programme_kept", "GET"): PROGRAMME_REPORT,
     ("supervisor.blocklist_page", "GET"): SUPERVISOR,
     ("supervisor.blocklist_add", "POST"): SUPERVISOR,
     ("supervisor.block_call", "POST"): SUPERVISOR,
@@ -301,6 +308,7 @@ def people(app: Flask, factory: Factory) -> People:
     centre = factory.site("GAZ-SHB", "Gaziantep")
     factory.staff("focal", roles=("ssc_focal_point",), languages=(), site=centre)
     factory.staff("focal2", roles=("ssc_focal_point",), languages=(), site=factory.site())
+    factory.staff("prog", roles=("programme_officer",), languages=())
     with app.app_context():
         catalog = app.extensions["helpline.catalog"]
         kept = db.session.get(Referral, referral.id)
@@ -318,6 +326,7 @@ def people(app: Flask, factory: Factory) -> People:
         entry = entries.block(db.session, "+905329998877", 24, TEST_ACTOR, utcnow())
         db.session.commit()
         entry_id = entry.id
+        kept_id = keep_last_month_report()
     usernames = {
         "counsellor": "couns",
         "other_counsellor": "other",
@@ -326,6 +335,7 @@ def people(app: Flask, factory: Factory) -> People:
         "admin": "adm",
         "focal_point": "focal",
         "other_focal_point": "focal2",
+        "programme_officer": "prog",
     }
     clients: dict[str, FlaskClient] = {}
     tokens: dict[str, str] = {}
@@ -363,6 +373,8 @@ def people(app: Flask, factory: Factory) -> People:
             "language": "fa",
             "name": "line_blocked.mp3",
             "filename": "console.css",
+            "kept_id": kept_id,
+            "file_format": "xlsx",
         },
     )
 

@@ -209,7 +209,7 @@ def test_demo_seed_creates_staff_who_can_log_in(
     use_settings(monkeypatch, settings)
     result = CliRunner().invoke(main, ["demo", "seed"])
     assert result.exit_code == 0
-    assert "created 8 demo staff" in result.output
+    assert "created 9 demo staff" in result.output
     again = CliRunner().invoke(main, ["demo", "seed"])
     assert "nothing created" in again.output
     from helpline import create_app
@@ -218,6 +218,9 @@ def test_demo_seed_creates_staff_who_can_log_in(
     app = create_app(settings, {"TESTING": True})
     try:
         assert login(app.test_client(), "counsellor.ar", DEMO_PASSWORD).status_code == 302
+        officer = app.test_client()
+        assert login(officer, "programme.officer", DEMO_PASSWORD).status_code == 302
+        assert officer.get("/").headers["Location"].endswith("/supervisor/programme")
     finally:
         with app.app_context():
             db.engine.dispose()

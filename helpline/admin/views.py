@@ -28,6 +28,7 @@ ROLE_LABELS = {
     Role.SUPERVISOR: "Supervisor",
     Role.ADMIN: "Admin",
     Role.SSC_FOCAL_POINT: "SSC focal point (needs a site, no other role)",
+    Role.PROGRAMME_OFFICER: "Programme officer (the programme report only)",
 }
 
 

@@ -29,6 +29,7 @@ LANDING: Final[tuple[tuple[Role, str], ...]] = (
     (Role.COUNSELLOR, "console.home"),
     (Role.INTERPRETER, "console.interpreter"),
     (Role.SSC_FOCAL_POINT, "referrals.mine"),
+    (Role.PROGRAMME_OFFICER, "supervisor.programme_report"),
     (Role.ADMIN, "admin.staff_list"),
 )
 

@@ -63,6 +63,7 @@ ACTIONS = {
     "to one's centre",
     "referral.reveal_number": "see the person's whole number on a referral (audited)",
     "referral.overdue": "see every overdue referral, not only one's own",
+    "report.programme": "open and download the programme report (aggregates, suppressed)",
 }
 CONDITIONS = ("role", "owner", "scope", "within_hours", "draft", "consent", "language")
 

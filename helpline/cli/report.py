@@ -1,6 +1,6 @@
 """`helpline report programme`: the programme report from the command line.
 
-The same report as the console's page will give, audited the same way: producing it
+The same report as the console's page gives, audited the same way: producing it
 and writing it out are two entries naming the operator (`cli:<user>`).
 """
 

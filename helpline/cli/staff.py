@@ -55,8 +55,8 @@ def staff() -> None:
     "roles",
     multiple=True,
     required=True,
-    help="counsellor, interpreter, supervisor, admin or ssc_focal_point (with --site, alone); "
-    "repeat for several.",
+    help="counsellor, interpreter, supervisor, admin, programme_officer (the programme report "
+    "only) or ssc_focal_point (with --site, alone); repeat for several.",
 )
 @click.option(
     "--language",

@@ -22,6 +22,7 @@ from helpline.models.contacts import ContactRecord, ContactRecordVersion, Referr
 from helpline.models.ivr import FlowVersion
 from helpline.models.journal import JournalReplay
 from helpline.models.persons import Person, PersonConsent, PersonNumber
+from helpline.models.reports import ProgrammeReport
 from helpline.models.retention import DestructionLog
 from helpline.models.staff import (
     LoginSession,
@@ -65,6 +66,7 @@ __all__ = [
     "PersonConsent",
     "PersonNumber",
     "PresenceChange",
+    "ProgrammeReport",
     "Recording",
     "Referral",
     "ReferralStep",

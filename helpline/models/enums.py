@@ -17,6 +17,9 @@ class Role(enum.StrEnum):
     # Belongs to one Social Service Centre (staff.site_id): sees only the referrals sent
     # to it, and takes the centre's steps on them (docs/referrals.md).
     SSC_FOCAL_POINT = "ssc_focal_point"
+    # Reads the programme report (aggregates, suppressed) and nothing else: no call log,
+    # no records, no cases (docs/programme-report.md).
+    PROGRAMME_OFFICER = "programme_officer"
 
 
 class PresenceState(enum.StrEnum):

@@ -33,7 +33,7 @@ class StaffRole(Base):
     staff_id: Mapped[int] = mapped_column(
         sa.ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
 
 
 class StaffLanguage(Base):

@@ -105,6 +105,18 @@ STAFF = (
         DEMO_PASSWORD,
         "en",
     ),
+    # Reads the monthly programme report for the ministry and UNHCR, nothing else.
+    staffing.StaffSpec(
+        "programme.officer",
+        "Elif Demir",
+        ("programme_officer",),
+        (),
+        (),
+        None,
+        None,
+        DEMO_PASSWORD,
+        "en",
+    ),
 )
 
 

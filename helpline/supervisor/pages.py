@@ -7,6 +7,7 @@ from __future__ import annotations
 from helpline.supervisor import (
     blocklist,
     board_views,
+    programme,
     recordings,
     retention_views,
     views,
@@ -15,6 +16,6 @@ from helpline.supervisor import (
 from helpline.supervisor.blueprint import bp
 
 # Importing a views module registers its routes; this names them, for readers and linters.
-VIEWS = (views, board_views, blocklist, recordings, retention_views, voicemails)
+VIEWS = (views, board_views, blocklist, programme, recordings, retention_views, voicemails)
 
 __all__ = ["VIEWS", "bp"]

@@ -2,8 +2,8 @@
 
 A cell is a `Count`, a `Measure` (a share, a median, hours: a value computed from
 `basis` items), a `Suppressed` marker, or `Empty` (a measure with nothing to measure).
-Labels are English; each thing also has a stable `key`, the message id the console's
-page will translate (docs/programme-report.md).
+Labels are English, and the message ids the console's page translates; each thing also
+has a stable `key` (docs/programme-report.md).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ TARGET = "programme_report"
 FORMATS = ("csv", "xlsx")
 
 
-def _details(report: Report) -> dict[str, Any]:
+def details_of(report: Report) -> dict[str, Any]:
+    """What the audit says of a report: never a figure."""
     return {
         "from": report.period.first_day.isoformat(),
         "to": report.period.last_day.isoformat(),
@@ -45,7 +46,7 @@ def produce(
     """Build the report and audit that it was produced; the caller commits."""
     report = build_report(session, period, scope, catalog, now, threshold)
     audit.record(
-        session, PRODUCED, actor, target_type=TARGET, details=_details(report), request=request
+        session, PRODUCED, actor, target_type=TARGET, details=details_of(report), request=request
     )
     return report
 
@@ -58,6 +59,19 @@ def record_download(
     request: audit.RequestInfo | None = None,
 ) -> None:
     """Audit a download of the report in a format; the caller commits before sending it."""
+    record_kept_download(session, details_of(report), None, file_format, actor, request)
+
+
+def record_kept_download(
+    session: DbSession,
+    details: dict[str, Any],
+    kept_id: int | None,
+    file_format: str,
+    actor: audit.Actor,
+    request: audit.RequestInfo | None = None,
+) -> None:
+    """Audit a download in a format, of a report (its `details_of`), kept (its id) or
+    made now (None); the caller commits before sending it."""
     if file_format not in FORMATS:
         raise ValueError(f"unknown format {file_format!r}")
     audit.record(
@@ -65,6 +79,7 @@ def record_download(
         DOWNLOADED,
         actor,
         target_type=TARGET,
-        details={**_details(report), "format": file_format},
+        target_id=kept_id,
+        details={**details, "format": file_format},
         request=request,
     )
