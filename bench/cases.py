@@ -73,19 +73,14 @@ class Result:
 Probe = Callable[[dt.datetime], int]
 
 
-def _time(name: str, target: float, probe: Probe, runs: int) -> Measurement:
+def _once(probe: Probe) -> tuple[int, float]:
+    """Run a probe and commit, as a request would: (rows, milliseconds)."""
     from helpline.extensions import db
 
-    samples: list[float] = []
-    rows = 0
-    for attempt in range(runs + WARM_UP):
-        started = time.perf_counter()
-        rows = probe(dt.datetime.now(dt.UTC))
-        db.session.commit()
-        elapsed = (time.perf_counter() - started) * 1000
-        if attempt >= WARM_UP:
-            samples.append(elapsed)
-    return Measurement(name, target, rows, tuple(samples))
+    started = time.perf_counter()
+    rows = probe(dt.datetime.now(dt.UTC))
+    db.session.commit()
+    return rows, (time.perf_counter() - started) * 1000
 
 
 def probes(seeded: cases_seed.Seeded) -> list[tuple[str, float, Probe]]:
@@ -152,14 +147,27 @@ def probes(seeded: cases_seed.Seeded) -> list[tuple[str, float, Probe]]:
 
 
 def measure(app: Flask, seeded: cases_seed.Seeded, runs: int) -> list[Measurement]:
+    """Every probe once a round, `WARM_UP` untimed rounds then `runs` timed ones: what
+    else runs on the machine meanwhile falls on every measurement alike."""
     from helpline.extensions import db
 
     with app.app_context():
         try:
-            return [_time(name, target, probe, runs) for name, target, probe in probes(seeded)]
+            chosen = probes(seeded)
+            rows = [0] * len(chosen)
+            samples: list[list[float]] = [[] for _ in chosen]
+            for round_number in range(WARM_UP + runs):
+                for index, (_, _, probe) in enumerate(chosen):
+                    rows[index], elapsed = _once(probe)
+                    if round_number >= WARM_UP:
+                        samples[index].append(elapsed)
         finally:
             db.session.remove()
             db.engine.dispose()
+    return [
+        Measurement(name, target, count, tuple(times))
+        for (name, target, _), count, times in zip(chosen, rows, samples, strict=True)
+    ]
 
 
 def _counts(database_url: str, worker: int) -> tuple[int, int]:
@@ -227,7 +235,8 @@ def section(result: Result, measured: str, command: str) -> str:
         "Each measurement calls the domain function the page calls "
         "(`helpline/cases/queries.py`, `helpline/cases/timeline.py`) as the case worker or "
         "the centre's supervisor, in the app's session, and commits (the audit entry each "
-        f"writes included): {RUNS} timed runs after {WARM_UP} untimed ones. The deeper "
+        f"writes included), every one once a round: {RUNS} timed rounds after {WARM_UP} "
+        "untimed ones. The deeper "
         f"page is page {DEEP_PAGE} (entries {50 * (DEEP_PAGE - 1) + 1} to "
         f"{50 * DEEP_PAGE}).",
         "",
