@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -67,6 +68,7 @@ class Result:
     worker_cases: int  # the busy worker's cases being worked
     site_cases: int
     measurements: list[Measurement]
+    load: tuple[float, float]  # the machine's 1-minute load average before and after
 
 
 # A measurement: given the time, run the domain function once and return its rows.
@@ -212,8 +214,10 @@ def run(
         seed_seconds = time.perf_counter() - started
         search.add_supervisor(app)
         worked, site = _counts(database_url, WORKER)
+        before = os.getloadavg()[0]
         measurements = measure(app, seeded, runs)
-    return Result(calls, seed_seconds, seeded, worked, site, measurements)
+        load = (before, os.getloadavg()[0])
+    return Result(calls, seed_seconds, seeded, worked, site, measurements, load)
 
 
 def section(result: Result, measured: str, command: str) -> str:
@@ -238,7 +242,9 @@ def section(result: Result, measured: str, command: str) -> str:
         f"writes included), every one once a round: {RUNS} timed rounds after {WARM_UP} "
         "untimed ones. The deeper "
         f"page is page {DEEP_PAGE} (entries {50 * (DEEP_PAGE - 1) + 1} to "
-        f"{50 * DEEP_PAGE}).",
+        f"{50 * DEEP_PAGE}). The machine's load average (1 minute) was "
+        f"{result.load[0]:.1f} when the measurements began and {result.load[1]:.1f} when "
+        f"they ended, on {os.cpu_count()} cores.",
         "",
         "| measurement | rows | p50 ms | p95 ms | p99 ms | target p95 |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
