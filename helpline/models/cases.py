@@ -35,7 +35,8 @@ class Case(Base):
 
     `next_due_at` is the earliest due date of the plan's open actions (None without
     any), kept by the plan functions, so "My cases" reads overdue work first from
-    `ix_case_worker_worked_due`, which holds only the cases being worked.
+    `ix_case_worker_worked_due`, which holds only the cases being worked, as
+    `ix_case_site_worked` does for the caseload (every column it counts).
     """
 
     __tablename__ = "case"
@@ -46,6 +47,15 @@ class Case(Base):
             "next_due_at",
             "opened_at",
             "id",
+            where=WORKED,
+        ),
+        partial_index(
+            "ix_case_site_worked",
+            "site_id",
+            "worker_id",
+            "status",
+            "next_due_at",
+            "opened_at",
             where=WORKED,
         ),
         sa.Index("ix_case_site_status_opened", "site_id", "status", "opened_at", "id"),
