@@ -225,13 +225,15 @@ def section(result: Result, measured: str, command: str) -> str:
     lines = [
         *sections.head(HEADING, measured, command),
         f"{result.calls:,} calls and {seeded.cases:,} cases generated in PostgreSQL with "
-        f"`INSERT ... SELECT generate_series` in {result.seed_seconds:.0f} s, then `ANALYZE`: "
+        f"`INSERT ... SELECT generate_series` in {result.seed_seconds:.0f} s (`VACUUM` of the "
+        "cases and `ANALYZE` included): "
         "the call-log seed (12 sites, 40 counsellors, 100,000 callers, a contact record for "
         "one answered call in ten), then one case per chosen answered call (its person, "
         "number, consent and opening record), 35 % of them closed, each with a goal, an "
         "open or cancelled action (some overdue, one in five a call with its pending "
         "callback) and a done one, plan changes, status, assignment and risk history and a "
-        f"note; and one person with {seeded.contacts} calls on one number over two years, "
+        f"note, one in ten linked to a second person; and one person with {seeded.contacts} "
+        "calls on one number over two years, "
         "each with a contact record in one case, a callback for one in five (and the call "
         "it made), goals, actions, notes, statuses and risks. The busy worker works "
         f"{result.worker_cases:,} cases; the supervisor's centre has {result.site_cases:,}.",
