@@ -4,6 +4,7 @@
     .venv/bin/python -m bench --only routing     # the routing section alone
     .venv/bin/python -m bench --only webhooks    # the webhook section alone
     .venv/bin/python -m bench --only search      # call-log search and export
+    .venv/bin/python -m bench --only cases       # case lists and timelines
     .venv/bin/python -m bench --only callbacks   # callbacks through the sandbox
     .venv/bin/python -m bench --only capacity    # concurrent calls through the sandbox
 
@@ -13,7 +14,7 @@ docs/BENCHMARKS.md, hand-written notes included, is kept as it was.
 Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local server's
 `test` database, in which a fresh database is created and dropped; HELPLINE_BENCH_REDIS_URL,
 default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The routing
-benchmark needs only Redis; the search benchmark PostgreSQL and Redis, not wrk; the
+benchmark needs only Redis; the search and cases benchmarks PostgreSQL and Redis, not wrk; the
 callbacks benchmark (`--only callbacks`) PostgreSQL and Redis, and runs the sandbox and
 two worker processes; the capacity benchmark (`--only capacity`) PostgreSQL and Redis,
 and runs gunicorn as in production, one worker process and the sandbox (about 15 minutes).
@@ -29,7 +30,16 @@ from pathlib import Path
 
 import redis
 
-from bench import callbacks, capacity, capacity_report, routing, search, sections, webhooks
+from bench import (
+    callbacks,
+    capacity,
+    capacity_report,
+    cases,
+    routing,
+    search,
+    sections,
+    webhooks,
+)
 from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
 
 COMMAND = ".venv/bin/python -m bench"
@@ -105,6 +115,16 @@ def _search_section(server: str, redis_url: str, calls: int) -> str:
     return search.section(result, measured, f"{COMMAND} --only search")
 
 
+def _cases_section(server: str, redis_url: str, calls: int, count: int) -> str:
+    with fresh_database(server) as database_url:
+        result = cases.run(database_url, redis_url, calls, count)
+    measured = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    command = f"{COMMAND} --only cases"
+    if calls != search.CALLS or count != cases.CASES:
+        command += f" --calls {calls} --cases {count}"
+    return cases.section(result, measured, command)
+
+
 def _callbacks_section(server: str, redis_url: str) -> str:
     with fresh_database(server) as database_url:
         rates, late = callbacks.run(database_url, redis_url)
@@ -140,11 +160,17 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["routing", "webhooks", "search", "callbacks", "capacity"],
+        choices=["routing", "webhooks", "search", "cases", "callbacks", "capacity"],
         help="run one benchmark and rewrite only its section",
     )
     parser.add_argument(
-        "--calls", type=int, default=search.CALLS, help="calls generated for the search benchmark"
+        "--calls",
+        type=int,
+        default=search.CALLS,
+        help="calls generated for the search and cases benchmarks",
+    )
+    parser.add_argument(
+        "--cases", type=int, default=cases.CASES, help="cases generated for the cases benchmark"
     )
     parser.add_argument(
         "--capacity-steps",
@@ -173,6 +199,9 @@ def main() -> None:
         sections.append((routing.HEADING, _routing_section(connection)))
     if args.only in (None, "search"):
         sections.append((search.HEADING, _search_section(server, redis_url, args.calls)))
+    if args.only in (None, "cases"):
+        section = _cases_section(server, redis_url, args.calls, args.cases)
+        sections.append((cases.HEADING, section))
     if args.only in (None, "callbacks"):
         sections.append((callbacks.HEADING, _callbacks_section(server, redis_url)))
     if args.only in (None, "capacity"):

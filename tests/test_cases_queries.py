@@ -9,6 +9,7 @@ from helpline.cases import cases, plan, queries
 from helpline.cases.access import CaseForbidden, CaseInvalid
 from helpline.cases.queries import CaseSearch
 from helpline.models import Case, Staff
+from helpline.models import cases as case_models
 from tests.cases import DAY, T0, actions, line, person_with_case
 from tests.factories import Factory
 
@@ -47,6 +48,13 @@ def test_my_cases_put_overdue_work_first(factory: Factory) -> None:
         (late.id, 2, True), (soon.id, 0, False), (calm.id, 0, False),
     ]  # fmt: skip
     assert actions(factory).count("my_cases_viewed") == 1
+
+
+def test_my_cases_index_holds_exactly_the_cases_being_worked() -> None:
+    """The partial index "My cases" reads from lists the statuses the query lists, so
+    PostgreSQL can use it (a status added to one and not the other would lose it)."""
+    listed = ", ".join(f"'{status}'" for status in cases.WORKED)
+    assert f"status IN ({listed})" == case_models.WORKED
 
 
 def test_supervisor_search_by_site_worker_status_and_age(factory: Factory) -> None:

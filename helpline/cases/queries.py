@@ -1,8 +1,10 @@
 """Lists of cases: "My cases", the supervisor's search and the caseload per worker.
 
-Each query follows an index of `case` (helpline/models/cases.py): (worker, status, next
-due) for "My cases", (site, status, opened), (worker, opened), (status, opened) and
-(opened) for the search, whose pages are keyed by (opened_at, id), newest first.
+Each query follows an index of `case` (helpline/models/cases.py): (worker, next due,
+opened, id) of the cases being worked for "My cases", (site, status, opened), (worker,
+opened), (status, opened) and (opened) for the search, whose pages are keyed by
+(opened_at, id), newest first; (site, worker, status, next due, opened) of the cases
+being worked for the caseload, which reads the index alone.
 Every list is audited, as the other lists of personal data are.
 """
 

@@ -16,11 +16,13 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from helpline.models.base import Base, EncryptedText, UTCDateTime, utcnow
+from helpline.models.base import Base, EncryptedText, UTCDateTime, partial_index, utcnow
 from helpline.models.calls import BigId
 from helpline.models.enums import ActionStatus, CaseStatus, GoalStatus, RiskLevel
 
 CURRENT = "unlinked_at IS NULL"
+# The cases being worked (`cases.cases.WORKED`): what "My cases" lists.
+WORKED = "status IN ('open', 'active', 'on_hold', 'reopened')"
 
 
 def _staff() -> sa.ForeignKey:
@@ -32,12 +34,30 @@ class Case(Base):
     """One person's case, worked by one case worker at one site.
 
     `next_due_at` is the earliest due date of the plan's open actions (None without
-    any), kept by the plan functions, so "My cases" sorts overdue work first by index.
+    any), kept by the plan functions, so "My cases" reads overdue work first from
+    `ix_case_worker_worked_due`, which holds only the cases being worked, as
+    `ix_case_site_worked` does for the caseload (every column it counts).
     """
 
     __tablename__ = "case"
     __table_args__ = (
-        sa.Index("ix_case_worker_status_due", "worker_id", "status", "next_due_at"),
+        partial_index(
+            "ix_case_worker_worked_due",
+            "worker_id",
+            "next_due_at",
+            "opened_at",
+            "id",
+            where=WORKED,
+        ),
+        partial_index(
+            "ix_case_site_worked",
+            "site_id",
+            "worker_id",
+            "status",
+            "next_due_at",
+            "opened_at",
+            where=WORKED,
+        ),
         sa.Index("ix_case_site_status_opened", "site_id", "status", "opened_at", "id"),
         sa.Index("ix_case_worker_opened", "worker_id", "opened_at", "id"),
         sa.Index("ix_case_status_opened", "status", "opened_at", "id"),
