@@ -520,9 +520,7 @@ def link_person(
     return link
 
 
-def _may_link(
-    session: DbSession, case: Case, person: Person, by: Staff, now: dt.datetime
-) -> bool:
+def _may_link(session: DbSession, case: Case, person: Person, by: Staff, now: dt.datetime) -> bool:
     if allows("person.read", by, person_subject(session, person, by), now):
         return True
     shared = set(linked_caller_ids(session, case.person_id))
