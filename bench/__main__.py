@@ -6,6 +6,7 @@
     .venv/bin/python -m bench --only search      # call-log search and export
     .venv/bin/python -m bench --only callbacks   # callbacks through the sandbox
     .venv/bin/python -m bench --only capacity    # concurrent calls through the sandbox
+    .venv/bin/python -m bench --only programme   # the programme report, a year of calls
 
 Each run replaces only the sections it measures, in place: every other section of
 docs/BENCHMARKS.md, hand-written notes included, is kept as it was.
@@ -16,7 +17,8 @@ default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The r
 benchmark needs only Redis; the search benchmark PostgreSQL and Redis, not wrk; the
 callbacks benchmark (`--only callbacks`) PostgreSQL and Redis, and runs the sandbox and
 two worker processes; the capacity benchmark (`--only capacity`) PostgreSQL and Redis,
-and runs gunicorn as in production, one worker process and the sandbox (about 15 minutes).
+and runs gunicorn as in production, one worker process and the sandbox (about 15 minutes);
+the programme report's benchmark (`--only programme`) PostgreSQL alone.
 """
 
 from __future__ import annotations
@@ -29,7 +31,16 @@ from pathlib import Path
 
 import redis
 
-from bench import callbacks, capacity, capacity_report, routing, search, sections, webhooks
+from bench import (
+    callbacks,
+    capacity,
+    capacity_report,
+    programme,
+    routing,
+    search,
+    sections,
+    webhooks,
+)
 from bench.environment import ROOT, fresh_database, gunicorn, machine, production_environment
 
 COMMAND = ".venv/bin/python -m bench"
@@ -112,6 +123,16 @@ def _callbacks_section(server: str, redis_url: str) -> str:
     return callbacks.section(rates, late, measured, f"{COMMAND} --only callbacks")
 
 
+def _programme_section(server: str, calls: int) -> str:
+    with fresh_database(server) as database_url:
+        result = programme.run(database_url, calls)
+    measured = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    command = f"{COMMAND} --only programme"
+    if calls != programme.CALLS:
+        command += f" --programme-calls {calls}"
+    return programme.section(result, measured, command)
+
+
 def _capacity_section(server: str, redis_url: str, steps: list[int], seconds: float) -> str:
     with fresh_database(server) as database_url:
         plateaus, setup = capacity.run(database_url, redis_url, steps, seconds)
@@ -140,11 +161,17 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["routing", "webhooks", "search", "callbacks", "capacity"],
+        choices=["routing", "webhooks", "search", "callbacks", "capacity", "programme"],
         help="run one benchmark and rewrite only its section",
     )
     parser.add_argument(
         "--calls", type=int, default=search.CALLS, help="calls generated for the search benchmark"
+    )
+    parser.add_argument(
+        "--programme-calls",
+        type=int,
+        default=programme.CALLS,
+        help="calls in the year generated for the programme report's benchmark",
     )
     parser.add_argument(
         "--capacity-steps",
@@ -175,6 +202,9 @@ def main() -> None:
         sections.append((search.HEADING, _search_section(server, redis_url, args.calls)))
     if args.only in (None, "callbacks"):
         sections.append((callbacks.HEADING, _callbacks_section(server, redis_url)))
+    if args.only in (None, "programme"):
+        section = _programme_section(server, args.programme_calls)
+        sections.append((programme.HEADING, section))
     if args.only in (None, "capacity"):
         connection.flushdb()
         section = _capacity_section(server, redis_url, args.capacity_steps, args.capacity_seconds)
