@@ -7,6 +7,7 @@
     .venv/bin/python -m bench --only cases       # case lists and timelines
     .venv/bin/python -m bench --only callbacks   # callbacks through the sandbox
     .venv/bin/python -m bench --only capacity    # concurrent calls through the sandbox
+    .venv/bin/python -m bench --only programme   # the programme report, a year of calls
 
 Each run replaces only the sections it measures, in place: every other section of
 docs/BENCHMARKS.md, hand-written notes included, is kept as it was.
@@ -17,7 +18,8 @@ default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The r
 benchmark needs only Redis; the search and cases benchmarks PostgreSQL and Redis, not wrk; the
 callbacks benchmark (`--only callbacks`) PostgreSQL and Redis, and runs the sandbox and
 two worker processes; the capacity benchmark (`--only capacity`) PostgreSQL and Redis,
-and runs gunicorn as in production, one worker process and the sandbox (about 15 minutes).
+and runs gunicorn as in production, one worker process and the sandbox (about 15 minutes);
+the programme report's benchmark (`--only programme`) PostgreSQL alone.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bench import (
     capacity,
     capacity_report,
     cases,
+    programme,
     routing,
     search,
     sections,
@@ -132,6 +135,16 @@ def _callbacks_section(server: str, redis_url: str) -> str:
     return callbacks.section(rates, late, measured, f"{COMMAND} --only callbacks")
 
 
+def _programme_section(server: str, calls: int) -> str:
+    with fresh_database(server) as database_url:
+        result = programme.run(database_url, calls)
+    measured = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    command = f"{COMMAND} --only programme"
+    if calls != programme.CALLS:
+        command += f" --programme-calls {calls}"
+    return programme.section(result, measured, command)
+
+
 def _capacity_section(server: str, redis_url: str, steps: list[int], seconds: float) -> str:
     with fresh_database(server) as database_url:
         plateaus, setup = capacity.run(database_url, redis_url, steps, seconds)
@@ -160,7 +173,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["routing", "webhooks", "search", "cases", "callbacks", "capacity"],
+        choices=["routing", "webhooks", "search", "cases", "callbacks", "capacity", "programme"],
         help="run one benchmark and rewrite only its section",
     )
     parser.add_argument(
@@ -171,6 +184,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--cases", type=int, default=cases.CASES, help="cases generated for the cases benchmark"
+    )
+    parser.add_argument(
+        "--programme-calls",
+        type=int,
+        default=programme.CALLS,
+        help="calls in the year generated for the programme report's benchmark",
     )
     parser.add_argument(
         "--capacity-steps",
@@ -204,6 +223,9 @@ def main() -> None:
         sections.append((cases.HEADING, section))
     if args.only in (None, "callbacks"):
         sections.append((callbacks.HEADING, _callbacks_section(server, redis_url)))
+    if args.only in (None, "programme"):
+        section = _programme_section(server, args.programme_calls)
+        sections.append((programme.HEADING, section))
     if args.only in (None, "capacity"):
         connection.flushdb()
         section = _capacity_section(server, redis_url, args.capacity_steps, args.capacity_seconds)

@@ -70,6 +70,11 @@ WAITING = "queued_at IS NOT NULL AND dequeued_at IS NULL AND ended_at IS NULL"
 # Emergency calls not ended: the dispatcher looks among them for one still without an
 # interpreter it needs (routing/offers.py `needing_interpreter`).
 EMERGENCY_OPEN = "is_emergency AND ended_at IS NULL"
+# An opening-hours check that found the line closed (`CallEventKind.HOURS_CHECKED`), as
+# each database reads `data["open"].as_boolean().is_(False)`: on PostgreSQL the planner
+# uses the index only when the query's condition is this one.
+CLOSED_HOURS_CHECK_PG = "kind = 'hours_checked' AND ((data ->> 'open')::boolean) IS FALSE"
+CLOSED_HOURS_CHECK_SQLITE = "kind = 'hours_checked' AND json_extract(data, '$.open') IS 0"
 
 
 class Call(Base):
@@ -181,6 +186,15 @@ class CallEvent(Base):
         sa.UniqueConstraint("call_id", "delivery", name="uq_call_event_call_delivery"),
         sa.Index("ix_call_event_call_occurred", "call_id", "occurred_at"),
         sa.Index("ix_call_event_kind_occurred", "kind", "occurred_at"),
+        # The programme report's calls out of hours: the opening-hours checks that found
+        # the line closed, by time (the report's condition, word for word, on PostgreSQL).
+        sa.Index(
+            "ix_call_event_closed_hours",
+            "occurred_at",
+            "call_id",
+            postgresql_where=sa.text(CLOSED_HOURS_CHECK_PG),
+            sqlite_where=sa.text(CLOSED_HOURS_CHECK_SQLITE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
