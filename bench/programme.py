@@ -24,6 +24,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
 from bench import sections
+from bench.capacity_report import percentile
 from bench.environment import ROOT
 from bench.search import _reset_peak, _status_mb
 from bench.search import generate as generate_calls
@@ -257,8 +258,7 @@ class Timing:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.samples)
-        return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+        return percentile(self.samples, 0.95)
 
 
 @dataclasses.dataclass(frozen=True)

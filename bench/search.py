@@ -29,6 +29,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bench import sections
+from bench.capacity_report import percentile
 from bench.environment import ROOT
 
 HEADING = "## Call-log search and export"
@@ -195,8 +196,7 @@ class Search:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.samples)
-        return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+        return percentile(self.samples, 0.95)
 
 
 def _deep_cursor(app: Flask, offset: int) -> str:
