@@ -14,12 +14,13 @@ docs/BENCHMARKS.md, hand-written notes included, is kept as it was.
 
 Needs PostgreSQL and Redis (HELPLINE_BENCH_DATABASE_URL, default the local server's
 `test` database, in which a fresh database is created and dropped; HELPLINE_BENCH_REDIS_URL,
-default redis://127.0.0.1:6379/13, flushed) and wrk (apt-get install wrk). The routing
-benchmark needs only Redis; the search and cases benchmarks PostgreSQL and Redis, not wrk; the
-callbacks benchmark (`--only callbacks`) PostgreSQL and Redis, and runs the sandbox and
-two worker processes; the capacity benchmark (`--only capacity`) PostgreSQL and Redis,
-and runs gunicorn as in production, one worker process and the sandbox (about 15 minutes);
-the programme report's benchmark (`--only programme`) PostgreSQL alone.
+default redis://127.0.0.1:6379/13, flushed at the start of a run that uses Redis) and wrk
+(apt-get install wrk). The routing benchmark needs only Redis; the search and cases
+benchmarks PostgreSQL and Redis, not wrk; the callbacks benchmark (`--only callbacks`)
+PostgreSQL and Redis, and runs the sandbox and two worker processes; the capacity benchmark
+(`--only capacity`) PostgreSQL and Redis, and runs gunicorn as in production, one worker
+process and the sandbox (about 15 minutes); the programme report's benchmark (`--only
+programme`) PostgreSQL alone, and leaves Redis untouched.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ COMMAND = ".venv/bin/python -m bench"
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 25.0
 WEBHOOK_HEADING = "## Webhook throughput and latency"
+SECTIONS = ("routing", "webhooks", "search", "cases", "callbacks", "capacity", "programme")
+WITHOUT_REDIS = frozenset({"programme"})
+
+
+def uses_redis(only: str | None) -> bool:
+    """Whether a run of `--only` (None: every section) touches Redis, so its db is flushed
+    at the start; a section not known to do without Redis counts as using it."""
+    return only is None or only not in WITHOUT_REDIS
 
 
 def _seed(database_url: str) -> None:
@@ -173,7 +182,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["routing", "webhooks", "search", "cases", "callbacks", "capacity", "programme"],
+        choices=SECTIONS,
         help="run one benchmark and rewrite only its section",
     )
     parser.add_argument(
@@ -208,8 +217,9 @@ def main() -> None:
         "HELPLINE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
     redis_url = os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-    connection = redis.Redis.from_url(redis_url)
-    connection.flushdb()
+    connection = redis.Redis.from_url(redis_url)  # connects on its first command
+    if uses_redis(args.only):
+        connection.flushdb()
     before = args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
     sections: list[tuple[str, str]] = []
     if args.only in (None, "webhooks"):

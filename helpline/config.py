@@ -36,6 +36,8 @@ CALLBACK_HOURS_FORMAT = re.compile(r"([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0
 DEV_SECRETS_FILE = "dev-secrets.json"
 DEFAULT_FLOWS_PATH = Path(__file__).resolve().parent.parent / "ivr_flows"
 DEFAULT_DATA_PATH = Path(__file__).resolve().parent.parent / "data"
+# The programme report suppresses counts from 1 to this minus one (docs/programme-report.md).
+DEFAULT_PROGRAMME_REPORT_THRESHOLD = 5
 
 
 class ConfigError(RuntimeError):
@@ -85,6 +87,9 @@ class Settings:
     # Live alerts (docs/supervisor.md): an alert nobody acknowledged for this long rings
     # the duty supervisor's phone.
     alert_ring_seconds: int = 60
+    # The programme report's suppression threshold on the page, in the monthly job and as
+    # the command's default --threshold.
+    programme_report_threshold: int = DEFAULT_PROGRAMME_REPORT_THRESHOLD
     # Where a value came from a development fallback rather than the environment.
     generated: frozenset[str] = frozenset()
     invalid: tuple[str, ...] = ()
@@ -224,6 +229,9 @@ class Settings:
             callback_abandoned_seconds=integer("CALLBACK_ABANDONED_SECONDS", 60, minimum=0),
             callback_sweep_seconds=integer("CALLBACK_SWEEP_SECONDS", 20, minimum=2),
             alert_ring_seconds=integer("ALERT_RING_SECONDS", 60),
+            programme_report_threshold=integer(
+                "PROGRAMME_REPORT_THRESHOLD", DEFAULT_PROGRAMME_REPORT_THRESHOLD, minimum=2
+            ),
             generated=frozenset(generated),
             invalid=tuple(invalid),
         )

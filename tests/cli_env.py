@@ -8,7 +8,7 @@ import pytest
 
 from helpline.config import Settings
 
-PREFIXES = ("HELPLINE_", "DATABASE_", "REDIS_", "CALLBACK_", "ALERT_")
+PREFIXES = ("HELPLINE_", "DATABASE_", "REDIS_", "CALLBACK_", "ALERT_", "PROGRAMME_")
 
 
 def settings_environ(settings: Settings, **extra: str) -> dict[str, str]:
@@ -30,6 +30,7 @@ def settings_environ(settings: Settings, **extra: str) -> dict[str, str]:
         "CALLBACK_ABANDONED_SECONDS": str(settings.callback_abandoned_seconds),
         "CALLBACK_SWEEP_SECONDS": str(settings.callback_sweep_seconds),
         "ALERT_RING_SECONDS": str(settings.alert_ring_seconds),
+        "PROGRAMME_REPORT_THRESHOLD": str(settings.programme_report_threshold),
         **extra,
     }
 

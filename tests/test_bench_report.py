@@ -1,8 +1,11 @@
-"""The benchmark report: a run replaces only the sections it measured."""
+"""The benchmark report: a run replaces only the sections it measured, and flushes its
+Redis db only when a section it runs uses Redis."""
 
 from __future__ import annotations
 
-from bench.__main__ import WEBHOOK_HEADING, _replace_section
+import pytest
+
+from bench.__main__ import SECTIONS, WEBHOOK_HEADING, _replace_section, uses_redis
 
 BEFORE = f"""# Benchmarks
 
@@ -37,3 +40,10 @@ def test_bench_report_replace_section_adds_a_missing_one() -> None:
     """A section the report lacks is added at the end."""
     after = _replace_section("# Benchmarks\n", "## New", "## New\n\nfigures\n")
     assert after == "# Benchmarks\n\n## New\n\nfigures\n"
+
+
+@pytest.mark.parametrize("only", [None, *SECTIONS])
+def test_bench_uses_redis_for_every_section_but_the_programme_report(only: str | None) -> None:
+    """A run of every section, or of one that uses Redis, flushes its db; the programme
+    report's bench (PostgreSQL alone) leaves Redis as it found it."""
+    assert uses_redis(only) is (only != "programme")

@@ -161,3 +161,51 @@ def test_check_command_passes_a_sound_setup(
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 0, result.output
     assert "configuration OK" in result.output
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 5), ("", 5), ("2", 2), (" 12 ", 12)])
+def test_config_programme_report_threshold_reads_a_whole_number(
+    tmp_path: Path, value: str | None, expected: int
+) -> None:
+    """PROGRAMME_REPORT_THRESHOLD is a whole number of at least 2; unset or empty, 5."""
+    environ = {**GOOD_PRODUCTION, "HELPLINE_INSTANCE_PATH": str(tmp_path)}
+    if value is not None:
+        environ["PROGRAMME_REPORT_THRESHOLD"] = value
+    settings = Settings.from_env(environ)
+    assert settings.programme_report_threshold == expected
+    assert settings.problems() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1", "PROGRAMME_REPORT_THRESHOLD must be at least 2"),
+        ("0", "PROGRAMME_REPORT_THRESHOLD must be at least 2"),
+        ("five", "PROGRAMME_REPORT_THRESHOLD must be a whole number"),
+        ("4.5", "PROGRAMME_REPORT_THRESHOLD must be a whole number"),
+    ],
+)
+def test_config_programme_report_threshold_refuses_a_bad_value_by_name(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    """A threshold below 2 or not a whole number stops the app with a ConfigError that
+    names the setting, in development as in production."""
+    for environ in (
+        {**GOOD_PRODUCTION, "HELPLINE_INSTANCE_PATH": str(tmp_path)},
+        {"HELPLINE_INSTANCE_PATH": str(tmp_path)},
+    ):
+        settings = Settings.from_env({**environ, "PROGRAMME_REPORT_THRESHOLD": value})
+        with pytest.raises(ConfigError, match=message):
+            create_app(settings)
+
+
+def test_config_bad_programme_report_threshold_is_a_message_not_a_traceback(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command says what is wrong with the setting and exits 1, without a traceback."""
+    use_settings(monkeypatch, settings, PROGRAMME_REPORT_THRESHOLD="1")
+    for command in (["check"], ["report", "programme"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1, command
+        assert "PROGRAMME_REPORT_THRESHOLD must be at least 2" in result.output
+        assert "Traceback" not in result.output

@@ -199,6 +199,26 @@ def test_cli_writes_csv_and_xlsx_and_audits_as_the_operator(
     assert len(factory.audit_entries("programme_report_produced")) == 2
 
 
+@pytest.mark.parametrize(("arguments", "expected"), [([], 3), (["--threshold", "7"], 7)])
+def test_cli_threshold_defaults_to_the_setting(
+    settings: Settings,
+    factory: Factory,
+    small_line: programme_line.SmallLine,
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    expected: int,
+) -> None:
+    """Without --threshold the command uses PROGRAMME_REPORT_THRESHOLD; --threshold wins."""
+    use_settings(monkeypatch, settings, PROGRAMME_REPORT_THRESHOLD="3")
+    period = ["--from", "2026-11-01", "--to", "2026-11-30"]
+    result = CliRunner().invoke(main, ["report", "programme", *period, *arguments])
+    assert result.exit_code == 0, result.output
+    cover = {r["row"]: r["value"] for r in csv_rows(result.stdout) if r["section"] == "report"}
+    assert cover["Threshold"] == str(expected)
+    produced = factory.audit_entries("programme_report_produced")
+    assert [e.details["threshold"] for e in produced] == [expected]
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -5,6 +5,7 @@ job that keeps last month's report."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
 import openpyxl
@@ -12,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from helpline.config import Settings
 from helpline.extensions import db
 from helpline.models import ProgrammeReport
 from tests import programme_line
@@ -172,3 +174,29 @@ def test_monthly_job_keeps_one_report_per_month(
     assert client.get(f"/supervisor/programme/kept/{first + 1}.csv").status_code == 404
     downloaded = factory.audit_entries("programme_report_downloaded")
     assert [(e.target_id, e.details["format"]) for e in downloaded] == [(str(first), "xlsx")]
+
+
+def test_programme_page_and_job_use_the_threshold_setting(
+    app: Flask, settings: Settings, factory: Factory, small_line: programme_line.SmallLine
+) -> None:
+    """With PROGRAMME_REPORT_THRESHOLD at 3 the page shows 3 and produces, downloads and
+    keeps the report at 3, not at the default 5."""
+    from helpline.tasks.reports import keep_last_month_report
+
+    app.extensions["helpline.settings"] = dataclasses.replace(
+        settings, programme_report_threshold=3
+    )
+    client = signed_in(app, factory, "supervisor")
+    html = client.get("/supervisor/programme", query_string=NOVEMBER).get_data(as_text=True)
+    assert "Suppression threshold: 3. Counts from 1 to 2 are hidden." in html
+    assert "counts from 1 to 2 of people and their contacts are hidden" in html
+    download = client.get("/supervisor/programme/report.xlsx", query_string=NOVEMBER)
+    book = openpyxl.load_workbook(io.BytesIO(download.data))
+    cover = {row[0]: row[1] for row in book["Cover"].iter_rows(values_only=True)}
+    assert cover["Threshold"] == "3"
+    with app.app_context():
+        kept = db.session.get(ProgrammeReport, keep_last_month_report(programme_line.NOW))
+        assert kept is not None
+        assert kept.threshold == 3
+    produced = factory.audit_entries("programme_report_produced")
+    assert [e.details["threshold"] for e in produced] == [3, 3, 3]

@@ -31,9 +31,7 @@ def report() -> None:
 @click.option(
     "--threshold",
     type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Counts below this are suppressed.",
+    help="Counts below this are suppressed; default: PROGRAMME_REPORT_THRESHOLD (5).",
 )
 def programme(
     first: dt.datetime | None,
@@ -42,7 +40,7 @@ def programme(
     province: str | None,
     file_format: str,
     output: Path | None,
-    threshold: int,
+    threshold: int | None,
 ) -> None:
     """Write the programme report for a period: CSV to stdout or --output, or an Excel
     workbook (to --output, else programme-report-FROM-TO.xlsx)."""
@@ -73,7 +71,7 @@ def programme(
             current_app.extensions["helpline.catalog"],
             who,
             now,
-            threshold,
+            settings.programme_report_threshold if threshold is None else threshold,
         )
         service.record_download(db.session, found, file_format, who)
         db.session.commit()

@@ -24,7 +24,6 @@ from helpline.reporting.programme import pyramid, service, store, trend
 from helpline.reporting.programme.cells import SUPPRESSED_MARK, number
 from helpline.reporting.programme.csv_file import write_csv
 from helpline.reporting.programme.model import Cell, Empty, Measure, Report, Suppressed, Unit, Why
-from helpline.reporting.programme.suppression import DEFAULT_THRESHOLD
 from helpline.reporting.programme.workbook import write_xlsx
 from helpline.supervisor import (
     access,
@@ -74,7 +73,7 @@ def _produce(chosen: programme_form.Chosen) -> Report:
         current_app.extensions["helpline.catalog"],
         actor(current_staff()),
         utcnow(),
-        DEFAULT_THRESHOLD,
+        settings().programme_report_threshold,
         request_info(),
     )
 
@@ -124,7 +123,7 @@ def programme_report() -> tuple[str, int]:
     chosen, problems, values = _chosen()
     context: dict[str, Any] = {
         "values": values,
-        "threshold": DEFAULT_THRESHOLD,
+        "threshold": settings().programme_report_threshold,
         "timezone": settings().timezone,
         "kept": store.list_kept(db.session),
         **_choices(),
@@ -162,7 +161,11 @@ def programme_download(file_format: str) -> Response | tuple[str, int]:
     _may()
     chosen, problems, values = _chosen()
     if chosen is None:
-        context = {"values": values, "threshold": DEFAULT_THRESHOLD, **_choices()}
+        context = {
+            "values": values,
+            "threshold": settings().programme_report_threshold,
+            **_choices(),
+        }
         return render_template(
             "supervisor/programme.html", problems=problems, kept=[], **context
         ), 400

@@ -21,7 +21,6 @@ from helpline.extensions import db
 from helpline.models import utcnow
 from helpline.reporting.programme import build, service, store
 from helpline.reporting.programme.model import LINE
-from helpline.reporting.programme.suppression import DEFAULT_THRESHOLD
 from helpline.tasks.periodic import enqueue_once
 from helpline.web import settings
 
@@ -52,7 +51,7 @@ def keep_last_month_report(now: dt.datetime | None = None) -> int:
         current_app.extensions["helpline.catalog"],
         ACTOR,
         now,
-        DEFAULT_THRESHOLD,
+        settings().programme_report_threshold,
     )
     try:
         kept = store.keep(db.session, report)
