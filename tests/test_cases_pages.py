@@ -183,9 +183,11 @@ def test_case_pages_show_the_case_audited(app: Flask, factory: Factory, office: 
     assert "Draft translation, under review" not in english
 
 
-def test_case_pages_timeline_in_keyset_pages(app: Flask, factory: Factory, office: Desk) -> None:
-    """The timeline shows 50 entries, newest first, and links the older ones by the last
-    entry's key; following it shows the rest, each entry once."""
+def _timeline_pages(
+    factory: Factory, office: Desk, client: FlaskClient, path: str
+) -> tuple[str, str]:
+    """Sixty notes on the case; the page at `path` shows the newest 50 and its "Older
+    entries" link the other 10, each once. The older link and the second page."""
     start = utcnow()
     for n in range(60):
         cases.add_note(
@@ -193,15 +195,26 @@ def test_case_pages_timeline_in_keyset_pages(app: Flask, factory: Factory, offic
             now=start + dt.timedelta(minutes=n + 1),
         )  # fmt: skip
     factory.session.commit()
-    client, _token = _client(app, "worker")
-    first = _page(client, f"/console/cases/{office.case.reference}")
+    first = _page(client, path)
     shown = re.findall(r"note number (\d\d)", first)
     assert shown == [f"{n:02d}" for n in range(59, 9, -1)]
     older = re.search(r'href="([^"]*after=[^"#]*)[^"]*" rel="next"', first)
     assert older is not None
-    second = _page(client, html.unescape(older.group(1)))
+    link = html.unescape(older.group(1))
+    second = _page(client, link)
     rest = re.findall(r"note number (\d\d)", second)
     assert rest == [f"{n:02d}" for n in range(9, -1, -1)]
+    return link, second
+
+
+def test_case_pages_timeline_in_keyset_pages(app: Flask, factory: Factory, office: Desk) -> None:
+    """The timeline shows 50 entries, newest first, and links the older ones by the last
+    entry's key; following it shows the rest, each entry once."""
+    client, _token = _client(app, "worker")
+    path = f"/console/cases/{office.case.reference}"
+    link, second = _timeline_pages(factory, office, client, path)
+    assert link.startswith(f"{path}?after=")
+    assert f'<a href="{path}">' in second  # back to the newest
 
 
 def test_case_pages_unknown_reference_is_404(app: Flask, office: Desk) -> None:
@@ -447,6 +460,36 @@ def test_case_pages_profile_numbers_linked_and_unlinked(
     ).all()
     assert sorted(link.unlinked_at is None for link in links) == [False, True]
     assert client.get("/console/persons/99999999").status_code == 404
+
+
+def test_case_pages_profile_shows_the_persons_timeline(
+    app: Flask, factory: Factory, office: Desk
+) -> None:
+    """The profile shows the person's timeline: the call from their number and its contact
+    record; reading it is audited (person_timeline_viewed)."""
+    client, _token = _client(app, "worker")
+    page = _page(client, f"/console/persons/{office.person.id}")
+    timeline = page[page.index('id="timeline-heading"') :]
+    assert "Incoming call" in timeline
+    assert f"Contact record {office.record.id}</a>" in timeline
+    assert f'href="/console/records/{office.record.id}"' in timeline
+    assert _audited(factory, "person_timeline_viewed") == 1
+
+
+def test_case_pages_profile_timeline_in_keyset_pages(
+    app: Flask, factory: Factory, office: Desk
+) -> None:
+    """The profile's timeline shows 50 entries, newest first, and links the older ones by
+    the last entry's key on the profile; following it shows the rest, each entry once; a
+    page key that does not read is 404."""
+    client, _token = _client(app, "worker")
+    path = f"/console/persons/{office.person.id}"
+    link, second = _timeline_pages(factory, office, client, path)
+    assert link.startswith(f"{path}?after=")
+    assert f'<a href="{path}">' in second  # back to the newest
+    assert _audited(factory, "person_timeline_viewed") == 2
+    assert client.get(f"{path}?after=junk").status_code == 404
+    assert client.get(f"{path}?after=2026-01-01T00:00:00+00:00~call~x").status_code == 404
 
 
 # --- my cases, the supervisor's pages -------------------------------------------------------

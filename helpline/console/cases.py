@@ -10,6 +10,7 @@ Supervisors of the case's centre read the same page, with the transfer form only
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,6 +74,26 @@ def staff_names(ids: set[int | None]) -> dict[int, str]:
         return {}
     query = sa.select(Staff.id, Staff.display_name).where(Staff.id.in_(wanted))
     return {row.id: row.display_name for row in db.session.execute(query)}
+
+
+def timeline_staff(page: timeline.Page) -> set[int | None]:
+    """The staff a timeline page names: who made each entry, and the case workers."""
+    made = {e.staff_id for e in page.entries}
+    return made | {e.data.get("worker_id") for e in page.entries if e.kind == "assignment"}
+
+
+def timeline_context(page: timeline.Page, endpoint: str, **values: Any) -> dict[str, Any]:
+    """What _timeline.html needs besides `names`, `labels` and `languages`; its pager links
+    to `endpoint` with `values` (and `after=`)."""
+    return {
+        "entries": page.entries,
+        "next_after": page.next_after.encode() if page.next_after else None,
+        "timeline_url": functools.partial(url_for, endpoint, **values),
+        "referral_statuses": REFERRAL_STATUSES,
+        "catalog": current_app.extensions["helpline.catalog"],
+        "risk_levels": dict(record_forms.RISK_LEVELS),
+        "local": local_time,
+    }
 
 
 def counsellors(site_id: int | None = None) -> list[Staff]:
@@ -140,9 +161,7 @@ def case_page(case: Case, *, problems: dict[str, str] | None = None, status: int
     writable = allows("case.write", staff, subject, moment)
     language = _who5_language(case)
     ids = {case.worker_id, *(a.owner_id for a in view.actions), *(r.assessed_by_id for r in risks)}
-    ids |= {e.staff_id for e in page.entries} | {
-        e.data.get("worker_id") for e in page.entries if e.kind == "assignment"
-    }
+    ids |= timeline_staff(page)
     site = db.session.get(Site, case.site_id) if case.site_id is not None else None
     html = render_template(
         "console/cases/case.html",
@@ -152,8 +171,7 @@ def case_page(case: Case, *, problems: dict[str, str] | None = None, status: int
         risks=risks,
         curve=curve,
         chart=wellbeing_chart(_("WHO-5 wellbeing over time"), curve),
-        entries=page.entries,
-        next_after=page.next_after.encode() if page.next_after else None,
+        **timeline_context(page, "cases.show", reference=case.reference),
         names=staff_names(ids),
         writable=writable and case.status != CaseStatus.CLOSED.value,
         may_change_status=writable,
@@ -172,11 +190,7 @@ def case_page(case: Case, *, problems: dict[str, str] | None = None, status: int
         form=request.form if problems else {},
         post_form=PostForm(),
         labels=labels,
-        referral_statuses=REFERRAL_STATUSES,
-        catalog=current_app.extensions["helpline.catalog"],
-        risk_levels=dict(record_forms.RISK_LEVELS),
         languages=LANGUAGE_NAMES,
-        local=local_time,
         timezone=settings().timezone,
         today=(moment + dt.timedelta(days=1)).astimezone(ZoneInfo(settings().timezone)).date(),
     )

@@ -1,5 +1,5 @@
 """A person's profile in the console: the consent to keeping it, the details (each may be
-"prefers not to say"), the numbers linked and unlinked, the person's cases.
+"prefers not to say"), the numbers linked and unlinked, the person's cases and timeline.
 
 Glue only: helpline/cases/persons decides who may, what is valid, and audits.
 """
@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from helpline.auth.access import allow, current_staff
 from helpline.auth.forms import PostForm
-from helpline.cases import cases, labels, persons
+from helpline.cases import cases, labels, persons, timeline
 from helpline.cases.access import (
     CaseForbidden,
     CaseInvalid,
@@ -26,6 +26,7 @@ from helpline.cases.access import (
     person_subject,
 )
 from helpline.console import case_forms as forms
+from helpline.console.cases import staff_names, timeline_context, timeline_staff
 from helpline.extensions import db
 from helpline.i18n import LANGUAGE_NAMES
 from helpline.models import Person, Site
@@ -37,15 +38,24 @@ Page = tuple[str, int]
 
 
 def _page(person_id: int, problems: dict[str, str] | None = None, status: int = 200) -> Page:
-    staff, moment = current_staff(), now()
+    """The profile and a page of the timeline (`after=`); both readings audited."""
+    staff, moment, info = current_staff(), now(), request_info()
     try:
-        profile = persons.view_profile(
-            db.session, person_id, by=staff, now=moment, request=request_info()
+        profile = persons.view_profile(db.session, person_id, by=staff, now=moment, request=info)
+        after = request.args.get("after")
+        cursor = timeline.Cursor.decode(after) if after else None
+        page = timeline.person_timeline(
+            db.session, person_id, by=staff, now=moment, after=cursor, request=info
         )
     except CaseNotFound:
+        db.session.rollback()
         abort(404)
     except CaseForbidden:
+        db.session.rollback()
         abort(403)
+    except CaseInvalid:  # an unreadable page key
+        db.session.rollback()
+        abort(404)
     db.session.commit()
     person = profile.person
     subject = person_subject(db.session, person, staff)
@@ -59,6 +69,8 @@ def _page(person_id: int, problems: dict[str, str] | None = None, status: int = 
         profile=profile,
         person=person,
         cases=readable,
+        **timeline_context(page, "persons.show", person_id=person.id),
+        names=staff_names(timeline_staff(page)),
         may_write=allows("person.write", staff, subject, moment),
         may_link=allows("person.link", staff, subject, moment),
         sites=db.session.scalars(sa.select(Site).order_by(Site.province, Site.name)).all(),
@@ -75,7 +87,7 @@ def _page(person_id: int, problems: dict[str, str] | None = None, status: int = 
 @bp.get("/<int:person_id>")
 @allow(Role.COUNSELLOR, Role.SUPERVISOR)
 def show(person_id: int) -> Page:
-    """The profile (masked numbers); every view audited."""
+    """The profile (masked numbers) and the person's timeline; every view audited."""
     return _page(person_id)
 
 
